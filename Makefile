@@ -1,0 +1,29 @@
+# The two commands: `make run` and `make test`. Everything else is a step they take.
+SHELL := /bin/bash
+VENV := .venv
+
+.PHONY: run test setup ffmpeg test-servers bench-api clean
+
+## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
+run: setup
+	$(VENV)/bin/lb dev
+
+## Run the whole suite; legs whose servers are absent are skipped, and say so.
+test: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+setup: ffmpeg
+	@infra/python-env.sh
+
+ffmpeg:
+	@infra/ffmpeg.sh install
+
+## Start PostgreSQL and Redis on 127.0.0.1 for the scale-out legs of the suite.
+test-servers:
+	infra/test-servers.sh start
+
+bench-api: setup
+	$(VENV)/bin/python bench/api_read.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

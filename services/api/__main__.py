@@ -1,0 +1,3 @@
+from services.api.cli import app
+
+app()

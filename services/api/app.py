@@ -1,0 +1,53 @@
+"""The API application: `create_app(settings)` wires settings, database, routes and errors."""
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from services.api.audit.router import router as audit_router
+from services.api.auth.router import router as auth_router
+from services.api.moderation.router import router as moderation_router
+from services.api.orgs.router import router as orgs_router
+from services.api.pairing.router import router as pairing_router
+from services.api.resources.router import router as resources_router
+from services.api.taxonomy.router import router as taxonomy_router
+from services.common.db import create_db_engine, create_sessionmaker
+from services.common.http import install_request_context, operations_router
+from services.common.logging import configure_logging
+from services.common.problems import install_problem_handlers
+from services.common.settings import Settings
+from services.common.tasks import check_broker, create_celery
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    configure_logging(json=settings.log_json, level=settings.core.log_level)
+    engine = create_db_engine(settings.database_url, echo=settings.database.echo)
+    celery = create_celery(settings, name="lessonbridge-api")
+
+    app = FastAPI(title="LessonBridge API", version="1", openapi_url="/openapi.json",
+                  docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.celery = celery
+
+    def database_ready() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, orgs_router, pairing_router, taxonomy_router, resources_router,
+                   moderation_router, audit_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery)}))
+    install_problem_handlers(app)
+    install_request_context(app, service="api")
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory`."""
+    return create_app(Settings.from_env())

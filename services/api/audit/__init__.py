@@ -1,0 +1,1 @@
+"""The append-only log of administrative actions (审计日志)."""

@@ -1,0 +1,1 @@
+"""Signing in: passwords, access and refresh tokens, login throttling, the current caller."""

@@ -1,0 +1,29 @@
+"""`CurrentUser`: the signed-in caller, for any route that needs one."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.api.auth.errors import Forbidden, NotAuthenticated
+from services.api.auth.principal import Principal
+from services.api.auth.service import principal_for
+from services.api.db import SessionDep
+from services.api.orgs.models import Role
+from services.common.tokens import verify_access_token
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated()
+    claims = verify_access_token(token.strip(), secret=request.app.state.settings.secret_key)
+    return principal_for(session, claims)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if not principal.has_any_role(*roles):
+        raise Forbidden()

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+
+from services.api.auth import service
+from services.api.auth.schemas import RefreshRequest, TokenPair
+from services.api.db import SessionDep
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=TokenPair)
+def issue_token(request: Request, session: SessionDep,
+                username: Annotated[str, Form(min_length=1, max_length=64)],
+                password: Annotated[str, Form(min_length=1, max_length=256)]) -> TokenPair:
+    """OAuth2 password flow: a short-lived access token and a rotating refresh token."""
+    settings = request.app.state.settings
+    return service.log_in(session, settings=settings.auth, secret=settings.secret_key, username=username,
+                          password=password, client_ip=request.client.host if request.client else "unknown")
+
+
+@router.post("/refresh", response_model=TokenPair)
+def refresh_token(request: Request, session: SessionDep, body: RefreshRequest) -> TokenPair:
+    settings = request.app.state.settings
+    return service.refresh(session, settings=settings.auth, secret=settings.secret_key,
+                           refresh_token=body.refresh_token)

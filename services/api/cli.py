@@ -1,0 +1,201 @@
+"""`lb`: the operator's command line — migrations, first administrator, schools and users,
+taxonomy import/export, the demo district, and `lb dev` behind `make run`."""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.orm import Session
+
+from services.api import demo, migrate
+from services.api.orgs import service as orgs
+from services.api.orgs.models import Role, SchoolKind
+from services.api.taxonomy import service as taxonomy
+from services.common.db import create_db_engine, create_sessionmaker
+from services.common.problems import DomainError
+from services.common.settings import Settings
+
+app = typer.Typer(help="LessonBridge operations.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
+taxonomy_app = typer.Typer(help="Subjects, grades, editions, chapters and knowledge points.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(taxonomy_app, name="taxonomy")
+console = Console(stderr=True)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _session() -> Session:
+    settings = Settings.from_env()
+    engine = create_db_engine(settings.database_url, echo=settings.database.echo)
+    return create_sessionmaker(engine)()
+
+
+def _fail(error: DomainError) -> None:
+    body = error.problem("zh-CN" if os.environ.get("LANG", "").startswith("zh") else "en")
+    console.print(f"[red]{body['title']}[/red]: {body['detail']}")
+    for item in body.get("errors") or []:
+        console.print(f"  {'.'.join(map(str, item['loc']))}: {item['msg']}")
+    raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = Settings.from_env()
+    migrate.upgrade(create_db_engine(settings.database_url))
+    console.print("database is up to date")
+
+
+@app.command("create-admin")
+def create_admin(district: Annotated[str, typer.Option(help="District name; created if missing.")],
+                 username: Annotated[str, typer.Option()], real_name: Annotated[str, typer.Option()],
+                 password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None) -> None:
+    """Create a district administrator (and the district): the first account of a deployment."""
+    password = password or getpass.getpass("password: ")
+    with _session() as session:
+        try:
+            target = orgs.find_district(session, name=district) or orgs.create_district(
+                session, name=district, actor_id=None)
+            user = orgs.create_user(session, actor=None, username=username, real_name=real_name, password=password,
+                                    roles=[Role.district_admin], school_id=None, district_id=target.id)
+            session.commit()
+        except DomainError as error:
+            _fail(error)
+        console.print(f"created district administrator {user.username} ({user.id}) in {district}")
+
+
+@app.command("create-school")
+def create_school(district_id: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+                  kind: Annotated[SchoolKind, typer.Option()], bandwidth_kbps: Annotated[int, typer.Option()]) -> None:
+    with _session() as session:
+        try:
+            school = orgs.create_school(session, actor=None, district_id=district_id, name=name, kind=kind,
+                                        bandwidth_kbps=bandwidth_kbps)
+            session.commit()
+        except DomainError as error:
+            _fail(error)
+        typer.echo(school.id)
+
+
+@app.command("create-user")
+def create_user(username: Annotated[str, typer.Option()], real_name: Annotated[str, typer.Option()],
+                role: Annotated[list[Role], typer.Option(help="Repeat for several roles.")],
+                school_id: Annotated[str | None, typer.Option()] = None,
+                district_id: Annotated[str | None, typer.Option()] = None,
+                password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None) -> None:
+    password = password or getpass.getpass("password: ")
+    with _session() as session:
+        try:
+            user = orgs.create_user(session, actor=None, username=username, real_name=real_name, password=password,
+                                    roles=role, school_id=school_id, district_id=district_id)
+            session.commit()
+        except DomainError as error:
+            _fail(error)
+        typer.echo(user.id)
+
+
+@taxonomy_app.command("seed")
+def taxonomy_seed() -> None:
+    """Load (or refresh) the taxonomy shipped with LessonBridge."""
+    _import(taxonomy.seed_document(), label="seed taxonomy")
+
+
+@taxonomy_app.command("import")
+def taxonomy_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import a JSON taxonomy document or a CSV of knowledge points; all of it or nothing."""
+    media_type = "text/csv" if path.suffix.lower() == ".csv" else "application/json"
+    try:
+        document = taxonomy.parse_document(path.read_bytes(), media_type=media_type)
+    except DomainError as error:
+        _fail(error)
+    _import(document, label=path.name)
+
+
+def _import(document: taxonomy.TaxonomyDocument, *, label: str) -> None:
+    with _session() as session, _progress() as progress:
+        task = progress.add_task(f"importing {label}", total=taxonomy.document_size(document))
+        try:
+            report = taxonomy.import_document(session, document, actor_id=None, district_id=None,
+                                              progress=lambda n: progress.advance(task, n))
+            session.commit()
+        except DomainError as error:
+            progress.stop()
+            _fail(error)
+    console.print(f"created {report.created}\nupdated {report.updated}")
+
+
+@taxonomy_app.command("export")
+def taxonomy_export(path: Annotated[Path, typer.Argument(dir_okay=False)],
+                    format: Annotated[str, typer.Option(help="json or csv (knowledge points)")] = "json") -> None:
+    with _session() as session:
+        if format == "csv":
+            path.write_text(taxonomy.export_knowledge_points_csv(session), encoding="utf-8")
+        else:
+            document = taxonomy.export_document(session)
+            path.write_text(json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=1), "utf-8")
+    console.print(f"wrote {path}")
+
+
+@app.command("demo")
+def seed_demo(password: Annotated[str | None, typer.Option(envvar="LB_DEMO_PASSWORD")] = None) -> None:
+    """Seed the demo district if the database has no district yet."""
+    settings = Settings.from_env()
+    _seed_demo_if_empty(settings, password)
+
+
+def _seed_demo_if_empty(settings: Settings, password: str | None) -> str | None:
+    """Seeds an empty database; returns the demo password when it is known."""
+    password_file = settings.core.data_dir / "demo-password.txt"
+    with _session() as session:
+        if not demo.is_empty(session):
+            return password or (password_file.read_text().strip() if password_file.exists() else None)
+        password = password or secrets.token_urlsafe(9)
+        with console.status("seeding the demo district"):
+            demo.seed_demo(session, password=password)
+            session.commit()
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    password_file.write_text(password)
+    password_file.chmod(0o600)
+    return password
+
+
+@app.command("dev")
+def dev() -> None:
+    """Migrate, seed the demo district when empty, then run every service (`make run`)."""
+    settings = Settings.from_env()
+    migrate.upgrade(create_db_engine(settings.database_url))
+    password = _seed_demo_if_empty(settings, os.environ.get("LB_DEMO_PASSWORD"))
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    console.print(f"""
+[bold]LessonBridge is starting[/bold] (data in {settings.core.data_dir.resolve()})
+  API        {base}/api/v1      docs {base}/docs
+  health     {base}/healthz  {base}/readyz  {base}/metrics
+  search     {settings.search.service_url}/healthz
+  demo accounts (password: {password or 'as set when the demo was seeded'}):
+    {', '.join(demo.DEMO_ACCOUNTS)}
+  try: curl -s -d username=teacher-urban -d password=... {base}/api/v1/auth/token
+Ctrl-C stops everything.
+""")
+    honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
+    env = {**os.environ, "LB_API_HOST": settings.api.host, "LB_API_PORT": str(settings.api.port),
+           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir)}
+    os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
+                        "-d", str(REPO_ROOT)], env)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,31 @@
+"""Alembic environment. The database URL comes from the caller (`services.api.migrate`), or
+from settings when run as `alembic upgrade head`."""
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from services.api.models import Base
+from services.common.db import create_db_engine
+from services.common.settings import Settings
+
+config = context.config
+
+
+def run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      # SQLite can't ALTER most things in place: batch mode copies the table.
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    url = config.attributes.get("url") or Settings.from_env().database_url
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        run(conn)
+    engine.dispose()

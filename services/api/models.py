@@ -1,0 +1,9 @@
+"""Every model of the API, imported in one place for Alembic and metadata.create_all."""
+from services.api.audit.models import AuditEvent  # noqa: F401
+from services.api.auth.models import LoginFailure, RefreshToken  # noqa: F401
+from services.api.db import Base  # noqa: F401
+from services.api.moderation.models import ModerationDecision  # noqa: F401
+from services.api.orgs.models import District, School, User  # noqa: F401
+from services.api.pairing.models import Pairing  # noqa: F401
+from services.api.resources.models import Resource  # noqa: F401
+from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume  # noqa: F401

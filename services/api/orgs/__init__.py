@@ -1,0 +1,1 @@
+"""Districts, schools and user accounts."""

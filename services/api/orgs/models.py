@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.api.db import Base, created_at_column, id_column
+
+
+class SchoolKind(StrEnum):
+    urban = "urban"
+    town = "town"
+    rural = "rural"
+    teaching_point = "teaching_point"  # 教学点: a small village site, usually the weakest link
+
+
+class Role(StrEnum):
+    teacher = "teacher"
+    school_admin = "school_admin"
+    district_admin = "district_admin"
+    moderator = "moderator"
+
+
+class District(Base):
+    __tablename__ = "districts"
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[str] = id_column()
+    district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[SchoolKind] = mapped_column(String(20))
+    # The school's whole downlink: playback picks its starting rung from this.
+    bandwidth_kbps: Mapped[int]
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = id_column()
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    real_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
+    # District staff may sit above any one school.
+    school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on disable and password change: access tokens carrying an older value stop working.
+    token_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,1 @@
+"""结对帮扶: helper schools paired with the schools they assist."""

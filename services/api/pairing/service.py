@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select, union
+from sqlalchemy.orm import Session
+
+from services.api.audit import service as audit
+from services.api.auth.errors import Forbidden
+from services.api.auth.principal import Principal
+from services.api.orgs import service as orgs
+from services.api.pairing.errors import PairingExists, PairingNotFound, SelfPairing
+from services.api.pairing.models import Pairing
+
+
+def create_pairing(session: Session, *, actor: Principal | None, helper_school_id: str,
+                   assisted_school_id: str) -> Pairing:
+    if actor is not None and not actor.is_district_admin:
+        raise Forbidden()
+    if helper_school_id == assisted_school_id:
+        raise SelfPairing()
+    district_id = actor.district_id if actor else None
+    helper = orgs.get_school(session, school_id=helper_school_id, district_id=district_id)
+    orgs.get_school(session, school_id=assisted_school_id, district_id=helper.district_id)
+    exists = session.scalar(select(Pairing.id).where(
+        or_((Pairing.helper_school_id == helper_school_id) & (Pairing.assisted_school_id == assisted_school_id),
+            (Pairing.helper_school_id == assisted_school_id) & (Pairing.assisted_school_id == helper_school_id))))
+    if exists:
+        raise PairingExists()
+    pairing = Pairing(helper_school_id=helper_school_id, assisted_school_id=assisted_school_id,
+                      created_by=actor.user_id if actor else "cli")
+    session.add(pairing)
+    session.flush()
+    audit.record(session, actor_id=actor.user_id if actor else None, district_id=helper.district_id,
+                 action="pairing.create", target_type="pairing", target_id=pairing.id,
+                 helper_school_id=helper_school_id, assisted_school_id=assisted_school_id)
+    return pairing
+
+
+def delete_pairing(session: Session, *, actor: Principal, pairing_id: str) -> None:
+    if not actor.is_district_admin:
+        raise Forbidden()
+    pairing = session.get(Pairing, pairing_id)
+    if pairing is None:
+        raise PairingNotFound()
+    orgs.get_school(session, school_id=pairing.helper_school_id, district_id=actor.district_id)
+    audit.record(session, actor_id=actor.user_id, district_id=actor.district_id, action="pairing.delete",
+                 target_type="pairing", target_id=pairing.id)
+    session.delete(pairing)
+
+
+def pairings_query(*, school_ids: Select | list[str], school_id: str | None) -> Select[tuple[Pairing]]:
+    query = select(Pairing).order_by(Pairing.created_at)
+    if school_id:
+        query = query.where(or_(Pairing.helper_school_id == school_id, Pairing.assisted_school_id == school_id))
+    return query.where(Pairing.helper_school_id.in_(school_ids))
+
+
+def partner_school_ids(school_id: str) -> Select:
+    """The schools paired with `school_id`, in either direction (a SQL subquery)."""
+    return select(union(
+        select(Pairing.assisted_school_id.label("school_id")).where(Pairing.helper_school_id == school_id),
+        select(Pairing.helper_school_id.label("school_id")).where(Pairing.assisted_school_id == school_id),
+    ).subquery().c.school_id)

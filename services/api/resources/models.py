@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.api.db import Base, created_at_column, id_column
+from services.api.taxonomy.models import KnowledgePoint
+from services.common.db import utcnow
+
+
+class ResourceKind(StrEnum):
+    courseware = "courseware"
+    lesson_recording = "lesson_recording"
+    excellent_lesson = "excellent_lesson"  # 一师一优课
+    micro_lesson = "micro_lesson"
+    exercise = "exercise"
+    lesson_plan = "lesson_plan"
+    other = "other"
+
+
+class Visibility(StrEnum):
+    private = "private"    # the owner (and the people who administer or review them)
+    school = "school"      # the owner's school
+    paired = "paired"      # the owner's school and every school paired with it
+    district = "district"  # every school of the district
+    public = "public"      # every signed-in user of the platform
+
+
+class License(StrEnum):
+    cc_by = "cc-by-4.0"
+    cc_by_sa = "cc-by-sa-4.0"
+    cc_by_nc = "cc-by-nc-4.0"
+    cc_by_nc_sa = "cc-by-nc-sa-4.0"
+    cc_by_nd = "cc-by-nd-4.0"
+    cc_by_nc_nd = "cc-by-nc-nd-4.0"
+    cc0 = "cc0-1.0"
+    school_only = "school-only"
+    district_only = "district-only"
+
+
+class ResourceStatus(StrEnum):
+    draft = "draft"
+    uploading = "uploading"
+    processing = "processing"
+    pending_review = "pending_review"
+    published = "published"
+    rejected = "rejected"
+    taken_down = "taken_down"
+    failed = "failed"
+
+
+resource_knowledge_points = Table(
+    "resource_knowledge_points", Base.metadata,
+    Column("resource_id", ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("knowledge_point_id", ForeignKey("knowledge_points.id"), primary_key=True, index=True),
+)
+
+
+class Resource(Base):
+    __tablename__ = "resources"
+    __table_args__ = (
+        Index("ix_resources_school_status", "school_id", "status"),
+        Index("ix_resources_district_status", "district_id", "status"),
+    )
+
+    id: Mapped[str] = id_column()
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[ResourceKind] = mapped_column(String(32))
+    subject_code: Mapped[str | None] = mapped_column(ForeignKey("subjects.code"))
+    stage_code: Mapped[str | None] = mapped_column(ForeignKey("stages.code"))
+    grade_code: Mapped[str | None] = mapped_column(ForeignKey("grades.code"))
+    edition_code: Mapped[str | None] = mapped_column(ForeignKey("editions.code"))
+    volume_code: Mapped[str | None] = mapped_column(ForeignKey("volumes.code"))
+    chapter_code: Mapped[str | None] = mapped_column(ForeignKey("chapters.code"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    visibility: Mapped[Visibility] = mapped_column(String(16))
+    license: Mapped[License] = mapped_column(String(32))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    # Copied from the owner when created, so visibility checks need no join through users.
+    school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"))
+    district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"))
+    status: Mapped[ResourceStatus] = mapped_column(String(20), default=ResourceStatus.draft)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    progress: Mapped[int] = mapped_column(default=0)
+    # Bumped on every change search cares about; the index applies an update only if newer.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None]
+
+    knowledge_points: Mapped[list[KnowledgePoint]] = relationship(
+        secondary=resource_knowledge_points, order_by=KnowledgePoint.path, lazy="selectin")

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from services.api.auth.deps import CurrentUser
+from services.api.db import SessionDep
+from services.api.pagination import Page, PageDep, fetch_page
+from services.api.resources import service
+from services.api.resources.models import ResourceKind, ResourceStatus
+from services.api.resources.schemas import (KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
+                                            ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
+
+router = APIRouter(prefix="/resources", tags=["resources"])
+
+
+@router.post("", response_model=ResourceCreated, status_code=status.HTTP_201_CREATED)
+def create_resource(session: SessionDep, caller: CurrentUser, body: ResourceCreate) -> ResourceCreated:
+    resource = service.create_resource(
+        session, actor=caller, title=body.title, kind=body.kind, description=body.description,
+        taxonomy_codes={field: getattr(body, field) for field in service.TAXONOMY_FIELDS},
+        knowledge_point_ids=body.knowledge_point_ids, tags=body.tags, visibility=body.visibility,
+        license=body.license, upload_ids=body.upload_ids)
+    session.commit()
+    return ResourceCreated(id=resource.id, status=resource.status)
+
+
+@router.get("", response_model=Page[ResourceSummary])
+def list_resources(session: SessionDep, caller: CurrentUser, paging: PageDep,
+                   status: ResourceStatus | None = None, kind: ResourceKind | None = None,
+                   subject: Annotated[str | None, Query(max_length=64)] = None,
+                   mine: bool = False) -> Page[ResourceSummary]:
+    query = service.own_and_school_query(actor=caller, status=status, kind=kind, subject=subject, mine=mine)
+    total, resources = fetch_page(session, query, paging)
+    return Page(total=total, page=paging.page, size=paging.size,
+                items=[ResourceSummary(id=r.id, title=r.title, kind=r.kind, subject=r.subject_code,
+                                       grade=r.grade_code, visibility=r.visibility, status=r.status,
+                                       owner_id=r.owner_id, school_id=r.school_id, created_at=r.created_at)
+                       for r in resources])
+
+
+@router.get("/{resource_id}", response_model=ResourceRead)
+def read_resource(session: SessionDep, caller: CurrentUser, resource_id: str) -> ResourceRead:
+    return _read(service.get_visible(session, actor=caller, resource_id=resource_id))
+
+
+@router.patch("/{resource_id}", response_model=ResourceRead)
+def update_resource(session: SessionDep, caller: CurrentUser, resource_id: str, body: ResourceUpdate) -> ResourceRead:
+    service.update_resource(session, actor=caller, resource_id=resource_id, changes=body.model_dump(exclude_unset=True))
+    session.commit()
+    return _read(service.get_visible(session, actor=caller, resource_id=resource_id))
+
+
+@router.delete("/{resource_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_resource(session: SessionDep, caller: CurrentUser, resource_id: str) -> Response:
+    service.delete_resource(session, actor=caller, resource_id=resource_id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{resource_id}/submit", response_model=ResourceCreated)
+def submit_resource(session: SessionDep, caller: CurrentUser, resource_id: str) -> ResourceCreated:
+    """The owner sends a resource with nothing left to process to review."""
+    resource = service.submit_for_review(session, actor=caller, resource_id=resource_id)
+    session.commit()
+    return ResourceCreated(id=resource.id, status=resource.status)
+
+
+def _read(view: service.ResourceView) -> ResourceRead:
+    r = view.resource
+    return ResourceRead(
+        id=r.id, title=r.title, description=r.description, kind=r.kind, subject=r.subject_code,
+        stage=r.stage_code, grade=r.grade_code, edition=r.edition_code, volume=r.volume_code,
+        chapter=r.chapter_code, knowledge_point_ids=[kp.id for kp in r.knowledge_points],
+        knowledge_points=[KnowledgePointRef(id=kp.id, code=kp.code, name=kp.name, path=kp.path)
+                          for kp in r.knowledge_points],
+        tags=r.tags, visibility=r.visibility, license=r.license,
+        owner=PersonRef(id=r.owner_id, real_name=view.owner_name),
+        school=SchoolRef(id=r.school_id, name=view.school_name) if r.school_id and view.school_name else None,
+        status=r.status, failure_reason=r.failure_reason, progress=r.progress, version=r.version,
+        created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at)

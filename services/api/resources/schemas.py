@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from services.api.resources.models import License, ResourceKind, ResourceStatus, Visibility
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=26)]
+
+
+class _ResourceFields(BaseModel):
+    description: Description = ""
+    subject: Code | None = None
+    stage: Code | None = None
+    grade: Code | None = None
+    edition: Code | None = None
+    volume: Code | None = None
+    chapter: Code | None = None
+    knowledge_point_ids: Annotated[list[EntityId], Field(max_length=50)] = []
+    tags: Annotated[list[Tag], Field(max_length=20)] = []
+    visibility: Visibility = Visibility.school
+    license: License = License.cc_by_nc_sa
+
+
+class ResourceCreate(_ResourceFields):
+    title: Title
+    kind: ResourceKind
+    upload_ids: Annotated[list[EntityId], Field(max_length=20)] = []
+
+
+class ResourceUpdate(BaseModel):
+    """Only the fields sent are changed; `null` clears an optional taxonomy link."""
+
+    title: Title | None = None
+    description: Description | None = None
+    kind: ResourceKind | None = None
+    subject: Code | None = None
+    stage: Code | None = None
+    grade: Code | None = None
+    edition: Code | None = None
+    volume: Code | None = None
+    chapter: Code | None = None
+    knowledge_point_ids: Annotated[list[EntityId], Field(max_length=50)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    visibility: Visibility | None = None
+    license: License | None = None
+
+
+class ResourceCreated(BaseModel):
+    id: str
+    status: ResourceStatus
+
+
+class KnowledgePointRef(BaseModel):
+    id: str
+    code: str
+    name: str
+    path: str
+
+
+class PersonRef(BaseModel):
+    id: str
+    real_name: str
+
+
+class SchoolRef(BaseModel):
+    id: str
+    name: str
+
+
+class ResourceRead(BaseModel):
+    id: str
+    title: str
+    description: str
+    kind: ResourceKind
+    subject: str | None
+    stage: str | None
+    grade: str | None
+    edition: str | None
+    volume: str | None
+    chapter: str | None
+    knowledge_point_ids: list[str]
+    knowledge_points: list[KnowledgePointRef]
+    tags: list[str]
+    visibility: Visibility
+    license: License
+    owner: PersonRef
+    school: SchoolRef | None
+    status: ResourceStatus
+    failure_reason: str | None
+    progress: int
+    version: int
+    assets: list[dict] = []
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class ResourceSummary(BaseModel):
+    id: str
+    title: str
+    kind: ResourceKind
+    subject: str | None
+    grade: str | None
+    visibility: Visibility
+    status: ResourceStatus
+    owner_id: str
+    school_id: str | None
+    created_at: datetime

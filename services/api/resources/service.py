@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from services.api.audit import service as audit
+from services.api.auth.principal import Principal
+from services.api.orgs.models import School, User
+from services.api.resources.errors import NotResourceManager, ResourceNotFound
+from services.api.resources.models import License, Resource, ResourceKind, ResourceStatus, Visibility
+from services.api.resources.status import ResourceEvent, next_status
+from services.api.resources.visibility import may_edit, visible_to
+from services.api.taxonomy import service as taxonomy
+from services.common.db import utcnow
+from services.common.problems import InvalidField
+
+# Fields of the API that are taxonomy codes, and the columns that hold them.
+TAXONOMY_FIELDS = {"subject": "subject_code", "stage": "stage_code", "grade": "grade_code",
+                   "edition": "edition_code", "volume": "volume_code", "chapter": "chapter_code"}
+
+# Fields a PATCH may change but not clear.
+_REQUIRED_ON_UPDATE = {"title", "kind", "description", "tags", "knowledge_point_ids", "visibility", "license"}
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """A resource with the names a reader needs alongside it, fetched in one query."""
+
+    resource: Resource
+    owner_name: str
+    school_name: str | None
+
+
+def create_resource(session: Session, *, actor: Principal, title: str, kind: ResourceKind, description: str,
+                    taxonomy_codes: dict[str, str | None], knowledge_point_ids: list[str], tags: list[str],
+                    visibility: Visibility, license: License, upload_ids: list[str]) -> Resource:
+    taxonomy.check_codes(session, **taxonomy_codes)
+    points = taxonomy.resolve_knowledge_points(session, ids=knowledge_point_ids, field="knowledge_point_ids")
+    if upload_ids:
+        # Uploads arrive with the uploads domain; until then no id can name one.
+        raise InvalidField(loc=["body", "upload_ids", 0], msg={"zh-CN": "未知的上传：{value}",
+                                                               "en": "Unknown upload: {value}"}, value=upload_ids[0])
+    resource = Resource(title=title, kind=kind, description=description, tags=_unique(tags), visibility=visibility,
+                        license=license, owner_id=actor.user_id, school_id=actor.school_id,
+                        district_id=actor.district_id, status=ResourceStatus.draft, knowledge_points=points,
+                        **{TAXONOMY_FIELDS[k]: v for k, v in taxonomy_codes.items()})
+    session.add(resource)
+    session.flush()
+    return resource
+
+
+def get_visible(session: Session, *, actor: Principal, resource_id: str) -> ResourceView:
+    row = session.execute(
+        select(Resource, User.real_name, School.name)
+        .join(User, User.id == Resource.owner_id)
+        .outerjoin(School, School.id == Resource.school_id)
+        .where(Resource.id == resource_id, visible_to(actor))).one_or_none()
+    if row is None:
+        raise ResourceNotFound()
+    return ResourceView(resource=row[0], owner_name=row[1], school_name=row[2])
+
+
+def get_editable(session: Session, *, actor: Principal, resource_id: str) -> Resource:
+    resource = get_visible(session, actor=actor, resource_id=resource_id).resource
+    if not may_edit(actor, resource):
+        raise NotResourceManager()
+    return resource
+
+
+def update_resource(session: Session, *, actor: Principal, resource_id: str, changes: dict[str, Any]) -> Resource:
+    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    for field in _REQUIRED_ON_UPDATE.intersection(changes):
+        if changes[field] is None:
+            raise InvalidField(loc=["body", field], msg={"zh-CN": "不能为空", "en": "may not be null"})
+    codes = {field: changes.pop(field) for field in list(changes) if field in TAXONOMY_FIELDS}
+    taxonomy.check_codes(session, **codes)
+    for field, code in codes.items():
+        setattr(resource, TAXONOMY_FIELDS[field], code)
+    if "knowledge_point_ids" in changes:
+        resource.knowledge_points = taxonomy.resolve_knowledge_points(
+            session, ids=changes.pop("knowledge_point_ids"), field="knowledge_point_ids")
+    if "tags" in changes:
+        changes["tags"] = _unique(changes["tags"])
+    for field, value in changes.items():
+        setattr(resource, field, value)
+    resource.version += 1
+    if resource.owner_id != actor.user_id:
+        audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.update",
+                     target_type="resource", target_id=resource.id, fields=sorted([*changes, *codes]))
+    return resource
+
+
+def delete_resource(session: Session, *, actor: Principal, resource_id: str) -> None:
+    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    if resource.owner_id != actor.user_id:
+        audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.delete",
+                     target_type="resource", target_id=resource.id, title=resource.title)
+    session.delete(resource)
+
+
+def submit_for_review(session: Session, *, actor: Principal, resource_id: str) -> Resource:
+    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    return apply_event(resource, ResourceEvent.submit)
+
+
+def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
+    """Moves a resource through the status machine; every status change goes through here."""
+    resource.status = next_status(resource.status, event)
+    if resource.status is ResourceStatus.published and resource.published_at is None:
+        resource.published_at = utcnow()
+    resource.version += 1
+    return resource
+
+
+def own_and_school_query(*, actor: Principal, status: ResourceStatus | None, kind: ResourceKind | None,
+                         subject: str | None, mine: bool) -> Select[tuple[Resource]]:
+    """The caller's resources and their school's: what `GET /resources` lists."""
+    scope = Resource.owner_id == actor.user_id
+    if not mine and actor.school_id is not None:
+        scope = or_(scope, Resource.school_id == actor.school_id)
+    query = select(Resource).where(scope, visible_to(actor))
+    if status:
+        query = query.where(Resource.status == status)
+    if kind:
+        query = query.where(Resource.kind == kind)
+    if subject:
+        query = query.where(Resource.subject_code == subject)
+    return query.order_by(Resource.id.desc())
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))

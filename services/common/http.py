@@ -1,0 +1,104 @@
+"""HTTP pieces every service mounts: request ids, access logs, Prometheus metrics, health."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.ids import new_id
+from services.common.problems import problem_body, problem_response
+
+log = structlog.get_logger("http")
+
+REQUESTS = Counter("lb_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+LATENCY = Histogram("lb_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+# A client's X-Request-ID is kept only when it looks like an id, so logs can't be forged through it.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware: it costs a task per request on the hot path)."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or new_id()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            # The route template, not the raw path: one time series per endpoint, not per id.
+            template = getattr(route, "path", "unmatched")
+            REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
+            LATENCY.labels(self.service, scope["method"], template).observe(elapsed)
+            log.info("request", method=scope["method"], path=scope["path"], status=status,
+                     duration_ms=round(elapsed * 1000, 2))
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _SAFE_REQUEST_ID.match(candidate) else None
+    return None
+
+
+ReadinessCheck = Callable[[], None]
+
+
+def operations_router(*, checks: dict[str, ReadinessCheck]) -> APIRouter:
+    """`/healthz` (the process answers), `/readyz` (its dependencies answer), `/metrics`."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        failures: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                check()
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
+                failures[name] = f"{type(exc).__name__}: {exc}"[:300]
+        if failures:
+            return problem_response(problem_body(status=503, code="service.not_ready", title="Not ready",
+                                                 detail=", ".join(sorted(failures)), failures=failures))
+        return JSONResponse({"status": "ready", "checks": sorted(checks)})
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def install_request_context(app: FastAPI, *, service: str) -> None:
+    app.add_middleware(RequestContextMiddleware, service=service)

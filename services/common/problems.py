@@ -1,0 +1,170 @@
+"""RFC 9457 problem details: the one shape every error takes, with a stable `code`.
+
+Domain code raises a `DomainError` subclass; `install_problem_handlers` turns it, and every
+framework error (validation, unknown route, bad method, unexpected crash), into
+`application/problem+json` in the caller's language.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from services.common.i18n import Language, Message, negotiate_language, translate
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+class DomainError(Exception):
+    """An error a caller can act on. Subclasses set `status`, `code` and `title`; `detail`
+    templates are formatted with the keyword arguments given when raising."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "request.invalid"
+    title: ClassVar[Message] = {"zh-CN": "请求无效", "en": "Invalid request"}
+    detail: ClassVar[Message | None] = None
+
+    def __init__(self, *, headers: dict[str, str] | None = None,
+                 errors: list[dict[str, Any]] | None = None, **params: Any) -> None:
+        super().__init__(self.code)
+        self.params = params
+        self.headers = headers or {}
+        self.errors = errors
+
+    def problem(self, language: Language) -> dict[str, Any]:
+        body = problem_body(status=self.status, code=self.code,
+                            title=translate(self.title, language),
+                            detail=translate(self.detail or self.title, language, **self.params))
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+class InvalidField(DomainError):
+    """A value that is well-formed but wrong here (an unknown code, say): a 422 with its field."""
+
+    status = 422
+    code = "request.validation_failed"
+    title = {"zh-CN": "请求参数校验失败", "en": "The request did not validate"}
+
+    def __init__(self, *, loc: list[str | int], msg: Message, **params: Any) -> None:
+        self.loc, self.msg = loc, msg
+        super().__init__(**params)
+
+    def problem(self, language: Language) -> dict[str, Any]:
+        message = translate(self.msg, language, **self.params)
+        return problem_body(status=self.status, code=self.code, title=translate(self.title, language),
+                            detail=message, errors=[{"loc": self.loc, "msg": message}])
+
+
+def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail,
+            "code": code, **extra}
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], headers=headers,
+                        media_type=PROBLEM_MEDIA_TYPE)
+
+
+def request_language(request: Request) -> Language:
+    return negotiate_language(request.headers.get("accept-language"))
+
+
+# Messages for pydantic's error types, in Chinese; English uses pydantic's own text.
+_VALIDATION_MESSAGES_ZH: dict[str, str] = {
+    "missing": "缺少必填字段",
+    "string_too_long": "长度不能超过 {max_length} 个字符",
+    "string_too_short": "长度不能少于 {min_length} 个字符",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "enum": "取值必须是以下之一：{expected}",
+    "literal_error": "取值必须是以下之一：{expected}",
+    "string_type": "必须是字符串",
+    "int_type": "必须是整数",
+    "int_parsing": "必须是整数",
+    "bool_type": "必须是布尔值",
+    "bool_parsing": "必须是布尔值",
+    "list_type": "必须是数组",
+    "dict_type": "必须是对象",
+    "model_attributes_type": "必须是对象",
+    "float_parsing": "必须是数字",
+    "greater_than_equal": "必须大于或等于 {ge}",
+    "less_than_equal": "必须小于或等于 {le}",
+    "greater_than": "必须大于 {gt}",
+    "less_than": "必须小于 {lt}",
+    "string_pattern_mismatch": "格式不正确",
+    "value_error": "取值无效",
+    "extra_forbidden": "不允许的字段",
+    "datetime_parsing": "必须是 ISO 8601 日期时间",
+    "datetime_from_date_parsing": "必须是 ISO 8601 日期时间",
+    "uuid_parsing": "必须是 UUID",
+    "url_parsing": "必须是 URL",
+}
+
+
+def _validation_message(error: dict[str, Any], language: Language) -> str:
+    if language == "zh-CN" and error["type"] in _VALIDATION_MESSAGES_ZH:
+        context = {k: v for k, v in (error.get("ctx") or {}).items()}
+        try:
+            return _VALIDATION_MESSAGES_ZH[error["type"]].format(**context)
+        except (KeyError, IndexError):
+            return _VALIDATION_MESSAGES_ZH[error["type"]].split("{")[0].strip()
+    return str(error["msg"])
+
+
+_MALFORMED_BODY = {"zh-CN": "请求体不是有效的 JSON", "en": "The request body is not valid JSON"}
+_VALIDATION_TITLE = InvalidField.title
+_HTTP_PROBLEMS: dict[int, tuple[str, Message]] = {
+    404: ("request.not_found", {"zh-CN": "请求的地址不存在", "en": "Nothing is found at this address"}),
+    405: ("request.method_not_allowed", {"zh-CN": "不支持该请求方法", "en": "Method not allowed here"}),
+    401: ("auth.not_authenticated", {"zh-CN": "需要登录", "en": "Authentication required"}),
+    403: ("auth.forbidden", {"zh-CN": "没有权限", "en": "Not allowed"}),
+    413: ("request.too_large", {"zh-CN": "请求体过大", "en": "Request body too large"}),
+    415: ("request.unsupported_media_type", {"zh-CN": "不支持的内容类型", "en": "Unsupported media type"}),
+}
+_INTERNAL = {"zh-CN": "服务器内部错误", "en": "Internal server error"}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.problem(request_language(request)), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = request_language(request)
+        errors = list(exc.errors())
+        if any(error["type"] == "json_invalid" for error in errors):
+            body = problem_body(status=400, code="request.malformed_body",
+                                title=translate(_MALFORMED_BODY, language),
+                                detail=translate(_MALFORMED_BODY, language))
+            return problem_response(body)
+        items = [{"loc": list(error["loc"]), "msg": _validation_message(error, language)}
+                 for error in errors]
+        detail = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in items[:5])
+        body = problem_body(status=422, code="request.validation_failed",
+                            title=translate(_VALIDATION_TITLE, language), detail=detail, errors=items)
+        return problem_response(body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        language = request_language(request)
+        code, title = _HTTP_PROBLEMS.get(exc.status_code, ("request.failed", {"zh-CN": "请求失败", "en": "Request failed"}))
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code not in (404, 405) else translate(title, language)
+        return problem_response(problem_body(status=exc.status_code, code=code,
+                                             title=translate(title, language), detail=detail),
+                                getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: log it whole, tell the caller only that it happened.
+        log.exception("unhandled_error", path=request.url.path)
+        language = request_language(request)
+        return problem_response(problem_body(status=500, code="internal", title=translate(_INTERNAL, language),
+                                             detail=translate(_INTERNAL, language)))

@@ -1,0 +1,162 @@
+"""Settings: one validated pydantic-settings object per concern, read from LB_* variables.
+
+Code never reads the environment itself: `Settings.from_env()` is called once at a process
+entry point and the result is passed in (`create_app(settings)`).
+"""
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class _FromEnv(BaseSettings):
+    # Each field names its variable with `validation_alias`; `populate_by_name` lets tests pass
+    # plain field names instead.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class CoreSettings(_FromEnv):
+    env: Environment = Field(Environment.development, validation_alias="LB_ENV")
+    data_dir: Path = Field(Path("data"), validation_alias="LB_DATA_DIR")
+    # None means: JSON logs everywhere but development, where people read them.
+    log_json: bool | None = Field(None, validation_alias="LB_LOG_JSON")
+    log_level: str = Field("INFO", validation_alias="LB_LOG_LEVEL")
+
+
+class DatabaseSettings(_FromEnv):
+    # None: SQLite (WAL) file under the data dir.
+    url: str | None = Field(None, validation_alias="LB_DATABASE_URL")
+    echo: bool = Field(False, validation_alias="LB_DATABASE_ECHO")
+
+
+class BrokerSettings(_FromEnv):
+    # None: the embedded broker, a spool directory under the data dir (kombu's filesystem
+    # transport), which every process on this machine can share.
+    url: str | None = Field(None, validation_alias="LB_BROKER_URL")
+
+
+class StorageSettings(_FromEnv):
+    # No endpoint: local disk under the data dir.
+    s3_endpoint: str | None = Field(None, validation_alias="LB_S3_ENDPOINT")
+    s3_access_key: str | None = Field(None, validation_alias="LB_S3_ACCESS_KEY")
+    s3_secret_key: str | None = Field(None, validation_alias="LB_S3_SECRET_KEY")
+    s3_bucket: str = Field("lessonbridge", validation_alias="LB_S3_BUCKET")
+    s3_region: str = Field("us-east-1", validation_alias="LB_S3_REGION")
+    s3_secure: bool = Field(False, validation_alias="LB_S3_SECURE")
+
+
+class SearchSettings(_FromEnv):
+    # No URL: the embedded index under the data dir.
+    es_url: str | None = Field(None, validation_alias="LB_ES_URL")
+    service_url: str = Field("http://127.0.0.1:8001", validation_alias="LB_SEARCH_URL")
+    port: int = Field(8001, validation_alias="LB_SEARCH_PORT")
+
+
+class TranscoderSettings(_FromEnv):
+    # A Celery worker has no web server of its own; this small one answers health and metrics.
+    health_port: int = Field(8002, validation_alias="LB_TRANSCODER_PORT")
+
+
+class AuthSettings(_FromEnv):
+    # None: in development a key is generated once and kept in the data dir; elsewhere required.
+    secret_key: str | None = Field(None, validation_alias="LB_SECRET_KEY")
+    access_token_ttl_s: int = Field(15 * 60, validation_alias="LB_ACCESS_TOKEN_TTL_S")
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, validation_alias="LB_REFRESH_TOKEN_TTL_S")
+    # Failed logins tolerated per username (and, more loosely, per client address) in a window.
+    login_max_failures: int = Field(5, validation_alias="LB_LOGIN_MAX_FAILURES")
+    login_max_failures_per_ip: int = Field(50, validation_alias="LB_LOGIN_MAX_FAILURES_PER_IP")
+    login_window_s: int = Field(15 * 60, validation_alias="LB_LOGIN_WINDOW_S")
+
+
+class ApiSettings(_FromEnv):
+    host: str = Field("127.0.0.1", validation_alias="LB_API_HOST")
+    port: int = Field(8000, validation_alias="LB_API_PORT")
+    public_url: str | None = Field(None, validation_alias="LB_PUBLIC_URL")
+
+
+# Values people paste from examples. Refused as secrets anywhere but development.
+_PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "change_me", "dev", "development",
+                        "test", "password", "lessonbridge", "please-change-me"}
+MIN_SECRET_LENGTH = 32
+
+
+class PlaceholderSecretError(ValueError):
+    pass
+
+
+class Settings(BaseModel):
+    """Everything a process needs, with every embedded default resolved to a concrete value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    core: CoreSettings = Field(default_factory=CoreSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    transcoder: TranscoderSettings = Field(default_factory=TranscoderSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls()
+
+    @property
+    def is_development(self) -> bool:
+        return self.core.env is Environment.development
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.core.data_dir / 'lessonbridge.db').resolve()}"
+
+    @property
+    def broker_dir(self) -> Path:
+        return (self.core.data_dir / "broker").resolve()
+
+    @property
+    def log_json(self) -> bool:
+        return self.core.log_json if self.core.log_json is not None else not self.is_development
+
+    @property
+    def secret_key(self) -> str:
+        assert self.auth.secret_key is not None  # resolved by the validator below
+        return self.auth.secret_key
+
+    @model_validator(mode="after")
+    def _resolve_secret(self) -> Settings:
+        key = self.auth.secret_key
+        if key is None and self.is_development:
+            key = _development_secret(self.core.data_dir)
+            object.__setattr__(self, "auth", self.auth.model_copy(update={"secret_key": key}))
+        if not self.is_development and (
+            key is None or key.strip().lower() in _PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH
+        ):
+            raise PlaceholderSecretError(
+                f"LB_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                f"characters when LB_ENV={self.core.env.value} (try: python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A per-checkout key, so tokens survive restarts of `make run` without anyone choosing one."""
+    path = data_dir / ".secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

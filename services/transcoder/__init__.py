@@ -1,0 +1,1 @@
+"""The transcoder: a Celery worker that probes, checks and transcodes uploaded media."""
