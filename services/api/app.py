@@ -1,7 +1,7 @@
 """The API application: `create_app(settings)` wires settings, database, routes and errors."""
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.api.audit.router import router as audit_router
@@ -17,9 +17,6 @@ from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
 from services.common.settings import Settings
 from services.common.tasks import check_broker, create_celery
-
-API_PREFIX = "/api/v1"
-
 
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(json=settings.log_json, level=settings.core.log_level)
@@ -37,11 +34,9 @@ def create_app(settings: Settings) -> FastAPI:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, orgs_router, pairing_router, taxonomy_router, resources_router,
                    moderation_router, audit_router):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery)}))
     install_problem_handlers(app)
     install_request_context(app, service="api")

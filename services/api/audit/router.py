@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 
 from services.api.audit import service
@@ -11,8 +11,9 @@ from services.api.auth.deps import CurrentUser, require_role
 from services.api.db import SessionDep
 from services.api.orgs.models import Role
 from services.api.pagination import Page, PageDep
+from services.api.routing import api_router
 
-router = APIRouter(tags=["audit"])
+router = api_router(tags=["audit"])
 
 
 class AuditEventRead(BaseModel):

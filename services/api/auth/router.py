@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 
 from services.api.auth import service
 from services.api.auth.schemas import RefreshRequest, TokenPair
 from services.api.db import SessionDep
+from services.api.routing import api_router
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = api_router("/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=TokenPair)

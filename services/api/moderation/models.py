@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.api.db import Base, created_at_column, id_column
+from services.common.db import EnumText
 
 
 class ModerationAction(StrEnum):
@@ -33,7 +34,7 @@ class ModerationDecision(Base):
     id: Mapped[str] = id_column()
     resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
     moderator_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[ModerationAction] = mapped_column(String(16))
-    reason_code: Mapped[ReasonCode | None] = mapped_column(String(32))
+    action: Mapped[ModerationAction] = mapped_column(EnumText(ModerationAction, 16))
+    reason_code: Mapped[ReasonCode | None] = mapped_column(EnumText(ReasonCode, 32))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = created_at_column()

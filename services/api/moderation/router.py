@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 
 from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep
 from services.api.moderation import service
 from services.api.moderation.schemas import DecisionCreate, DecisionRead, QueueItem
 from services.api.pagination import Page, PageDep, fetch_page
+from services.api.routing import api_router
 
-router = APIRouter(prefix="/moderation", tags=["moderation"])
+router = api_router("/moderation", tags=["moderation"])
 
 
 @router.get("/queue", response_model=Page[QueueItem])

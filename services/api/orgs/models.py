@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.api.db import Base, created_at_column, id_column
+from services.common.db import EnumText
 
 
 class SchoolKind(StrEnum):
@@ -37,7 +38,7 @@ class School(Base):
     id: Mapped[str] = id_column()
     district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[SchoolKind] = mapped_column(String(20))
+    kind: Mapped[SchoolKind] = mapped_column(EnumText(SchoolKind, 20))
     # The school's whole downlink: playback picks its starting rung from this.
     bandwidth_kbps: Mapped[int]
     created_at: Mapped[datetime] = created_at_column()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from services.api.auth.deps import CurrentUser, require_role
 from services.api.db import SessionDep
@@ -9,8 +9,9 @@ from services.api.orgs.models import Role
 from services.api.orgs.schemas import (DistrictCreate, DistrictRead, Me, SchoolCreate, SchoolRead, SchoolUpdate,
                                        UserCreate, UserRead, UserUpdate)
 from services.api.pagination import Page, PageDep, fetch_page
+from services.api.routing import api_router
 
-router = APIRouter(tags=["organisations"])
+router = api_router(tags=["organisations"])
 
 
 @router.get("/me", response_model=Me)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from sqlalchemy import select
 
 from services.api.auth.deps import CurrentUser
@@ -9,8 +9,9 @@ from services.api.orgs.models import School
 from services.api.pairing import service
 from services.api.pairing.schemas import PairingCreate, PairingRead
 from services.api.pagination import Page, PageDep, fetch_page
+from services.api.routing import api_router
 
-router = APIRouter(prefix="/pairings", tags=["pairing"])
+router = api_router("/pairings", tags=["pairing"])
 
 
 @router.post("", response_model=PairingRead, status_code=status.HTTP_201_CREATED)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.api.db import Base, created_at_column, id_column
 from services.api.taxonomy.models import KnowledgePoint
-from services.common.db import utcnow
+from services.common.db import EnumText, utcnow
 
 
 class ResourceKind(StrEnum):
@@ -69,7 +69,7 @@ class Resource(Base):
     id: Mapped[str] = id_column()
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[ResourceKind] = mapped_column(String(32))
+    kind: Mapped[ResourceKind] = mapped_column(EnumText(ResourceKind, 32))
     subject_code: Mapped[str | None] = mapped_column(ForeignKey("subjects.code"))
     stage_code: Mapped[str | None] = mapped_column(ForeignKey("stages.code"))
     grade_code: Mapped[str | None] = mapped_column(ForeignKey("grades.code"))
@@ -77,13 +77,13 @@ class Resource(Base):
     volume_code: Mapped[str | None] = mapped_column(ForeignKey("volumes.code"))
     chapter_code: Mapped[str | None] = mapped_column(ForeignKey("chapters.code"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    visibility: Mapped[Visibility] = mapped_column(String(16))
-    license: Mapped[License] = mapped_column(String(32))
+    visibility: Mapped[Visibility] = mapped_column(EnumText(Visibility, 16))
+    license: Mapped[License] = mapped_column(EnumText(License, 32))
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     # Copied from the owner when created, so visibility checks need no join through users.
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"))
     district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"))
-    status: Mapped[ResourceStatus] = mapped_column(String(20), default=ResourceStatus.draft)
+    status: Mapped[ResourceStatus] = mapped_column(EnumText(ResourceStatus, 20), default=ResourceStatus.draft)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     progress: Mapped[int] = mapped_column(default=0)
     # Bumped on every change search cares about; the index applies an update only if newer.

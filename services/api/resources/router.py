@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep
@@ -11,8 +11,9 @@ from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
 from services.api.resources.schemas import (KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
                                             ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
+from services.api.routing import api_router
 
-router = APIRouter(prefix="/resources", tags=["resources"])
+router = api_router("/resources", tags=["resources"])
 
 
 @router.post("", response_model=ResourceCreated, status_code=status.HTTP_201_CREATED)

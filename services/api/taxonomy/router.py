@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
@@ -15,8 +15,9 @@ from services.api.taxonomy.errors import TaxonomyDocumentTooLarge
 from services.api.taxonomy.models import Chapter, Edition, Grade, Stage, Subject, Volume
 from services.api.taxonomy.schemas import (ChapterRead, GradeRead, ImportReport, KnowledgePointRead, VocabularyItem,
                                            VolumeRead)
+from services.api.routing import api_router
 
-router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
+router = api_router("/taxonomy", tags=["taxonomy"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 CodeFilter = Annotated[str | None, Query(max_length=64)]
 

@@ -128,24 +128,26 @@ def import_document(session: Session, document: TaxonomyDocument, *, actor_id: s
     """Upserts every entry by code, in one transaction: all of it, or (422) none of it."""
     _check_references(session, document)
     report = ImportReport(created={}, updated={})
+    changed: dict[str, set[str]] = {}  # codes updated per kind; a node can change in two steps
     step = progress or (lambda _n: None)
 
-    def upsert(kind: str, model: Any, entries: Iterable[Any], values: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    def upsert(kind: str, model: Any, entries: Iterable[Any], values: Callable[[Any], dict[str, Any]],
+               **on_create: Any) -> dict[str, Any]:
         rows = {row.code: row for row in session.scalars(select(model))}
-        created = updated = 0
+        created, updated = 0, changed.setdefault(kind, set())
         for entry in entries:
             fields = values(entry)
             row = rows.get(entry.code)
             if row is None:
-                row = rows[entry.code] = model(code=entry.code, **fields)
+                row = rows[entry.code] = model(code=entry.code, **fields, **on_create)
                 session.add(row)
                 created += 1
             elif any(getattr(row, k) != v for k, v in fields.items()):
                 for key, value in fields.items():
                     setattr(row, key, value)
-                updated += 1
+                updated.add(entry.code)
             step(1)
-        report.created[kind], report.updated[kind] = created, updated
+        report.created[kind] = created
         session.flush()
         return rows
 
@@ -157,12 +159,16 @@ def import_document(session: Session, document: TaxonomyDocument, *, actor_id: s
         "name": e.name, "edition_code": e.edition, "subject_code": e.subject, "grade_code": e.grade, "term": e.term})
     # Knowledge points: insert the nodes, then link parents and equivalents by code, then paths.
     nodes = upsert("knowledge_points", KnowledgePoint, document.knowledge_points, lambda e: {
-        "name": e.name, "subject_code": e.subject, "stage_code": e.stage, "edition_code": e.edition,
-        "path": e.code, "depth": 0})
+        "name": e.name, "subject_code": e.subject, "stage_code": e.stage, "edition_code": e.edition},
+        path="", depth=0)
     for position, entry in enumerate(document.knowledge_points):
         node = nodes[entry.code]
-        node.parent_id = nodes[entry.parent].id if entry.parent else None
-        node.same_as_id = nodes[entry.same_as].id if entry.same_as else None
+        links = {"parent_id": nodes[entry.parent].id if entry.parent else None,
+                 "same_as_id": nodes[entry.same_as].id if entry.same_as else None}
+        if node.path and any(getattr(node, key) != value for key, value in links.items()):
+            changed["knowledge_points"].add(entry.code)  # an existing node moved or re-linked
+        for key, value in links.items():
+            setattr(node, key, value)
         node.position = position
     session.flush()
     _recompute_paths(session)
@@ -171,6 +177,7 @@ def import_document(session: Session, document: TaxonomyDocument, *, actor_id: s
     for entry in document.chapters:
         chapters[entry.code].knowledge_points = [nodes[code] for code in entry.knowledge_points]
     session.flush()
+    report.updated = {kind: len(codes) for kind, codes in changed.items()}
     audit.record(session, actor_id=actor_id, district_id=district_id, action="taxonomy.import",
                  target_type="taxonomy", target_id="taxonomy", created=report.created, updated=report.updated)
     return report

@@ -1,0 +1,57 @@
+"""Every wrong request gets a problem detail with a stable code, in the caller's language."""
+from __future__ import annotations
+
+from tests.helpers import assert_problem
+
+
+def test_malformed_json_is_a_400_problem(client, factory):
+    user = factory.user()
+    factory.commit()
+    response = client.post("/api/v1/resources", content=b'{"title": "x", "kind": ',
+                           headers={**factory.headers(user), "Content-Type": "application/json"})
+    assert_problem(response, 400, "request.malformed_body")
+
+
+def test_messages_follow_accept_language(client, factory):
+    user = factory.user()
+    factory.commit()
+    headers = factory.headers(user)
+    chinese = client.get("/api/v1/resources/nothing", headers=headers).json()
+    assert chinese["title"] == "资源不存在"
+    english = client.get("/api/v1/resources/nothing", headers={**headers, "Accept-Language": "en-US,en;q=0.9"}).json()
+    assert english["title"] == "Resource not found" and english["code"] == chinese["code"]
+    preferred = client.get("/api/v1/resources/nothing",
+                           headers={**headers, "Accept-Language": "fr;q=1, en;q=0.5, zh;q=0.1"}).json()
+    assert preferred["title"] == "Resource not found"
+    validation = client.post("/api/v1/resources", json={"kind": "courseware"}, headers=headers).json()
+    assert validation["errors"] == [{"loc": ["body", "title"], "msg": "缺少必填字段"}]
+    validation_en = client.post("/api/v1/resources", json={"kind": "courseware"},
+                                headers={**headers, "Accept-Language": "en"}).json()
+    assert validation_en["errors"] == [{"loc": ["body", "title"], "msg": "Field required"}]
+
+
+def test_unknown_routes_and_methods_are_problems(client):
+    assert_problem(client.get("/api/v1/no-such-thing"), 404, "request.not_found")
+    assert_problem(client.put("/healthz"), 405, "request.method_not_allowed")
+
+
+def test_every_response_carries_a_request_id(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    forged = client.get("/healthz", headers={"X-Request-ID": "evil\nline"})
+    assert forged.headers["x-request-id"] != "evil\nline" and len(forged.headers["x-request-id"]) == 26
+
+
+def test_metrics_count_requests_by_route_template(client, factory):
+    user = factory.user()
+    factory.commit()
+    client.get("/api/v1/resources/abc", headers=factory.headers(user))
+    metrics = client.get("/metrics").text
+    assert 'route="/api/v1/resources/{resource_id}"' in metrics
+    assert "lb_http_request_duration_seconds_bucket" in metrics
+
+
+def test_openapi_document_is_served(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/v1/auth/token", "/api/v1/resources/{resource_id}", "/api/v1/taxonomy/knowledge-points",
+            "/api/v1/moderation/resources/{resource_id}/decision", "/api/v1/pairings"} <= set(paths)
