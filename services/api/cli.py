@@ -184,15 +184,16 @@ def dev() -> None:
 [bold]LessonBridge is starting[/bold] (data in {settings.core.data_dir.resolve()})
   API        {base}/api/v1      docs {base}/docs
   health     {base}/healthz  {base}/readyz  {base}/metrics
-  search     {settings.search.service_url}/healthz
+  search     {settings.search_url}/healthz
+  transcoder http://127.0.0.1:{settings.transcoder.health_port}/readyz
   demo accounts (password: {password or 'as set when the demo was seeded'}):
     {', '.join(demo.DEMO_ACCOUNTS)}
   try: curl -s -d username=teacher-urban -d password=... {base}/api/v1/auth/token
 Ctrl-C stops everything.
-""")
+""", soft_wrap=True)
     honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
     env = {**os.environ, "LB_API_HOST": settings.api.host, "LB_API_PORT": str(settings.api.port),
-           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir)}
+           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve())}
     os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
                         "-d", str(REPO_ROOT)], env)
 

@@ -58,8 +58,9 @@ class StorageSettings(_FromEnv):
 class SearchSettings(_FromEnv):
     # No URL: the embedded index under the data dir.
     es_url: str | None = Field(None, validation_alias="LB_ES_URL")
-    service_url: str = Field("http://127.0.0.1:8001", validation_alias="LB_SEARCH_URL")
     port: int = Field(8001, validation_alias="LB_SEARCH_PORT")
+    # None: the search service started beside the API on this machine.
+    url: str | None = Field(None, validation_alias="LB_SEARCH_URL")
 
 
 class TranscoderSettings(_FromEnv):
@@ -123,6 +124,10 @@ class Settings(BaseModel):
     @property
     def broker_dir(self) -> Path:
         return (self.core.data_dir / "broker").resolve()
+
+    @property
+    def search_url(self) -> str:
+        return self.search.url or f"http://127.0.0.1:{self.search.port}"
 
     @property
     def log_json(self) -> bool:
