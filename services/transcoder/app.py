@@ -13,7 +13,7 @@ log = structlog.get_logger("transcoder")
 def create_worker(settings: Settings) -> Celery:
     celery = create_celery(settings, name="lessonbridge-transcoder")
 
-    @celery.task(name=PING.name)
+    @celery.task(name=PING.name, shared=False)  # per app: tests build several
     def ping(payload: dict) -> str:
         nonce = PING.parse(payload).nonce
         log.info("ping", nonce=nonce)
