@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
     LB_DATA_DIR=/var/lib/lessonbridge
 
 # System packages, all for the transcoder; they live in the shared image because one image is
@@ -43,8 +44,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY services ./services
 # A regular (non-editable) install into site-packages, owned by root; the source copy goes.
-# No PIP_CONSTRAINT here: it would also constrain the build backend, and constraints.txt pins
-# setuptools below what pyproject.toml's build-system asks for.
+# No PIP_CONSTRAINT here: it would also constrain the build backend's own dependencies.
 RUN pip install -c constraints.txt . \
     && rm -rf /tmp/lessonbridge-src
 
