@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.api.audit.router import router as audit_router
+from services.api.blobs.router import router as blobs_router
 from services.api.auth.router import router as auth_router
 from services.api.moderation.router import router as moderation_router
 from services.api.orgs.router import router as orgs_router
@@ -16,12 +17,14 @@ from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
 from services.common.settings import Settings
+from services.common.storage import create_blob_store
 from services.common.tasks import check_broker, create_celery
 
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(json=settings.log_json, level=settings.core.log_level)
     engine = create_db_engine(settings.database_url, echo=settings.database.echo)
     celery = create_celery(settings, name="lessonbridge-api")
+    blob_store = create_blob_store(settings)
 
     app = FastAPI(title="LessonBridge API", version="1", openapi_url="/openapi.json",
                   docs_url="/docs", redoc_url=None)
@@ -29,15 +32,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.celery = celery
+    app.state.blob_store = blob_store
 
     def database_ready() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     for router in (auth_router, orgs_router, pairing_router, taxonomy_router, resources_router,
-                   moderation_router, audit_router):
+                   moderation_router, audit_router, blobs_router):
         app.include_router(router)
-    app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery)}))
+    app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
+                                                 "storage": blob_store.ping}))
     install_problem_handlers(app)
     install_request_context(app, service="api")
     return app

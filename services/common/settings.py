@@ -126,6 +126,11 @@ class Settings(BaseModel):
         return (self.core.data_dir / "broker").resolve()
 
     @property
+    def public_api_url(self) -> str:
+        """The API's address as clients reach it (signed URLs point here)."""
+        return (self.api.public_url or f"http://{self.api.host}:{self.api.port}").rstrip("/")
+
+    @property
     def search_url(self) -> str:
         return self.search.url or f"http://127.0.0.1:{self.search.port}"
 

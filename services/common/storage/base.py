@@ -1,0 +1,87 @@
+"""The blob storage interface every backend implements, and what it returns."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+# Keys are made by our code (content hashes, upload ids), never by users; this keeps them so.
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+MAX_KEY_LENGTH = 512
+# S3's floor for every part but the last.
+MIN_PART_SIZE = 5 * 1024 * 1024
+
+
+class BlobNotFound(Exception):
+    pass
+
+
+class InvalidKey(ValueError):
+    pass
+
+
+def validate_key(key: str) -> str:
+    if len(key) > MAX_KEY_LENGTH or not _KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
+        raise InvalidKey(key)
+    return key
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    etag: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class MultipartPart:
+    number: int
+    etag: str
+    size: int
+
+
+class BlobStore(Protocol):
+    """What the platform needs of object storage. Every method takes validated keys."""
+
+    backend: str  # recorded with each stored blob, so blobs can later move between backends
+
+    def put(self, key: str, stream: BinaryIO, *, length: int, content_type: str) -> BlobInfo:
+        """Stores `length` bytes read from `stream`, atomically: readers see all of it or nothing."""
+        ...
+
+    def put_file(self, key: str, path: Path, *, content_type: str) -> BlobInfo: ...
+
+    def open(self, key: str, *, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The bytes of [start, end] (inclusive, like HTTP Range), streamed in chunks."""
+        ...
+
+    def stat(self, key: str) -> BlobInfo: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Removes a blob; removing one that is absent is not an error."""
+        ...
+
+    def copy(self, source: str, destination: str) -> BlobInfo: ...
+
+    def list(self, prefix: str) -> Iterator[BlobInfo]: ...
+
+    def presigned_get_url(self, key: str, *, expires_s: int, filename: str | None = None) -> str:
+        """A URL anyone holding it may GET (with Range) until it expires; tampering voids it."""
+        ...
+
+    def create_multipart(self, key: str, *, content_type: str) -> str: ...
+
+    def upload_part(self, key: str, upload_id: str, *, number: int, path: Path) -> MultipartPart: ...
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[MultipartPart]) -> BlobInfo: ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
+
+    def ping(self) -> None:
+        """Raises unless the backend answers (readiness)."""
+        ...

@@ -1,0 +1,160 @@
+"""The blob storage contract, run over local disk and a real S3 server (MinIO): the same
+behaviour, including presigned URLs that expire and refuse tampering."""
+from __future__ import annotations
+
+import io
+import os
+import time
+import uuid
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from services.common.settings import StorageSettings
+from services.common.storage import BlobNotFound, InvalidKey, create_blob_store
+from services.common.storage.base import MIN_PART_SIZE
+from tests.conftest import make_settings, server_url
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def backend(request, tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("storage"), "sqlite://")
+    if request.param == "s3":
+        url = urlparse(server_url("LB_TEST_S3_URL", "S3 (MinIO)"))
+        settings = settings.model_copy(update={"storage": StorageSettings(
+            s3_endpoint=f"{url.hostname}:{url.port}", s3_access_key=url.username, s3_secret_key=url.password,
+            s3_bucket=f"contract-{uuid.uuid4().hex[:12]}")})
+    return settings
+
+
+@pytest.fixture(scope="module")
+def store(backend):
+    return create_blob_store(backend)
+
+
+@pytest.fixture(scope="module")
+def fetch(backend, store):
+    """GETs a presigned URL the way a client would: from S3 itself, or from our API for local disk."""
+    if store.backend == "s3":
+        with httpx.Client() as client:
+            yield client.get
+    else:
+        with TestClient(create_app(backend)) as client:
+            yield lambda url, **kw: client.get(url.replace(backend.public_api_url, ""), **kw)
+
+
+@pytest.fixture
+def prefix():
+    return f"test/{uuid.uuid4().hex}"
+
+
+def put_bytes(store, key, data, content_type="application/octet-stream"):
+    return store.put(key, io.BytesIO(data), length=len(data), content_type=content_type)
+
+
+def test_put_stat_open_and_ranges(store, prefix):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    info = put_bytes(store, f"{prefix}/blob", data, "video/mp4")
+    assert info.size == len(data) and info.etag
+    assert store.stat(f"{prefix}/blob").content_type == "video/mp4"
+    assert b"".join(store.open(f"{prefix}/blob")) == data
+    assert b"".join(store.open(f"{prefix}/blob", start=100, end=199)) == data[100:200]
+    assert b"".join(store.open(f"{prefix}/blob", start=len(data) - 5)) == data[-5:]
+    assert store.exists(f"{prefix}/blob") and not store.exists(f"{prefix}/other")
+
+
+def test_missing_blobs_and_idempotent_delete(store, prefix):
+    with pytest.raises(BlobNotFound):
+        store.stat(f"{prefix}/absent")
+    with pytest.raises(BlobNotFound):
+        b"".join(store.open(f"{prefix}/absent"))
+    put_bytes(store, f"{prefix}/gone", b"x")
+    store.delete(f"{prefix}/gone")
+    store.delete(f"{prefix}/gone")
+    assert not store.exists(f"{prefix}/gone")
+
+
+def test_short_stream_stores_nothing(store, prefix):
+    with pytest.raises(Exception):
+        store.put(f"{prefix}/short", io.BytesIO(b"only ten b"), length=100, content_type="text/plain")
+    assert not store.exists(f"{prefix}/short")
+
+
+def test_copy_and_list_by_prefix(store, prefix):
+    put_bytes(store, f"{prefix}/a/1", b"one")
+    put_bytes(store, f"{prefix}/a/2", b"two")
+    put_bytes(store, f"{prefix}/b/1", b"three")
+    store.copy(f"{prefix}/a/1", f"{prefix}/b/copy")
+    assert b"".join(store.open(f"{prefix}/b/copy")) == b"one"
+    assert sorted(i.key for i in store.list(f"{prefix}/a/")) == [f"{prefix}/a/1", f"{prefix}/a/2"]
+    assert sorted(i.key for i in store.list(f"{prefix}/b/")) == [f"{prefix}/b/1", f"{prefix}/b/copy"]
+    assert list(store.list(f"{prefix}/nothing/")) == []
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a/../../b", "a//b", "", "a/./b", "..", "a\\b", "a b"])
+def test_hostile_keys_are_refused(store, key):
+    with pytest.raises(InvalidKey):
+        put_bytes(store, key, b"x")
+
+
+def test_multipart_assembles_parts_in_order_and_a_retried_part_replaces(store, prefix, tmp_path):
+    first, second, last = os.urandom(MIN_PART_SIZE), os.urandom(MIN_PART_SIZE), os.urandom(1234)
+    upload_id = store.create_multipart(f"{prefix}/mp", content_type="video/mp4")
+    parts = []
+    for number, data in enumerate([first, second], start=1):
+        path = tmp_path / f"part{number}"
+        path.write_bytes(data)
+        parts.append(store.upload_part(f"{prefix}/mp", upload_id, number=number, path=path))
+    retry = tmp_path / "part3"
+    retry.write_bytes(b"garbage that a retry will replace")
+    store.upload_part(f"{prefix}/mp", upload_id, number=3, path=retry)
+    retry.write_bytes(last)
+    parts.append(store.upload_part(f"{prefix}/mp", upload_id, number=3, path=retry))
+    info = store.complete_multipart(f"{prefix}/mp", upload_id, parts)
+    assert info.size == 2 * MIN_PART_SIZE + 1234
+    assert b"".join(store.open(f"{prefix}/mp")) == first + second + last
+
+
+def test_aborted_multipart_leaves_nothing(store, prefix, tmp_path):
+    upload_id = store.create_multipart(f"{prefix}/aborted", content_type="video/mp4")
+    path = tmp_path / "part"
+    path.write_bytes(os.urandom(MIN_PART_SIZE))
+    store.upload_part(f"{prefix}/aborted", upload_id, number=1, path=path)
+    store.abort_multipart(f"{prefix}/aborted", upload_id)
+    assert not store.exists(f"{prefix}/aborted")
+
+
+def test_presigned_url_serves_ranges_then_expires(store, fetch, prefix):
+    data = os.urandom(100_000)
+    put_bytes(store, f"{prefix}/signed", data, "application/pdf")
+    url = store.presigned_get_url(f"{prefix}/signed", expires_s=2, filename="第一课 课件.pdf")
+    whole = fetch(url)
+    assert whole.status_code == 200 and whole.content == data
+    assert "filename*=UTF-8''%E7%AC%AC%E4%B8%80%E8%AF%BE" in whole.headers["content-disposition"]
+    part = fetch(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == data[10:20]
+    time.sleep(3.5)
+    assert fetch(url).status_code == 403
+
+
+def test_presigned_url_with_a_tampered_signature_is_refused(store, fetch, prefix):
+    put_bytes(store, f"{prefix}/tamper", b"secret lesson")
+    url = store.presigned_get_url(f"{prefix}/tamper", expires_s=300)
+    field = "X-Amz-Signature=" if store.backend == "s3" else "signature="
+    head, _, signature = url.partition(field)
+    rest = ""
+    if "&" in signature:
+        signature, _, rest = signature.partition("&")
+        rest = "&" + rest
+    flipped = ("0" if signature[0] != "0" else "1") + signature[1:]
+    assert fetch(f"{head}{field}{flipped}{rest}").status_code == 403
+    other_key = url.replace("/tamper", "/tamper2")
+    assert fetch(other_key).status_code in (403, 404)
+    assert fetch(url).status_code == 200
+
+
+def test_ping(store):
+    store.ping()
