@@ -12,6 +12,8 @@ from services.api.orgs.router import router as orgs_router
 from services.api.pairing.router import router as pairing_router
 from services.api.resources.router import router as resources_router
 from services.api.taxonomy.router import router as taxonomy_router
+from services.api.uploads.hashing import RunningHashes
+from services.api.uploads.router import router as uploads_router
 from services.common.db import create_db_engine, create_sessionmaker
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
@@ -33,13 +35,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.celery = celery
     app.state.blob_store = blob_store
+    app.state.upload_hashes = RunningHashes()
 
     def database_ready() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     for router in (auth_router, orgs_router, pairing_router, taxonomy_router, resources_router,
-                   moderation_router, audit_router, blobs_router):
+                   moderation_router, audit_router, blobs_router, uploads_router):
         app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))

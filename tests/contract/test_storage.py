@@ -158,3 +158,19 @@ def test_presigned_url_with_a_tampered_signature_is_refused(store, fetch, prefix
 
 def test_ping(store):
     store.ping()
+
+
+def test_move_local_file_and_tool_source(store, prefix):
+    data = os.urandom(70_000)
+    put_bytes(store, f"{prefix}/staged", data, "video/mp4")
+    moved = store.move(f"{prefix}/staged", f"{prefix}/final")
+    assert moved.size == len(data) and moved.content_type == "video/mp4"
+    assert not store.exists(f"{prefix}/staged")
+    with store.local_file(f"{prefix}/final") as path:
+        assert path.read_bytes() == data
+    source = store.tool_source(f"{prefix}/final")
+    # A tool reads it: a path it can open, or a URL it can GET.
+    read = (open(source, "rb").read() if not source.startswith("http") else httpx.get(source).content)
+    assert read == data
+    with pytest.raises(BlobNotFound):
+        store.tool_source(f"{prefix}/absent")

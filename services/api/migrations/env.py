@@ -6,14 +6,21 @@ from alembic import context
 from sqlalchemy import Connection
 
 from services.api.models import Base
-from services.common.db import create_db_engine
+from services.common.db import EnumText, create_db_engine
 from services.common.settings import Settings
 
 config = context.config
 
 
+def render_item(type_: str, obj: object, _context: object) -> str | bool:
+    # Enum columns are plain VARCHARs in the schema; the enum lives in Python only.
+    if type_ == "type" and isinstance(obj, EnumText):
+        return f"sa.String(length={obj.impl.length})"
+    return False
+
+
 def run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata,
+    context.configure(connection=connection, target_metadata=Base.metadata, render_item=render_item,
                       # SQLite can't ALTER most things in place: batch mode copies the table.
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.api.db import Base, created_at_column, id_column
@@ -24,6 +24,9 @@ class Role(StrEnum):
     moderator = "moderator"
 
 
+DEFAULT_STORAGE_QUOTA_BYTES = 200 * 1024**3
+
+
 class District(Base):
     __tablename__ = "districts"
 
@@ -41,6 +44,8 @@ class School(Base):
     kind: Mapped[SchoolKind] = mapped_column(EnumText(SchoolKind, 20))
     # The school's whole downlink: playback picks its starting rung from this.
     bandwidth_kbps: Mapped[int]
+    # What the school's resources may occupy, counted per asset (a shared blob counts for each).
+    storage_quota_bytes: Mapped[int] = mapped_column(BigInteger, default=DEFAULT_STORAGE_QUOTA_BYTES)
     created_at: Mapped[datetime] = created_at_column()
 
 

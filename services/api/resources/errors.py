@@ -23,3 +23,28 @@ class NotResourceManager(DomainError):
     status = 403
     code = "resource.not_owner"
     title = {"zh-CN": "只有资源所有者或管理员可以修改", "en": "Only the owner or an administrator may change this resource"}
+
+
+class UploadNotUsable(DomainError):
+    status = 422
+    code = "resource.upload_not_usable"
+    title = {"zh-CN": "上传不可用", "en": "Upload cannot be attached"}
+    detail = {"zh-CN": "上传 {upload_id} 不存在、未完成、未通过检查或已被使用",
+              "en": "Upload {upload_id} is unknown, unfinished, refused, or already attached"}
+
+    def __init__(self, *, upload_id: str, index: int) -> None:
+        super().__init__(errors=[{"loc": ["body", "upload_ids", index], "msg": f"unusable upload {upload_id}"}],
+                         upload_id=upload_id)
+
+
+class AssetKindNotAllowed(DomainError):
+    status = 422
+    code = "resource.asset_kind_not_allowed"
+    title = {"zh-CN": "该类资源不接受此类文件", "en": "This kind of resource does not take this kind of file"}
+    detail = {"zh-CN": "“{kind}”资源不接受{category}文件", "en": "A {kind} resource does not take {category} files"}
+
+
+class AssetNotFound(DomainError):
+    status = 404
+    code = "resource.asset_not_found"
+    title = {"zh-CN": "文件不存在", "en": "Asset not found"}

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.api.db import Base, created_at_column, id_column
@@ -94,3 +95,29 @@ class Resource(Base):
 
     knowledge_points: Mapped[list[KnowledgePoint]] = relationship(
         secondary=resource_knowledge_points, order_by=KnowledgePoint.path, lazy="selectin")
+
+    assets: Mapped[list[Asset]] = relationship(order_by="Asset.created_at", lazy="selectin",
+                                               cascade="all, delete-orphan")
+
+
+class Asset(Base):
+    """One file of a resource, pointing at a stored blob."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[str] = id_column()
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), index=True)
+    upload_id: Mapped[str | None] = mapped_column(ForeignKey("uploads.id"))
+    # main, presenter, students, presentation, composite, lesson_plan, ...
+    role: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    duration_s: Mapped[float | None]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = created_at_column()

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Query, Request, Response, status
+from fastapi.responses import RedirectResponse
 
 from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep
 from services.api.pagination import Page, PageDep, fetch_page
 from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
-from services.api.resources.schemas import (KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
+from services.api.resources.schemas import (AssetRead, AssetsAdd, KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
                                             ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
 from services.api.routing import api_router
 
@@ -68,6 +69,35 @@ def submit_resource(session: SessionDep, caller: CurrentUser, resource_id: str) 
     return ResourceCreated(id=resource.id, status=resource.status)
 
 
+@router.post("/{resource_id}/assets", response_model=list[AssetRead], status_code=status.HTTP_201_CREATED)
+def add_assets(session: SessionDep, caller: CurrentUser, resource_id: str, body: AssetsAdd) -> list[AssetRead]:
+    added = service.add_assets(session, actor=caller, resource_id=resource_id, upload_ids=body.upload_ids,
+                               roles=body.roles)
+    session.commit()
+    return [_asset(a) for a in added]
+
+
+# Long enough to start a big download on a slow link; resumed downloads ask again.
+DOWNLOAD_URL_TTL_S = 6 * 3600
+
+
+@router.get("/{resource_id}/assets/{asset_id}/download", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+def download_asset(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
+                   asset_id: str) -> RedirectResponse:
+    """A redirect to a short-lived signed URL that serves the bytes with Range and ETag."""
+    asset, blob = service.get_asset(session, actor=caller, resource_id=resource_id, asset_id=asset_id)
+    url = request.app.state.blob_store.presigned_get_url(blob.key, expires_s=DOWNLOAD_URL_TTL_S,
+                                                         filename=asset.filename)
+    return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+                            headers={"Cache-Control": "private, no-store"})
+
+
+def _asset(a) -> AssetRead:  # type: ignore[no-untyped-def]
+    return AssetRead(id=a.id, role=a.role, filename=a.filename, media_type=a.media_type, category=a.category,
+                     size=a.size, sha256=a.sha256, duration_s=a.duration_s, width=a.width, height=a.height,
+                     renditions=a.renditions)
+
+
 def _read(view: service.ResourceView) -> ResourceRead:
     r = view.resource
     return ResourceRead(
@@ -80,4 +110,5 @@ def _read(view: service.ResourceView) -> ResourceRead:
         owner=PersonRef(id=r.owner_id, real_name=view.owner_name),
         school=SchoolRef(id=r.school_id, name=view.school_name) if r.school_id and view.school_name else None,
         status=r.status, failure_reason=r.failure_reason, progress=r.progress, version=r.version,
+        assets=[_asset(a) for a in r.assets],
         created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at)

@@ -74,6 +74,26 @@ class SchoolRef(BaseModel):
     name: str
 
 
+class AssetRead(BaseModel):
+    id: str
+    role: str
+    filename: str
+    media_type: str
+    category: str
+    size: int
+    sha256: str
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    renditions: list[dict]
+    preview: dict | None = None
+
+
+class AssetsAdd(BaseModel):
+    upload_ids: Annotated[list[EntityId], Field(min_length=1, max_length=20)]
+    roles: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]], Field(max_length=20)] | None = None
+
+
 class ResourceRead(BaseModel):
     id: str
     title: str
@@ -96,7 +116,7 @@ class ResourceRead(BaseModel):
     failure_reason: str | None
     progress: int
     version: int
-    assets: list[dict] = []
+    assets: list[AssetRead]
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None

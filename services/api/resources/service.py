@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 from services.api.audit import service as audit
 from services.api.auth.principal import Principal
 from services.api.orgs.models import School, User
-from services.api.resources.errors import NotResourceManager, ResourceNotFound
-from services.api.resources.models import License, Resource, ResourceKind, ResourceStatus, Visibility
+from services.api.resources import assets
+from services.api.resources.errors import AssetNotFound, NotResourceManager, ResourceNotFound
+from services.api.resources.models import Asset, License, Resource, ResourceKind, ResourceStatus, Visibility
 from services.api.resources.status import ResourceEvent, next_status
 from services.api.resources.visibility import may_edit, visible_to
 from services.api.taxonomy import service as taxonomy
+from services.api.uploads.models import Blob
 from services.common.db import utcnow
 from services.common.problems import InvalidField
 
@@ -39,17 +41,33 @@ def create_resource(session: Session, *, actor: Principal, title: str, kind: Res
                     visibility: Visibility, license: License, upload_ids: list[str]) -> Resource:
     taxonomy.check_codes(session, **taxonomy_codes)
     points = taxonomy.resolve_knowledge_points(session, ids=knowledge_point_ids, field="knowledge_point_ids")
-    if upload_ids:
-        # Uploads arrive with the uploads domain; until then no id can name one.
-        raise InvalidField(loc=["body", "upload_ids", 0], msg={"zh-CN": "未知的上传：{value}",
-                                                               "en": "Unknown upload: {value}"}, value=upload_ids[0])
     resource = Resource(title=title, kind=kind, description=description, tags=_unique(tags), visibility=visibility,
                         license=license, owner_id=actor.user_id, school_id=actor.school_id,
                         district_id=actor.district_id, status=ResourceStatus.draft, knowledge_points=points,
                         **{TAXONOMY_FIELDS[k]: v for k, v in taxonomy_codes.items()})
     session.add(resource)
     session.flush()
+    if upload_ids:
+        # With its files attached the resource stays a draft for now: the owner submits it.
+        # (Once the transcoder lands, finished uploads move it on to processing.)
+        assets.attach_uploads(session, owner=actor, resource=resource, upload_ids=upload_ids)
     return resource
+
+
+def add_assets(session: Session, *, actor: Principal, resource_id: str, upload_ids: list[str],
+               roles: list[str] | None) -> list[Asset]:
+    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    added = assets.attach_uploads(session, owner=actor, resource=resource, upload_ids=upload_ids, roles=roles)
+    resource.version += 1
+    return added
+
+
+def get_asset(session: Session, *, actor: Principal, resource_id: str, asset_id: str) -> tuple[Asset, Blob]:
+    resource = get_visible(session, actor=actor, resource_id=resource_id).resource
+    asset = next((a for a in resource.assets if a.id == asset_id), None)
+    if asset is None:
+        raise AssetNotFound()
+    return asset, session.get_one(Blob, asset.blob_id)
 
 
 def get_visible(session: Session, *, actor: Principal, resource_id: str) -> ResourceView:

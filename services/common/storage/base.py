@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -68,12 +69,28 @@ class BlobStore(Protocol):
 
     def copy(self, source: str, destination: str) -> BlobInfo: ...
 
+    def move(self, source: str, destination: str) -> BlobInfo:
+        """Renames a blob (atomic on local disk; copy then delete on S3)."""
+        ...
+
+    def local_file(self, key: str) -> AbstractContextManager[Path]:
+        """A file with the blob's bytes for libraries that need one (zipfile, Pillow): the blob
+        itself on local disk, a temporary download on S3, removed on exit. Do not write to it."""
+        ...
+
+    def tool_source(self, key: str, *, expires_s: int = 3600) -> str:
+        """Where a command-line tool (ffprobe, ffmpeg) reads the blob, seeking as it likes:
+        a path on local disk, a presigned URL on S3."""
+        ...
+
     def list(self, prefix: str) -> Iterator[BlobInfo]: ...
 
     def presigned_get_url(self, key: str, *, expires_s: int, filename: str | None = None) -> str:
         """A URL anyone holding it may GET (with Range) until it expires; tampering voids it."""
         ...
 
+    # Multipart: parts are uploaded in ascending order; repeating the last one (a retry)
+    # replaces it. Every part but the last is at least MIN_PART_SIZE.
     def create_multipart(self, key: str, *, content_type: str) -> str: ...
 
     def upload_part(self, key: str, upload_id: str, *, number: int, path: Path) -> MultipartPart: ...

@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -97,6 +98,28 @@ class LocalBlobStore:
             return self._commit(temporary, destination, self._content_type(source_path))
         finally:
             temporary.unlink(missing_ok=True)
+
+    def move(self, source: str, destination: str) -> BlobInfo:
+        source_path = self._path(source)
+        if not source_path.is_file():
+            raise BlobNotFound(source)
+        content_type = self._content_type(source_path)
+        info = self._commit(source_path, destination, content_type)
+        source_path.with_name(source_path.name + ".type").unlink(missing_ok=True)
+        return info
+
+    @contextmanager
+    def local_file(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        yield path
+
+    def tool_source(self, key: str, *, expires_s: int = 3600) -> str:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        return str(path)
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         base = self.objects / prefix.rstrip("/") if prefix else self.objects

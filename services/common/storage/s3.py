@@ -1,7 +1,9 @@
 """Blobs in S3 (MinIO in production) through the minio SDK."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -80,6 +82,25 @@ class S3BlobStore:
         else:
             self.client.compose_object(self.bucket, validate_key(destination), [ComposeSource(self.bucket, source)])
         return self.stat(destination)
+
+    def move(self, source: str, destination: str) -> BlobInfo:
+        info = self.copy(source, destination)
+        self.delete(source)
+        return info
+
+    @contextmanager
+    def local_file(self, key: str) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix="lb-blob-") as directory:
+            path = Path(directory) / "blob"
+            try:
+                self.client.fget_object(self.bucket, validate_key(key), str(path))
+            except S3Error as error:
+                raise _translate(error, key) from None
+            yield path
+
+    def tool_source(self, key: str, *, expires_s: int = 3600) -> str:
+        self.stat(key)
+        return self.presigned_get_url(key, expires_s=expires_s)
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         for found in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):

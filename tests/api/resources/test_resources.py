@@ -142,7 +142,8 @@ def test_bad_resource_input_is_refused_with_field_locations(client, factory, wor
     assert {("body", "title"), ("body", "kind")} <= {tuple(e["loc"]) for e in missing["errors"]}
     unknown_upload = client.post(RESOURCES, headers=headers, json={"title": "x", "kind": "courseware",
                                                                    "upload_ids": ["01UPLOAD"]})
-    assert_problem(unknown_upload, 422, "request.validation_failed")
+    body = assert_problem(unknown_upload, 422, "resource.upload_not_usable")
+    assert body["errors"][0]["loc"] == ["body", "upload_ids", 0]
     resource_id = create(client, headers)
     null_title = client.patch(f"{RESOURCES}/{resource_id}", json={"title": None}, headers=headers)
     assert assert_problem(null_title, 422, "request.validation_failed")["errors"][0]["loc"] == ["body", "title"]

@@ -1,0 +1,48 @@
+"""A resource's files: finished uploads attached as assets, and what each kind may hold."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.api.auth.principal import Principal
+from services.api.resources.errors import AssetKindNotAllowed, UploadNotUsable
+from services.api.resources.models import Asset, Resource, ResourceKind
+from services.api.uploads.models import Blob, Upload, UploadStatus
+
+# What files each kind of resource takes (a recording is video; a lesson plan is a document).
+ALLOWED_CATEGORIES: dict[ResourceKind, set[str]] = {
+    ResourceKind.courseware: {"document", "image", "video", "audio"},
+    ResourceKind.lesson_recording: {"video"},
+    ResourceKind.excellent_lesson: {"video", "document", "image"},
+    ResourceKind.micro_lesson: {"video", "audio"},
+    ResourceKind.exercise: {"document", "image"},
+    ResourceKind.lesson_plan: {"document"},
+    ResourceKind.other: {"document", "image", "video", "audio"},
+}
+
+
+def attach_uploads(session: Session, *, owner: Principal, resource: Resource, upload_ids: list[str],
+                   roles: list[str] | None = None) -> list[Asset]:
+    """Turns the owner's finished uploads into the resource's assets, each upload once."""
+    attached = set(session.scalars(select(Asset.upload_id).where(Asset.upload_id.in_(upload_ids))))
+    assets = []
+    for index, upload_id in enumerate(upload_ids):
+        upload = session.get(Upload, upload_id)
+        if (upload is None or upload.owner_id != owner.user_id or upload.status is not UploadStatus.complete
+                or upload.id in attached or upload.blob_id is None):
+            raise UploadNotUsable(upload_id=upload_id, index=index)
+        if upload.category not in ALLOWED_CATEGORIES[resource.kind]:
+            raise AssetKindNotAllowed(kind=resource.kind.value, category=upload.category)
+        blob = session.get_one(Blob, upload.blob_id)
+        role = (roles[index] if roles and index < len(roles) else None) or upload.metadata_.get("role") or (
+            "main" if not resource.assets and index == 0 else "attachment")
+        asset = Asset(resource_id=resource.id, blob_id=blob.id, upload_id=upload.id, role=role[:32],
+                      filename=upload.filename, media_type=upload.media_type or blob.media_type,
+                      category=upload.category or "", size=blob.size, sha256=blob.sha256,
+                      duration_s=upload.probe.get("duration_s"), width=upload.probe.get("width"),
+                      height=upload.probe.get("height"))
+        resource.assets.append(asset)
+        attached.add(upload.id)
+        assets.append(asset)
+    session.flush()
+    return assets

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from services.common.problems import DomainError
+
+TUS_HEADERS = {"Tus-Resumable": "1.0.0"}
+
+
+class UploadError(DomainError):
+    def __init__(self, **params: object) -> None:
+        super().__init__(headers=dict(TUS_HEADERS), **params)
+
+
+class UploadNotFound(UploadError):
+    status = 404
+    code = "upload.not_found"
+    title = {"zh-CN": "上传不存在", "en": "Upload not found"}
+
+
+class UploadGone(UploadError):
+    status = 410
+    code = "upload.gone"
+    title = {"zh-CN": "上传已结束", "en": "Upload no longer accepts bytes"}
+    detail = {"zh-CN": "该上传已过期、被取消或未通过检查", "en": "The upload expired, was terminated, or failed its checks"}
+
+
+class UnsupportedTusVersion(UploadError):
+    status = 412
+    code = "upload.unsupported_tus_version"
+    title = {"zh-CN": "不支持的 tus 协议版本", "en": "Unsupported tus version"}
+    detail = {"zh-CN": "请使用 Tus-Resumable: 1.0.0", "en": "Send Tus-Resumable: 1.0.0"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers["Tus-Version"] = "1.0.0"
+
+
+class BadUploadRequest(UploadError):
+    status = 400
+    code = "upload.bad_request"
+    title = {"zh-CN": "上传请求无效", "en": "Invalid upload request"}
+    detail = {"zh-CN": "{reason}", "en": "{reason}"}
+
+
+class OffsetMismatch(UploadError):
+    status = 409
+    code = "upload.offset_mismatch"
+    title = {"zh-CN": "上传偏移量不一致", "en": "Upload-Offset does not match"}
+    detail = {"zh-CN": "服务器已收到 {offset} 字节，请从该位置继续", "en": "The server has {offset} bytes; resume from there"}
+
+
+class UploadLocked(UploadError):
+    status = 423
+    code = "upload.locked"
+    title = {"zh-CN": "该上传正在写入", "en": "Upload is busy"}
+    detail = {"zh-CN": "另一个请求正在向该上传写入数据，请稍后重试",
+              "en": "Another request is writing to this upload; retry shortly"}
+
+
+class WrongContentType(UploadError):
+    status = 415
+    code = "upload.wrong_content_type"
+    title = {"zh-CN": "请求体类型错误", "en": "Wrong Content-Type"}
+    detail = {"zh-CN": "PATCH 请求体必须是 application/offset+octet-stream",
+              "en": "PATCH bodies must be application/offset+octet-stream"}
+
+
+class ChecksumMismatch(UploadError):
+    status = 460
+    code = "upload.checksum_mismatch"
+    title = {"zh-CN": "校验和不匹配", "en": "Checksum mismatch"}
+    detail = {"zh-CN": "本次数据块的校验和与 Upload-Checksum 不符，数据已丢弃，请重新发送",
+              "en": "The chunk does not match its Upload-Checksum; it was discarded, send it again"}
+
+
+class UnsupportedChecksum(UploadError):
+    status = 400
+    code = "upload.unsupported_checksum"
+    title = {"zh-CN": "不支持的校验算法", "en": "Unsupported checksum algorithm"}
+    detail = {"zh-CN": "支持的算法：{algorithms}", "en": "Supported algorithms: {algorithms}"}
+
+
+class UploadTooLarge(UploadError):
+    status = 413
+    code = "upload.too_large"
+    title = {"zh-CN": "文件过大", "en": "File too large"}
+    detail = {"zh-CN": "{category}文件不能超过 {limit_mib} MiB", "en": "A {category} file may be at most {limit_mib} MiB"}
+
+
+class QuotaExceeded(UploadError):
+    status = 413
+    code = "upload.quota_exceeded"
+    title = {"zh-CN": "超出学校存储配额", "en": "School storage quota exceeded"}
+    detail = {"zh-CN": "学校剩余空间 {free_mib} MiB，本文件需要 {needed_mib} MiB",
+              "en": "The school has {free_mib} MiB left; this file needs {needed_mib} MiB"}
+
+
+class UnsupportedFileType(UploadError):
+    status = 415
+    code = "upload.unsupported_type"
+    title = {"zh-CN": "不支持的文件类型", "en": "Unsupported file type"}
+    detail = {"zh-CN": "支持的类型：文档（PDF、PPT/PPTX、DOC/DOCX、XLS/XLSX、ODP/ODT）、视频、音频、图片",
+              "en": "Accepted: documents (PDF, PPT/PPTX, DOC/DOCX, XLS/XLSX, ODP/ODT), video, audio, images"}
+
+
+class TypeMismatch(UploadError):
+    status = 415
+    code = "upload.type_mismatch"
+    title = {"zh-CN": "文件内容与扩展名不符", "en": "File content does not match its name"}
+    detail = {"zh-CN": "文件名为 {extension}，但内容是 {actual}", "en": "Named .{extension} but the content is {actual}"}
+
+
+class UnsafeFile(UploadError):
+    status = 422
+    code = "upload.unsafe_file"
+    title = {"zh-CN": "文件未通过安全检查", "en": "File failed a safety check"}
+    detail = {"zh-CN": "{reason}", "en": "{reason}"}
+
+
+class UnreadableMedia(UploadError):
+    status = 422
+    code = "upload.unreadable_media"
+    title = {"zh-CN": "无法读取音视频文件", "en": "Media file cannot be read"}
+    detail = {"zh-CN": "文件可能已损坏或不完整：{reason}", "en": "The file may be damaged or truncated: {reason}"}
+
+
+class MediaOutOfLimits(UploadError):
+    status = 422
+    code = "upload.media_out_of_limits"
+    title = {"zh-CN": "音视频参数超出限制", "en": "Media outside accepted limits"}
+    detail = {"zh-CN": "{reason}", "en": "{reason}"}

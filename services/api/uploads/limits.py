@@ -1,0 +1,29 @@
+"""What an upload may be. One place, so the API, its docs and the tests agree."""
+from __future__ import annotations
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+MAX_SIZE = {"video": 8 * GiB, "audio": 1 * GiB, "document": 300 * MiB, "image": 50 * MiB}
+LARGEST = max(MAX_SIZE.values())
+
+# Parts sent to blob storage: above S3's 5 MiB floor, small enough to hold one in memory.
+PART_SIZE = 16 * MiB
+
+EXPIRES_AFTER_S = 24 * 3600      # an upload untouched this long is abandoned
+LOCK_LEASE_S = 15 * 60           # a PATCH holding the lock longer than this is presumed dead
+
+# Office files are zip archives; these bound what opening one may cost.
+ZIP_MAX_ENTRIES = 10_000
+ZIP_MAX_TOTAL_UNCOMPRESSED = 1 * GiB
+ZIP_MAX_RATIO = 200              # uncompressed/compressed, for entries over 1 MiB
+ZIP_MAX_XML_PART = 64 * MiB
+
+IMAGE_MAX_SIDE = 16_384
+IMAGE_MAX_PIXELS = 60_000_000
+IMAGE_MAX_ASPECT = 50            # 1×60000 is not a picture of anything a class needs
+
+MEDIA_MAX_DURATION_S = 6 * 3600
+MEDIA_MAX_SIDE = 7680
+MEDIA_MAX_FPS = 120
+FFPROBE_TIMEOUT_S = 60

@@ -1,0 +1,193 @@
+"""tus 1.0.0 at /api/v1/uploads/: any standard tus client works unmodified.
+
+PATCH bodies stream from the socket into the spool without ever being held whole; database and
+blob-storage calls run in the threadpool so the event loop keeps serving other uploads.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from services.api.auth.deps import CurrentUser
+from services.api.auth.principal import Principal
+from services.api.db import SessionDep
+from services.api.routing import api_router
+from services.api.uploads import service, tus
+from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, WrongContentType
+from services.api.uploads.limits import PART_SIZE
+from services.api.uploads.models import Upload, UploadStatus
+from services.api.uploads.service import Lease
+
+router = api_router("/uploads", tags=["uploads"])
+
+
+class UploadRead(BaseModel):
+    id: str
+    status: UploadStatus
+    offset: int
+    length: int
+    filename: str
+    media_type: str | None
+    category: str | None
+    refusal_code: str | None
+    probe: dict[str, Any]
+
+
+@router.options("/", status_code=204)
+def capabilities() -> Response:
+    return Response(status_code=204, headers=tus.capability_headers())
+
+
+@router.post("/", status_code=201)
+async def create_upload(request: Request, caller: CurrentUser) -> Response:
+    tus.require_version(request.headers)
+    length = service.parse_length(request.headers.get("upload-length"))
+    metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
+    sessions, store = request.app.state.sessionmaker, request.app.state.blob_store
+
+    def create() -> Upload:
+        with sessions() as session:
+            upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata)
+            session.commit()
+            return upload
+
+    upload = await run_in_threadpool(create)
+    headers = {"Location": str(request.url_for("upload_status", upload_id=upload.id)),
+               "Tus-Resumable": tus.VERSION, "Upload-Expires": tus.expires_header(upload.expires_at)}
+    # creation-with-upload: the first bytes may ride along with the creation request.
+    if request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
+        offset = await _append(request, caller, upload.id, offset=0)
+        headers["Upload-Offset"] = str(offset)
+    return Response(status_code=201, headers=headers)
+
+
+@router.head("/{upload_id}", name="upload_status")
+def upload_status(request: Request, session: SessionDep, caller: CurrentUser, upload_id: str) -> Response:
+    tus.require_version(request.headers)
+    upload = service.get_own_upload(session, owner=caller, upload_id=upload_id)
+    if upload.status in (UploadStatus.expired, UploadStatus.refused):
+        return Response(status_code=410, headers={"Tus-Resumable": tus.VERSION, "Cache-Control": "no-store"})
+    headers = {"Tus-Resumable": tus.VERSION, "Upload-Offset": str(upload.offset),
+               "Upload-Length": str(upload.length), "Cache-Control": "no-store"}
+    if upload.metadata_:
+        headers["Upload-Metadata"] = tus.encode_metadata(upload.metadata_)
+    if upload.status is UploadStatus.receiving:
+        headers["Upload-Expires"] = tus.expires_header(upload.expires_at)
+    return Response(status_code=200, headers=headers)
+
+
+@router.get("/{upload_id}", response_model=UploadRead)
+def read_upload(session: SessionDep, caller: CurrentUser, upload_id: str) -> UploadRead:
+    """Not tus: what became of an upload (its checks' verdict and what the file is)."""
+    u = service.get_own_upload(session, owner=caller, upload_id=upload_id)
+    return UploadRead(id=u.id, status=u.status, offset=u.offset, length=u.length, filename=u.filename,
+                      media_type=u.media_type, category=u.category, refusal_code=u.refusal_code, probe=u.probe)
+
+
+@router.patch("/{upload_id}", status_code=204)
+async def append(request: Request, caller: CurrentUser, upload_id: str) -> Response:
+    tus.require_version(request.headers)
+    if not request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
+        raise WrongContentType()
+    offset = tus.parse_offset(request.headers.get("upload-offset"))
+    new_offset = await _append(request, caller, upload_id, offset=offset)
+    return Response(status_code=204, headers={"Tus-Resumable": tus.VERSION, "Upload-Offset": str(new_offset)})
+
+
+@router.delete("/{upload_id}", status_code=204)
+def terminate(request: Request, session: SessionDep, caller: CurrentUser, upload_id: str) -> Response:
+    tus.require_version(request.headers)
+    service.terminate(session, store=request.app.state.blob_store, owner=caller, upload_id=upload_id,
+                      spool_root=_spool_root(request))
+    request.app.state.upload_hashes.forget(upload_id)
+    return Response(status_code=204, headers={"Tus-Resumable": tus.VERSION})
+
+
+def _spool_root(request: Request) -> Path:
+    return request.app.state.settings.core.data_dir / "uploads"
+
+
+async def _append(request: Request, caller: Principal, upload_id: str, *, offset: int) -> int:
+    """Streams the request body onto the upload; returns the offset the client may resume from."""
+    checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
+    sessions, store, hashes = request.app.state.sessionmaker, request.app.state.blob_store, request.app.state.upload_hashes
+
+    def acquire() -> Lease:
+        with sessions() as session:
+            return service.acquire(session, owner=caller, upload_id=upload_id, offset=offset)
+
+    def commit(lease: Lease, new_offset: int, *, flush: bool) -> None:
+        with sessions() as session:
+            if flush:
+                service.send_full_parts(store, lease, spool)
+            else:
+                spool.sync()
+            service.commit_progress(session, lease, offset=new_offset)
+
+    def finish(lease: Lease, sha256: str | None) -> None:
+        with sessions() as session:
+            service.send_full_parts(store, lease, spool, everything=True)
+            service.commit_progress(session, lease, offset=lease.length)
+            try:
+                service.finish(session, store=store, lease=lease, sha256=sha256)
+            finally:
+                spool.discard()
+
+    def release(lease: Lease) -> None:
+        with sessions() as session:
+            service.release(session, lease)
+
+    lease = await run_in_threadpool(acquire)
+    try:
+        spool = await run_in_threadpool(service.open_spool, lease, spool_root=_spool_root(request))
+        running = hashes.resume(upload_id, lease.offset)
+        chunk_digest = tus.CHECKSUMS[checksum[0]]() if checksum else None
+        start, received, remaining = spool.size, 0, lease.length - lease.offset
+        try:
+            async for chunk in request.stream():
+                if received + len(chunk) > remaining:
+                    raise BadUploadRequest(reason="more bytes than Upload-Length / 数据超出声明的文件大小")
+                spool.write(chunk)
+                received += len(chunk)
+                if running is not None:
+                    running.update(chunk)
+                if chunk_digest is not None:
+                    chunk_digest.update(chunk)
+                elif spool.size >= PART_SIZE and lease.offset + received < lease.length:
+                    # No checksum to wait for: send full parts as they fill, and make the bytes
+                    # official, so a dropped connection or a crash loses at most one part.
+                    await run_in_threadpool(commit, lease, lease.offset + received, flush=True)
+                    received, remaining = 0, lease.length - lease.offset
+                    start = spool.size
+        except ClientDisconnect:
+            if checksum is not None:  # a partial chunk cannot be verified: drop it
+                spool.truncate(start)
+                hashes.forget(upload_id)
+                return lease.offset
+            await run_in_threadpool(commit, lease, lease.offset + received, flush=False)
+            _keep_running(hashes, upload_id, lease.offset, running)
+            return lease.offset
+        if checksum is not None and chunk_digest is not None and chunk_digest.digest() != checksum[1]:
+            spool.truncate(start)
+            hashes.forget(upload_id)
+            raise ChecksumMismatch()
+        new_offset = lease.offset + received
+        if new_offset == lease.length:
+            hashes.forget(upload_id)
+            await run_in_threadpool(finish, lease, running.hexdigest() if running is not None else None)
+            return lease.length
+        await run_in_threadpool(commit, lease, new_offset, flush=True)
+        _keep_running(hashes, upload_id, new_offset, running)
+        return new_offset
+    finally:
+        await run_in_threadpool(release, lease)
+
+
+def _keep_running(hashes: Any, upload_id: str, offset: int, running: Any) -> None:
+    if running is not None:
+        hashes.keep(upload_id, offset, running)

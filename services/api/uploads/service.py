@@ -1,0 +1,283 @@
+"""The life of an upload: created with its size known; bytes appended by one writer at a time;
+on the last byte, checked, hashed and kept once per distinct content; or expired.
+
+The database row is the truth about how many bytes were received (`offset`) and which parts
+are in blob storage (`parts`); the spool on local disk holds the rest (see spool.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.api.auth.principal import Principal
+from services.api.orgs.models import School
+from services.api.resources.models import Asset, Resource
+from services.api.uploads import checks, limits
+from services.api.uploads.errors import (BadUploadRequest, OffsetMismatch, QuotaExceeded, TypeMismatch,
+                                         UnsupportedFileType, UploadError, UploadGone, UploadLocked, UploadNotFound,
+                                         UploadTooLarge)
+from services.api.uploads.filenames import clean_filename, extension_of
+from services.api.uploads.models import Blob, Upload, UploadStatus
+from services.api.uploads.sniff import (CATEGORY_OF, EXTENSION_CATEGORY, HEAD_BYTES, OLE_CONTAINER, ZIP_CONTAINER,
+                                        sniff)
+from services.api.uploads.spool import Spool
+from services.common.db import utcnow
+from services.common.storage import BlobStore, MultipartPart
+
+CATEGORY_NAMES = {"video": "视频 video", "audio": "音频 audio", "document": "文档 document", "image": "图片 image"}
+
+
+@dataclass
+class Lease:
+    """A writer's hold on an upload for one PATCH: what it may append to, and its lock token."""
+
+    upload_id: str
+    token: str
+    length: int
+    offset: int
+    parts: list[MultipartPart]
+    staging_key: str
+    multipart_id: str
+
+    @property
+    def sent_bytes(self) -> int:
+        return sum(part.size for part in self.parts)
+
+
+# --- creating ------------------------------------------------------------------------------
+
+def create_upload(session: Session, *, store: BlobStore, owner: Principal, length: int,
+                  metadata: dict[str, str]) -> Upload:
+    """Refuses, before any byte is sent, what could never be accepted: a type we do not take,
+    a size over its kind's limit, a school over its quota."""
+    filename = clean_filename(metadata.get("filename") or metadata.get("name") or "")
+    declared = (metadata.get("content_type") or metadata.get("filetype") or "").split(";")[0].strip().lower()
+    category = _guess_category(filename, declared)
+    if length > limits.MAX_SIZE[category]:
+        raise UploadTooLarge(category=CATEGORY_NAMES[category], limit_mib=limits.MAX_SIZE[category] // limits.MiB)
+    if owner.school_id is not None:
+        _check_quota(session, school_id=owner.school_id, needed=length)
+    upload = Upload(owner_id=owner.user_id, school_id=owner.school_id, length=length, filename=filename,
+                    declared_type=declared[:100], metadata_=metadata, category=category,
+                    staging_key="", expires_at=utcnow() + timedelta(seconds=limits.EXPIRES_AFTER_S))
+    session.add(upload)
+    session.flush()
+    upload.staging_key = f"staging/uploads/{upload.id}"
+    upload.multipart_id = store.create_multipart(upload.staging_key, content_type="application/octet-stream")
+    return upload
+
+
+def _guess_category(filename: str, declared: str) -> str:
+    category = EXTENSION_CATEGORY.get(extension_of(filename)) or CATEGORY_OF.get(declared)
+    if category is None:
+        raise UnsupportedFileType()
+    return category
+
+
+def _check_quota(session: Session, *, school_id: str, needed: int) -> None:
+    quota = session.scalar(select(School.storage_quota_bytes).where(School.id == school_id)) or 0
+    # The school's resources' files, plus uploads still arriving or finished but not attached.
+    used = session.scalar(select(func.coalesce(func.sum(Asset.size), 0)).join(
+        Resource, Resource.id == Asset.resource_id).where(Resource.school_id == school_id)) or 0
+    attached = select(Asset.upload_id).where(Asset.upload_id.is_not(None))
+    pending = session.scalar(select(func.coalesce(func.sum(Upload.length), 0)).where(
+        Upload.school_id == school_id, Upload.status.in_([UploadStatus.receiving, UploadStatus.complete]),
+        Upload.id.not_in(attached))) or 0
+    if used + pending + needed > quota:
+        raise QuotaExceeded(free_mib=max(quota - used - pending, 0) // limits.MiB, needed_mib=-(-needed // limits.MiB))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def get_own_upload(session: Session, *, owner: Principal, upload_id: str) -> Upload:
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.owner_id != owner.user_id:
+        raise UploadNotFound()
+    return upload
+
+
+# --- writing: one PATCH holds a lease ------------------------------------------------------
+
+def acquire(session: Session, *, owner: Principal, upload_id: str, offset: int) -> Lease:
+    upload = get_own_upload(session, owner=owner, upload_id=upload_id)
+    if upload.status is not UploadStatus.receiving:
+        raise UploadGone()
+    if offset != upload.offset:
+        raise OffsetMismatch(offset=upload.offset)
+    now, token = utcnow(), secrets.token_hex(16)
+    # Compare-and-set: the one UPDATE that wins holds the upload; a dead writer's lease lapses.
+    taken = session.execute(
+        update(Upload).where(Upload.id == upload_id, Upload.offset == offset,
+                             (Upload.locked_until.is_(None)) | (Upload.locked_until < now))
+        .values(lock_token=token, locked_until=now + timedelta(seconds=limits.LOCK_LEASE_S))
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if taken.rowcount != 1:
+        raise UploadLocked()
+    return Lease(upload_id=upload.id, token=token, length=upload.length, offset=upload.offset,
+                 parts=[MultipartPart(**p) for p in upload.parts], staging_key=upload.staging_key,
+                 multipart_id=upload.multipart_id or "")
+
+
+def open_spool(lease: Lease, *, spool_root: Path) -> Spool:
+    return Spool(spool_root / lease.upload_id, first_part=len(lease.parts) + 1,
+                 kept_bytes=lease.offset - lease.sent_bytes)
+
+
+def send_full_parts(store: BlobStore, lease: Lease, spool: Spool, *, everything: bool = False) -> None:
+    """Sends full segments (or, at the end, every segment) to blob storage as parts."""
+    spool.sync()
+    for number, path in spool.all_segments() if everything else spool.full_segments():
+        lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
+        spool.sent(number)
+
+
+def commit_progress(session: Session, lease: Lease, *, offset: int) -> None:
+    """Makes received bytes official: the client's next HEAD says `offset`."""
+    changed = session.execute(
+        update(Upload).where(Upload.id == lease.upload_id, Upload.lock_token == lease.token)
+        .values(offset=offset, parts=[vars(p) for p in lease.parts], updated_at=utcnow(),
+                expires_at=utcnow() + timedelta(seconds=limits.EXPIRES_AFTER_S))
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if changed.rowcount != 1:
+        raise UploadLocked()  # our lease lapsed and another writer took over
+    lease.offset = offset
+
+
+def release(session: Session, lease: Lease) -> None:
+    session.execute(update(Upload).where(Upload.id == lease.upload_id, Upload.lock_token == lease.token)
+                    .values(lock_token=None, locked_until=None).execution_options(synchronize_session=False))
+    session.commit()
+
+
+# --- finishing -----------------------------------------------------------------------------
+
+def finish(session: Session, *, store: BlobStore, lease: Lease, sha256: str | None) -> Upload:
+    """Every byte has arrived: assemble, check, hash, and keep the content once. A file that
+    fails a check is deleted and the upload marked refused; the error goes to the client."""
+    store.complete_multipart(lease.staging_key, lease.multipart_id, lease.parts)
+    upload = session.get_one(Upload, lease.upload_id)
+    try:
+        facts = _inspect(store, key=lease.staging_key, filename=upload.filename)
+    except UploadError as refusal:
+        store.delete(lease.staging_key)
+        upload.status, upload.refusal_code = UploadStatus.refused, refusal.code
+        upload.lock_token = upload.locked_until = None
+        session.commit()
+        raise
+    digest = sha256 or _hash_blob(store, lease.staging_key)
+    blob = _keep_once(session, store=store, staging_key=lease.staging_key, sha256=digest, size=upload.length,
+                      media_type=facts["media_type"])
+    upload.status, upload.blob_id = UploadStatus.complete, blob.id
+    upload.media_type, upload.category, upload.probe = facts["media_type"], facts["category"], facts["probe"]
+    upload.lock_token = upload.locked_until = None
+    session.commit()
+    return upload
+
+
+def _inspect(store: BlobStore, *, key: str, filename: str) -> dict[str, Any]:
+    head = b"".join(store.open(key, start=0, end=HEAD_BYTES - 1))
+    media_type = sniff(head).media_type
+    if media_type == ZIP_CONTAINER:
+        with store.local_file(key) as path:
+            media_type = checks.office_zip_type(path)
+    elif media_type == OLE_CONTAINER:
+        media_type = checks.ole_office_type(head)
+    category = CATEGORY_OF.get(media_type)
+    if category is None:
+        raise UnsupportedFileType()
+    named = EXTENSION_CATEGORY.get(extension_of(filename))
+    if named is not None and named != category:
+        raise TypeMismatch(extension=extension_of(filename), actual=media_type)
+    size = store.stat(key).size
+    if size > limits.MAX_SIZE[category]:
+        raise UploadTooLarge(category=CATEGORY_NAMES[category], limit_mib=limits.MAX_SIZE[category] // limits.MiB)
+    probe: dict[str, Any] = {}
+    if category == "image":
+        with store.local_file(key) as path:
+            probe = checks.check_image(path)
+    elif category in ("video", "audio"):
+        probe = checks.probe_media(store.tool_source(key), category=category)
+    return {"media_type": media_type, "category": category, "probe": probe}
+
+
+def _hash_blob(store: BlobStore, key: str) -> str:
+    """The fallback when the bytes were not hashed as they arrived (another replica, a restart)."""
+    digest = hashlib.sha256()
+    for chunk in store.open(key):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_key(sha256: str) -> str:
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: str, size: int,
+               media_type: str) -> Blob:
+    existing = session.scalar(select(Blob).where(Blob.sha256 == sha256))
+    if existing is not None:
+        store.delete(staging_key)
+        return existing
+    key = content_key(sha256)
+    store.move(staging_key, key)
+    blob = Blob(sha256=sha256, size=size, media_type=media_type, backend=store.backend, key=key)
+    try:
+        with session.begin_nested():
+            session.add(blob)
+    except IntegrityError:
+        # The same content finished concurrently; its bytes sit at the same key as ours.
+        return session.scalars(select(Blob).where(Blob.sha256 == sha256)).one()
+    return blob
+
+
+# --- ending early --------------------------------------------------------------------------
+
+def terminate(session: Session, *, store: BlobStore, owner: Principal, upload_id: str, spool_root: Path) -> None:
+    upload = get_own_upload(session, owner=owner, upload_id=upload_id)
+    if upload.status is UploadStatus.receiving:
+        if upload.locked_until is not None and upload.locked_until > utcnow():
+            raise UploadLocked()
+        _discard(upload, store=store, spool_root=spool_root)
+    session.commit()
+
+
+def expire_uploads(session: Session, *, store: BlobStore, spool_root: Path, now: datetime | None = None) -> int:
+    """Abandoned uploads lose their partial bytes (spool and multipart parts). Returns how many."""
+    now = now or utcnow()
+    stale = session.scalars(select(Upload).where(Upload.status == UploadStatus.receiving,
+                                                 Upload.expires_at < now)).all()
+    for upload in stale:
+        if upload.locked_until is not None and upload.locked_until > now:
+            continue  # someone is writing right now: not abandoned after all
+        _discard(upload, store=store, spool_root=spool_root)
+    session.commit()
+    return len(stale)
+
+
+def _discard(upload: Upload, *, store: BlobStore, spool_root: Path) -> None:
+    if upload.multipart_id:
+        store.abort_multipart(upload.staging_key, upload.multipart_id)
+    Spool(spool_root / upload.id, first_part=1, kept_bytes=0).discard()
+    upload.status = UploadStatus.expired
+    upload.lock_token = upload.locked_until = None
+
+
+def parse_length(raw: str | None) -> int:
+    if raw is None or not raw.isdigit():
+        raise BadUploadRequest(reason="Upload-Length must be a non-negative integer (deferred lengths are not supported)")
+    length = int(raw)
+    if length == 0:
+        raise BadUploadRequest(reason="an empty file is not a resource / 文件为空")
+    if length > limits.LARGEST:
+        raise UploadTooLarge(category="", limit_mib=limits.LARGEST // limits.MiB)
+    return length

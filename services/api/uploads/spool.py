@@ -1,0 +1,76 @@
+"""The bytes of an upload between the network and blob storage: segment files on local disk,
+each becoming one multipart part once full (PART_SIZE) or once the upload ends.
+
+Segment files are named by the part number they will become. What the database says was
+received (`offset`) is the truth: on reopening, bytes on disk beyond it (from a request that
+died before committing) are cut off.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from services.api.uploads.limits import PART_SIZE
+
+
+class Spool:
+    def __init__(self, directory: Path, *, first_part: int, kept_bytes: int, part_size: int = PART_SIZE) -> None:
+        """`kept_bytes`: bytes received but not yet sent as parts, per the database."""
+        self.directory, self.first_part, self.part_size = directory, first_part, part_size
+        directory.mkdir(parents=True, exist_ok=True)
+        self._reconcile(kept_bytes)
+        self.size = kept_bytes
+
+    def _segment(self, number: int) -> Path:
+        return self.directory / f"part-{number:05d}"
+
+    def _reconcile(self, kept_bytes: int) -> None:
+        for path in self.directory.glob("part-*"):
+            number = int(path.name.removeprefix("part-"))
+            start = (number - self.first_part) * self.part_size
+            if number < self.first_part or start >= kept_bytes:
+                path.unlink()  # already sent as a part, or never committed
+            elif path.stat().st_size > kept_bytes - start:
+                os.truncate(path, min(kept_bytes - start, self.part_size))
+        missing = kept_bytes - sum(p.stat().st_size for p in self.directory.glob("part-*"))
+        if missing:
+            raise RuntimeError(f"spool {self.directory} lost {missing} committed bytes")
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            number, used = divmod(self.size, self.part_size)
+            take = min(self.part_size - used, len(view))
+            with self._segment(self.first_part + number).open("ab") as out:
+                out.write(view[:take])
+            self.size += take
+            view = view[take:]
+
+    def sync(self) -> None:
+        for path in self.directory.glob("part-*"):
+            with path.open("rb+") as handle:
+                os.fsync(handle.fileno())
+
+    def truncate(self, size: int) -> None:
+        """Drops bytes past `size` (a chunk that failed its checksum)."""
+        self._reconcile(size)
+        self.size = size
+
+    def full_segments(self) -> list[tuple[int, Path]]:
+        return [(self.first_part + i, self._segment(self.first_part + i)) for i in range(self.size // self.part_size)]
+
+    def all_segments(self) -> list[tuple[int, Path]]:
+        count = -(-self.size // self.part_size)
+        return [(self.first_part + i, self._segment(self.first_part + i)) for i in range(count)]
+
+    def sent(self, number: int) -> None:
+        """Part `number` is in blob storage now; its segment can go."""
+        path = self._segment(number)
+        size = path.stat().st_size
+        path.unlink()
+        self.first_part = number + 1
+        self.size -= size
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
