@@ -8,8 +8,10 @@
 #      LB_ES_START_TIMEOUT (seconds, default 120).
 # No Docker and no artifacts.elastic.co here: the distribution is the
 # integ-test-zip that Elastic publishes to Maven Central. It has no bundled JDK
-# and only a minimal set of modules (no analysis-common, painless, ingest-*,
-# mapper-extras, no plugins such as analysis-icu/smartcn); see ES_MODULES below.
+# and only the modules apm, transport-netty4, x-pack-core, x-pack-security:
+# no analysis-common (the `whitespace` analyzer works, the tokenizer doesn't),
+# painless, mapper-extras, ingest-*, rest-root (GET / and HEAD / answer 405,
+# so client.info()/ping() fail; use _cluster/health), nor analysis-icu/smartcn.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -1,11 +1,15 @@
 """The API application: `create_app(settings)` wires settings, database, routes and errors."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.api.audit.router import router as audit_router
 from services.api.blobs.router import router as blobs_router
+from services.api.janitor import Janitor
 from services.api.auth.router import router as auth_router
 from services.api.moderation.router import router as moderation_router
 from services.api.orgs.router import router as orgs_router
@@ -13,6 +17,7 @@ from services.api.pairing.router import router as pairing_router
 from services.api.resources.router import router as resources_router
 from services.api.taxonomy.router import router as taxonomy_router
 from services.api.uploads.hashing import RunningHashes
+from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common.db import create_db_engine, create_sessionmaker
 from services.common.http import install_request_context, operations_router
@@ -22,20 +27,36 @@ from services.common.settings import Settings
 from services.common.storage import create_blob_store
 from services.common.tasks import check_broker, create_celery
 
+JANITOR_INTERVAL_S = 600
+
+
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(json=settings.log_json, level=settings.core.log_level)
     engine = create_db_engine(settings.database_url, echo=settings.database.echo)
     celery = create_celery(settings, name="lessonbridge-api")
     blob_store = create_blob_store(settings)
 
+    def expire_uploads() -> int:
+        with app.state.sessionmaker() as session:
+            return uploads.expire_uploads(session, store=blob_store, spool_root=settings.core.data_dir / "uploads")
+
+    janitor = Janitor(interval_s=JANITOR_INTERVAL_S, jobs={"expire_uploads": expire_uploads})
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        janitor.start()
+        yield
+        janitor.stop()
+
     app = FastAPI(title="LessonBridge API", version="1", openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.celery = celery
     app.state.blob_store = blob_store
     app.state.upload_hashes = RunningHashes()
+    app.state.janitor = janitor
 
     def database_ready() -> None:
         with engine.connect() as connection:

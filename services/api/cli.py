@@ -20,14 +20,21 @@ from services.api import demo, migrate
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
 from services.api.taxonomy import service as taxonomy
+from services.api.uploads import gc
+from services.api.uploads import service as uploads
 from services.common.db import create_db_engine, create_sessionmaker
 from services.common.problems import DomainError
 from services.common.settings import Settings
+from services.common.storage import create_blob_store
 
 app = typer.Typer(help="LessonBridge operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
 taxonomy_app = typer.Typer(help="Subjects, grades, editions, chapters and knowledge points.", no_args_is_help=True)
+blobs_app = typer.Typer(help="Stored files.", no_args_is_help=True)
+uploads_app = typer.Typer(help="tus uploads.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(blobs_app, name="blobs")
+app.add_typer(uploads_app, name="uploads")
 app.add_typer(taxonomy_app, name="taxonomy")
 console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -148,6 +155,31 @@ def taxonomy_export(path: Annotated[Path, typer.Argument(dir_okay=False)],
             document = taxonomy.export_document(session)
             path.write_text(json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=1), "utf-8")
     console.print(f"wrote {path}")
+
+
+@blobs_app.command("gc")
+def blobs_gc(apply: Annotated[bool, typer.Option("--apply", help="Delete; without it, only report.")] = False) -> None:
+    """Find stored files nothing uses any more (dry run unless --apply)."""
+    settings = Settings.from_env()
+    store = create_blob_store(settings)
+    with _session() as session, _progress() as progress:
+        task = progress.add_task("scanning storage", total=None)
+        report = gc.collect_garbage(session, store=store, apply=apply, progress=lambda n: progress.advance(task, n))
+    verb = "deleted" if apply else "would delete"
+    for key in report.orphan_blobs + report.stray_objects:
+        typer.echo(f"{verb} {key}")
+    console.print(f"{verb} {len(report.orphan_blobs)} orphan blobs and {len(report.stray_objects)} stray objects, "
+                  f"{report.freed_bytes / 2**20:.1f} MiB" + ("" if apply else " (dry run: add --apply)"))
+
+
+@uploads_app.command("expire")
+def uploads_expire() -> None:
+    """Discard abandoned uploads and their partial bytes (also run periodically by the API)."""
+    settings = Settings.from_env()
+    with _session() as session:
+        count = uploads.expire_uploads(session, store=create_blob_store(settings),
+                                       spool_root=settings.core.data_dir / "uploads")
+    console.print(f"expired {count} uploads")
 
 
 @app.command("demo")

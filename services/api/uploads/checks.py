@@ -115,7 +115,9 @@ def probe_media(source: str, *, category: str) -> dict[str, Any]:
         raise UnreadableMedia(reason="ffprobe timed out") from None
     facts = json.loads(result.stdout or "{}")
     if result.returncode != 0 or not facts.get("streams"):
-        raise UnreadableMedia(reason=(result.stderr.strip().splitlines() or ["no streams"])[-1][:200])
+        last_line = (result.stderr.strip().splitlines() or ["no streams"])[-1]
+        # ffprobe names its input; that is a server path or a signed URL, neither for clients.
+        raise UnreadableMedia(reason=last_line.replace(f"{source}: ", "")[:200])
     video = [s for s in facts["streams"] if s.get("codec_type") == "video" and not _is_cover_art(s)]
     audio = [s for s in facts["streams"] if s.get("codec_type") == "audio"]
     duration = _duration(facts)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from services.api.auth.deps import CurrentUser
@@ -44,24 +45,23 @@ def capabilities() -> Response:
 
 
 @router.post("/", status_code=201)
-async def create_upload(request: Request, caller: CurrentUser) -> Response:
+async def create_upload(request: Request, session: SessionDep, caller: CurrentUser) -> Response:
     tus.require_version(request.headers)
     length = service.parse_length(request.headers.get("upload-length"))
     metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
-    sessions, store = request.app.state.sessionmaker, request.app.state.blob_store
+    store = request.app.state.blob_store
 
     def create() -> Upload:
-        with sessions() as session:
-            upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata)
-            session.commit()
-            return upload
+        upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata)
+        session.commit()
+        return upload
 
     upload = await run_in_threadpool(create)
     headers = {"Location": str(request.url_for("upload_status", upload_id=upload.id)),
                "Tus-Resumable": tus.VERSION, "Upload-Expires": tus.expires_header(upload.expires_at)}
     # creation-with-upload: the first bytes may ride along with the creation request.
     if request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
-        offset = await _append(request, caller, upload.id, offset=0)
+        offset = await _append(request, session, caller, upload.id, offset=0)
         headers["Upload-Offset"] = str(offset)
     return Response(status_code=201, headers=headers)
 
@@ -90,12 +90,12 @@ def read_upload(session: SessionDep, caller: CurrentUser, upload_id: str) -> Upl
 
 
 @router.patch("/{upload_id}", status_code=204)
-async def append(request: Request, caller: CurrentUser, upload_id: str) -> Response:
+async def append(request: Request, session: SessionDep, caller: CurrentUser, upload_id: str) -> Response:
     tus.require_version(request.headers)
     if not request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
         raise WrongContentType()
     offset = tus.parse_offset(request.headers.get("upload-offset"))
-    new_offset = await _append(request, caller, upload_id, offset=offset)
+    new_offset = await _append(request, session, caller, upload_id, offset=offset)
     return Response(status_code=204, headers={"Tus-Resumable": tus.VERSION, "Upload-Offset": str(new_offset)})
 
 
@@ -112,35 +112,33 @@ def _spool_root(request: Request) -> Path:
     return request.app.state.settings.core.data_dir / "uploads"
 
 
-async def _append(request: Request, caller: Principal, upload_id: str, *, offset: int) -> int:
-    """Streams the request body onto the upload; returns the offset the client may resume from."""
+async def _append(request: Request, session: Session, caller: Principal, upload_id: str, *, offset: int) -> int:
+    """Streams the request body onto the upload; returns the offset the client may resume from.
+    The request's one session is used from threadpool threads, one call at a time."""
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
-    sessions, store, hashes = request.app.state.sessionmaker, request.app.state.blob_store, request.app.state.upload_hashes
+    store, hashes = request.app.state.blob_store, request.app.state.upload_hashes
 
     def acquire() -> Lease:
-        with sessions() as session:
-            return service.acquire(session, owner=caller, upload_id=upload_id, offset=offset)
+        return service.acquire(session, owner=caller, upload_id=upload_id, offset=offset)
 
     def commit(lease: Lease, new_offset: int, *, flush: bool) -> None:
-        with sessions() as session:
-            if flush:
-                service.send_full_parts(store, lease, spool)
-            else:
-                spool.sync()
-            service.commit_progress(session, lease, offset=new_offset)
+        if flush:
+            service.send_full_parts(store, lease, spool)
+        else:
+            spool.sync()
+        service.commit_progress(session, lease, offset=new_offset)
 
     def finish(lease: Lease, sha256: str | None) -> None:
-        with sessions() as session:
-            service.send_full_parts(store, lease, spool, everything=True)
-            service.commit_progress(session, lease, offset=lease.length)
-            try:
-                service.finish(session, store=store, lease=lease, sha256=sha256)
-            finally:
-                spool.discard()
+        service.send_full_parts(store, lease, spool, everything=True)
+        service.commit_progress(session, lease, offset=lease.length)
+        try:
+            service.finish(session, store=store, lease=lease, sha256=sha256)
+        finally:
+            spool.discard()
 
     def release(lease: Lease) -> None:
-        with sessions() as session:
-            service.release(session, lease)
+        session.rollback()  # whatever failed mid-way is not ours to keep
+        service.release(session, lease)
 
     lease = await run_in_threadpool(acquire)
     try:

@@ -1,0 +1,62 @@
+"""Finding and removing stored bytes nothing needs any more.
+
+A blob is kept while an asset uses it, or while a finished upload not yet attached to a
+resource points at it (for a grace period). Objects in storage the database does not know
+(left by a crash between storing and recording) are orphans too.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from services.api.resources.models import Asset
+from services.api.uploads.models import Blob, Upload, UploadStatus
+from services.common.db import utcnow
+from services.common.storage import BlobStore
+
+UNATTACHED_GRACE = timedelta(days=7)
+
+
+@dataclass
+class GarbageReport:
+    orphan_blobs: list[str] = field(default_factory=list)    # blob keys with rows nothing references
+    stray_objects: list[str] = field(default_factory=list)   # stored keys with no row at all
+    freed_bytes: int = 0
+    applied: bool = False
+
+
+def collect_garbage(session: Session, *, store: BlobStore, apply: bool,
+                    progress: Callable[[int], None] | None = None) -> GarbageReport:
+    report = GarbageReport(applied=apply)
+    since = utcnow() - UNATTACHED_GRACE
+    used_by_asset = exists().where(Asset.blob_id == Blob.id)
+    held_by_upload = exists().where(Upload.blob_id == Blob.id, Upload.status == UploadStatus.complete,
+                                    Upload.updated_at > since)
+    orphans = session.scalars(select(Blob).where(~used_by_asset, ~held_by_upload)).all()
+    for blob in orphans:
+        report.orphan_blobs.append(blob.key)
+        report.freed_bytes += blob.size
+    known = set(session.scalars(select(Blob.key)))
+    receiving = {f"staging/uploads/{i}" for i in session.scalars(select(Upload.id).where(
+        Upload.status == UploadStatus.receiving))}
+    for info in store.list(""):
+        if info.key not in known and info.key not in receiving:
+            report.stray_objects.append(info.key)
+            report.freed_bytes += info.size
+        if progress:
+            progress(1)
+    if apply:
+        for key in report.orphan_blobs + report.stray_objects:
+            store.delete(key)
+        if orphans:
+            ids = [b.id for b in orphans]
+            # Old unattached uploads stop pointing at blobs that are about to go.
+            session.execute(update(Upload).where(Upload.blob_id.in_(ids)).values(blob_id=None))
+            session.execute(delete(Blob).where(Blob.id.in_(ids)))
+        session.commit()
+    return report
+
