@@ -161,6 +161,7 @@ class Phase:
     elapsed: float = 0.0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    timeouts: int = 0  # connections cancelled while waiting for a response
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -262,20 +263,34 @@ async def _httpx_connection(client: object, paths: Sequence[str], first: int, de
 
 
 async def _drive(client: str, host: str, port: int, paths: Sequence[str], headers: dict[str, str],
-                 concurrency: int, seconds: float, phase: Phase) -> None:
+                 concurrency: int, seconds: float, timeout: float, phase: Phase) -> None:
+    """Runs the connections for `seconds`; a connection still waiting for a response `timeout`
+    seconds after that is cancelled and counted as an error, so a stalled server cannot hang
+    the benchmark."""
     if client == "raw":
         requests = build_requests(host, port, paths, headers)
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(_raw_connection(host, port, requests, i, deadline, phase)
-                               for i in range(concurrency)))
+        await _supervise([_raw_connection(host, port, requests, i, deadline, phase) for i in range(concurrency)],
+                         seconds + timeout, phase)
         return
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=f"http://{host}:{port}", headers=headers, limits=limits,
-                                 timeout=30.0) as http:
+                                 timeout=timeout) as http:
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(_httpx_connection(http, paths, i, deadline, phase) for i in range(concurrency)))
+        await _supervise([_httpx_connection(http, paths, i, deadline, phase) for i in range(concurrency)],
+                         seconds + timeout, phase)
+
+
+async def _supervise(connections: list, limit: float, phase: Phase) -> None:
+    tasks = [asyncio.ensure_future(connection) for connection in connections]
+    _done, pending = await asyncio.wait(tasks, timeout=limit)
+    for task in pending:
+        task.cancel()
+        phase.timeouts += 1
+        phase.error(f"timeout: no response {limit:.0f}s after the phase began")
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -288,11 +303,11 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_phase(loop: asyncio.AbstractEventLoop, server: Server, *, target: str, client: str, paths: Sequence[str],
-              headers: dict[str, str], concurrency: int, seconds: float) -> Phase:
+              headers: dict[str, str], concurrency: int, seconds: float, timeout: float = 15.0) -> Phase:
     """Loads `server` for `seconds` and measures it, including the CPU both sides spent."""
     phase = Phase(target=target)
     server_cpu, client_cpu, started = server.cpu_seconds(), time.process_time(), time.perf_counter()
-    loop.run_until_complete(_drive(client, "127.0.0.1", server.port, paths, headers, concurrency, seconds, phase))
+    loop.run_until_complete(_drive(client, "127.0.0.1", server.port, paths, headers, concurrency, seconds, timeout, phase))
     phase.elapsed = time.perf_counter() - started
     phase.client_cpu = time.process_time() - client_cpu
     phase.server_cpu = server.cpu_seconds() - server_cpu
@@ -303,12 +318,20 @@ def run_phase(loop: asyncio.AbstractEventLoop, server: Server, *, target: str, c
 
 # --------------------------------------------------------------------------- statistics
 
-def percentile(ordered: Sequence[float], q: float) -> float:
+def percentile(ordered: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile of an ascending sequence."""
     if not ordered:
-        return float("nan")
+        return None
     rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
     return ordered[rank - 1]
+
+
+def _ms(seconds: float | None, digits: int = 3) -> float | None:
+    return None if seconds is None else round(seconds * 1000.0, digits)
+
+
+def _per(total: float, count: float, digits: int) -> float | None:
+    return round(total / count, digits) if count else None
 
 
 def summarize(phases: Sequence[Phase]) -> dict:
@@ -316,33 +339,33 @@ def summarize(phases: Sequence[Phase]) -> dict:
     latencies = sorted(x for p in phases for x in p.latencies)
     requests = sum(p.requests for p in phases)
     elapsed = sum(p.elapsed for p in phases)
+    server_cpu = sum(p.server_cpu for p in phases)
+    client_cpu = sum(p.client_cpu for p in phases)
     statuses: Counter[str] = Counter()
     for p in phases:
         statuses.update(p.statuses)
-    ms = 1000.0
     return {
         "requests": requests,
         "errors": sum(p.errors for p in phases),
+        "timeouts": sum(p.timeouts for p in phases),
         "statuses": dict(statuses),
         "error_samples": [s for p in phases for s in p.error_samples][:5],
         "seconds": round(elapsed, 3),
-        "rps": round(requests / elapsed, 1) if elapsed else 0.0,
+        "rps": _per(requests, elapsed, 1) or 0.0,
         "latency_ms": {
-            "mean": round(sum(latencies) / len(latencies) * ms, 3) if latencies else None,
-            "p50": round(percentile(latencies, 50) * ms, 3),
-            "p90": round(percentile(latencies, 90) * ms, 3),
-            "p99": round(percentile(latencies, 99) * ms, 3),
-            "max": round(latencies[-1] * ms, 3) if latencies else None,
+            "mean": _ms(_per(sum(latencies), len(latencies), 9)),
+            "p50": _ms(percentile(latencies, 50)),
+            "p90": _ms(percentile(latencies, 90)),
+            "p99": _ms(percentile(latencies, 99)),
+            "max": _ms(latencies[-1] if latencies else None),
         },
-        "response_body_bytes": round(sum(p.body_bytes for p in phases) / requests) if requests else None,
-        "server_cpu_ms_per_request": round(sum(p.server_cpu for p in phases) / requests * ms, 4) if requests else None,
-        "server_cpu_utilisation": round(sum(p.server_cpu for p in phases) / elapsed, 2) if elapsed else None,
-        "client_cpu_ms_per_request": round(sum(p.client_cpu for p in phases) / requests * ms, 4) if requests else None,
-        "client_cpu_utilisation": round(sum(p.client_cpu for p in phases) / elapsed, 2) if elapsed else None,
-        "rounds": [{"rps": round(p.requests / p.elapsed, 1) if p.elapsed else 0.0,
-                    "p50_ms": round(percentile(sorted(p.latencies), 50) * ms, 3),
-                    "p99_ms": round(percentile(sorted(p.latencies), 99) * ms, 3),
-                    "errors": p.errors} for p in phases],
+        "response_body_bytes": _per(sum(p.body_bytes for p in phases), requests, 0),
+        "server_cpu_ms_per_request": _per(server_cpu * 1000.0, requests, 4),
+        "server_cpu_utilisation": _per(server_cpu, elapsed, 2),
+        "client_cpu_ms_per_request": _per(client_cpu * 1000.0, requests, 4),
+        "client_cpu_utilisation": _per(client_cpu, elapsed, 2),
+        "rounds": [{"rps": _per(p.requests, p.elapsed, 1), "p50_ms": _ms(percentile(sorted(p.latencies), 50)),
+                    "p99_ms": _ms(percentile(sorted(p.latencies), 99)), "errors": p.errors} for p in phases],
     }
 
 

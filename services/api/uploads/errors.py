@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from services.common.problems import DomainError
 
-TUS_HEADERS = {"Tus-Resumable": "1.0.0"}
+# An upload refused mid-request closes its connection: otherwise the client goes on streaming a
+# body nobody will read (measured: a resume racing the dead request's lock re-sent 130 MB).
+TUS_HEADERS = {"Tus-Resumable": "1.0.0", "Connection": "close"}
 
 
 class UploadError(DomainError):

@@ -21,7 +21,7 @@ from services.api.routing import api_router
 from services.api.uploads import service, tus
 from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, WrongContentType
 from services.api.uploads.limits import PART_SIZE
-from services.api.uploads.models import Upload, UploadStatus
+from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.service import Lease
 
 router = api_router("/uploads", tags=["uploads"])
@@ -36,6 +36,7 @@ class UploadRead(BaseModel):
     media_type: str | None
     category: str | None
     refusal_code: str | None
+    sha256: str | None
     probe: dict[str, Any]
 
 
@@ -85,8 +86,10 @@ def upload_status(request: Request, session: SessionDep, caller: CurrentUser, up
 def read_upload(session: SessionDep, caller: CurrentUser, upload_id: str) -> UploadRead:
     """Not tus: what became of an upload (its checks' verdict and what the file is)."""
     u = service.get_own_upload(session, owner=caller, upload_id=upload_id)
+    blob = session.get(Blob, u.blob_id) if u.blob_id else None
     return UploadRead(id=u.id, status=u.status, offset=u.offset, length=u.length, filename=u.filename,
-                      media_type=u.media_type, category=u.category, refusal_code=u.refusal_code, probe=u.probe)
+                      media_type=u.media_type, category=u.category, refusal_code=u.refusal_code,
+                      sha256=blob.sha256 if blob else None, probe=u.probe)
 
 
 @router.patch("/{upload_id}", status_code=204)
