@@ -359,7 +359,7 @@ def summarize(phases: Sequence[Phase]) -> dict:
             "p99": _ms(percentile(latencies, 99)),
             "max": _ms(latencies[-1] if latencies else None),
         },
-        "response_body_bytes": _per(sum(p.body_bytes for p in phases), requests, 0),
+        "response_body_bytes": round(sum(p.body_bytes for p in phases) / requests) if requests else None,
         "server_cpu_ms_per_request": _per(server_cpu * 1000.0, requests, 4),
         "server_cpu_utilisation": _per(server_cpu, elapsed, 2),
         "client_cpu_ms_per_request": _per(client_cpu * 1000.0, requests, 4),

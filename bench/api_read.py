@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, data_dir)
     except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped", file=sys.stderr)
+        print("\ninterrupted; stopping the servers", file=sys.stderr)
         return 130
     finally:
         stop_all_servers()
@@ -300,15 +300,17 @@ def _print_summary(doc: dict, output: Path) -> None:
     def row(name: str, r: dict) -> str:
         lat = r["latency_ms"]
         return (f"  {name:9s} {_f(r['rps'], 9, 1)} {_f(lat['p50'], 8, 2)} {_f(lat['p99'], 8, 2)} {r['errors']:7d}"
-                f" {_f(r['server_cpu_ms_per_request'], 10, 3)} {_f(r['client_cpu_utilisation'], 7, 2)}")
+                f" {_f(r['server_cpu_ms_per_request'], 10, 3)} {_f(r['client_cpu_utilisation'], 12, 2)}")
 
     config = doc["config"]
     print(f"\nAPI read: GET /api/v1/resources/{{id}} vs bare FastAPI ({config['rounds']} x {config['seconds']:g}s each,"
           f" {config['concurrency']} connections, {config['client']} client)")
-    print(f"  {'target':9s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'srv cpu ms':>10s}"
-          f" {'client':>7s}")
+    print(f"  {'target':9s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'srv ms/req':>10s}"
+          f" {'client cores':>12s}")
     print(row("baseline", doc["baseline"]))
     print(row("api", doc["api"]))
+    print(f"  baseline = bare FastAPI, one async def endpoint returning the API's own JSON as a dict"
+          f" ({doc['baseline']['response_body_bytes']} vs {doc['api']['response_body_bytes']} bytes per response)")
     verdict = "meets" if doc["meets_goal"] else "BELOW"
     print(f"  ratio req/s {_f(doc['ratio_rps'], 0, 3)} (rounds {doc['ratio_rps_rounds']}),"
           f" ratio p99 {_f(doc['ratio_p99'], 0, 3)},"

@@ -11,6 +11,7 @@ set -euo pipefail
 SERVERS=(
   "postgres:LB_TEST_POSTGRES_URL"
   "redis:LB_TEST_REDIS_URL"
+  "minio:LB_TEST_S3_URL"
 )
 
 usage() { echo "usage: $0 {start|stop|status|env}" >&2; exit 2; }

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from services.api.audit.router import router as audit_router
 from services.api.blobs.router import router as blobs_router
+from services.api.devices.router import router as devices_router
 from services.api.janitor import Janitor
 from services.api.auth.router import router as auth_router
 from services.api.moderation.router import router as moderation_router
@@ -63,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
             connection.execute(text("SELECT 1"))
 
     for router in (auth_router, orgs_router, pairing_router, taxonomy_router, resources_router,
-                   moderation_router, audit_router, blobs_router, uploads_router):
+                   moderation_router, audit_router, blobs_router, uploads_router, devices_router):
         app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))

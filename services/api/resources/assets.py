@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.api.auth.principal import Principal
 from services.api.resources.errors import AssetKindNotAllowed, UploadNotUsable
 from services.api.resources.models import Asset, Resource, ResourceKind
 from services.api.uploads.models import Blob, Upload, UploadStatus
+from services.api.uploads.uploader import Uploader
 
 # What files each kind of resource takes (a recording is video; a lesson plan is a document).
 ALLOWED_CATEGORIES: dict[ResourceKind, set[str]] = {
@@ -21,18 +21,28 @@ ALLOWED_CATEGORIES: dict[ResourceKind, set[str]] = {
 }
 
 
-def attach_uploads(session: Session, *, owner: Principal, resource: Resource, upload_ids: list[str],
-                   roles: list[str] | None = None) -> list[Asset]:
-    """Turns the owner's finished uploads into the resource's assets, each upload once."""
+def usable_uploads(session: Session, *, owner: Uploader, kind: ResourceKind, upload_ids: list[str]) -> list[Upload]:
+    """The uploads, if each is the uploader's, finished, not yet attached, and of a file kind
+    `kind` takes; otherwise the first problem, located by its index."""
     attached = set(session.scalars(select(Asset.upload_id).where(Asset.upload_id.in_(upload_ids))))
-    assets = []
+    uploads = []
     for index, upload_id in enumerate(upload_ids):
         upload = session.get(Upload, upload_id)
-        if (upload is None or upload.owner_id != owner.user_id or upload.status is not UploadStatus.complete
+        if (upload is None or not owner.owns(upload) or upload.status is not UploadStatus.complete
                 or upload.id in attached or upload.blob_id is None):
             raise UploadNotUsable(upload_id=upload_id, index=index)
-        if upload.category not in ALLOWED_CATEGORIES[resource.kind]:
-            raise AssetKindNotAllowed(kind=resource.kind.value, category=upload.category)
+        if upload.category not in ALLOWED_CATEGORIES[kind]:
+            raise AssetKindNotAllowed(kind=kind.value, category=upload.category)
+        attached.add(upload.id)
+        uploads.append(upload)
+    return uploads
+
+
+def attach_uploads(session: Session, *, owner: Uploader, resource: Resource, upload_ids: list[str],
+                   roles: list[str] | None = None) -> list[Asset]:
+    """Turns the uploader's finished uploads into the resource's assets, each upload once."""
+    added = []
+    for index, upload in enumerate(usable_uploads(session, owner=owner, kind=resource.kind, upload_ids=upload_ids)):
         blob = session.get_one(Blob, upload.blob_id)
         role = (roles[index] if roles and index < len(roles) else None) or upload.metadata_.get("role") or (
             "main" if not resource.assets and index == 0 else "attachment")
@@ -42,7 +52,6 @@ def attach_uploads(session: Session, *, owner: Principal, resource: Resource, up
                       duration_s=upload.probe.get("duration_s"), width=upload.probe.get("width"),
                       height=upload.probe.get("height"))
         resource.assets.append(asset)
-        attached.add(upload.id)
-        assets.append(asset)
+        added.append(asset)
     session.flush()
-    return assets
+    return added

@@ -16,6 +16,7 @@ from services.api.resources.status import ResourceEvent, next_status
 from services.api.resources.visibility import may_edit, visible_to
 from services.api.taxonomy import service as taxonomy
 from services.api.uploads.models import Blob
+from services.api.uploads.uploader import Uploader
 from services.common.db import utcnow
 from services.common.problems import InvalidField
 
@@ -50,14 +51,15 @@ def create_resource(session: Session, *, actor: Principal, title: str, kind: Res
     if upload_ids:
         # With its files attached the resource stays a draft for now: the owner submits it.
         # (Once the transcoder lands, finished uploads move it on to processing.)
-        assets.attach_uploads(session, owner=actor, resource=resource, upload_ids=upload_ids)
+        assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource, upload_ids=upload_ids)
     return resource
 
 
 def add_assets(session: Session, *, actor: Principal, resource_id: str, upload_ids: list[str],
                roles: list[str] | None) -> list[Asset]:
     resource = get_editable(session, actor=actor, resource_id=resource_id)
-    added = assets.attach_uploads(session, owner=actor, resource=resource, upload_ids=upload_ids, roles=roles)
+    added = assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource,
+                                  upload_ids=upload_ids, roles=roles)
     resource.version += 1
     return added
 

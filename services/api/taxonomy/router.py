@@ -82,7 +82,7 @@ def read_knowledge_point(session: SessionDep, caller: CurrentUser, knowledge_poi
     return KnowledgePointRead.model_validate(service.get_knowledge_point(session, knowledge_point_id=knowledge_point_id))
 
 
-async def _document_body(request: Request) -> bytes:
+async def document_body(request: Request) -> bytes:
     """The request body, refused with a 413 as soon as it passes the limit."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
@@ -97,7 +97,7 @@ async def _document_body(request: Request) -> bytes:
 
 @router.post("/import", response_model=ImportReport)
 def import_taxonomy(request: Request, session: SessionDep, caller: CurrentUser,
-                    raw: Annotated[bytes, Depends(_document_body)]) -> ImportReport:
+                    raw: Annotated[bytes, Depends(document_body)]) -> ImportReport:
     """A JSON taxonomy document, or a CSV of knowledge points; all of it is applied or none."""
     require_role(caller, Role.district_admin)
     document = service.parse_document(raw, media_type=request.headers.get("content-type", ""))

@@ -38,7 +38,9 @@ class Upload(Base):
     __tablename__ = "uploads"
 
     id: Mapped[str] = id_column()
-    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who sends the bytes: a signed-in user, or a recording classroom's device.
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"), index=True)
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
     length: Mapped[int] = mapped_column(BigInteger)
     # Bytes received and durably kept; the only offset a client is ever told.

@@ -6,16 +6,16 @@ blob-storage calls run in the threadpool so the event loop keeps serving other u
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from services.api.auth.deps import CurrentUser
-from services.api.auth.principal import Principal
+from services.api.auth.deps import current_principal
+from services.api.devices.service import DEVICE_TOKEN_PREFIX, authenticate_device
 from services.api.db import SessionDep
 from services.api.routing import api_router
 from services.api.uploads import service, tus
@@ -23,8 +23,21 @@ from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, Wron
 from services.api.uploads.limits import PART_SIZE
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.service import Lease
+from services.api.uploads.uploader import Uploader
 
 router = api_router("/uploads", tags=["uploads"])
+
+
+def current_uploader(request: Request, session: SessionDep) -> Uploader:
+    """A recording classroom's device token, or a user's access token."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    if token.startswith(DEVICE_TOKEN_PREFIX):
+        device = authenticate_device(session, token=token)
+        return Uploader(user_id=None, device_id=device.id, school_id=device.school_id)
+    return Uploader.for_user(current_principal(request, session))
+
+
+CurrentUploader = Annotated[Uploader, Depends(current_uploader)]
 
 
 class UploadRead(BaseModel):
@@ -46,7 +59,7 @@ def capabilities() -> Response:
 
 
 @router.post("/", status_code=201)
-async def create_upload(request: Request, session: SessionDep, caller: CurrentUser) -> Response:
+async def create_upload(request: Request, session: SessionDep, caller: CurrentUploader) -> Response:
     tus.require_version(request.headers)
     length = service.parse_length(request.headers.get("upload-length"))
     metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
@@ -68,7 +81,7 @@ async def create_upload(request: Request, session: SessionDep, caller: CurrentUs
 
 
 @router.head("/{upload_id}", name="upload_status")
-def upload_status(request: Request, session: SessionDep, caller: CurrentUser, upload_id: str) -> Response:
+def upload_status(request: Request, session: SessionDep, caller: CurrentUploader, upload_id: str) -> Response:
     tus.require_version(request.headers)
     upload = service.get_own_upload(session, owner=caller, upload_id=upload_id)
     if upload.status in (UploadStatus.expired, UploadStatus.refused):
@@ -83,7 +96,7 @@ def upload_status(request: Request, session: SessionDep, caller: CurrentUser, up
 
 
 @router.get("/{upload_id}", response_model=UploadRead)
-def read_upload(session: SessionDep, caller: CurrentUser, upload_id: str) -> UploadRead:
+def read_upload(session: SessionDep, caller: CurrentUploader, upload_id: str) -> UploadRead:
     """Not tus: what became of an upload (its checks' verdict and what the file is)."""
     u = service.get_own_upload(session, owner=caller, upload_id=upload_id)
     blob = session.get(Blob, u.blob_id) if u.blob_id else None
@@ -93,7 +106,7 @@ def read_upload(session: SessionDep, caller: CurrentUser, upload_id: str) -> Upl
 
 
 @router.patch("/{upload_id}", status_code=204)
-async def append(request: Request, session: SessionDep, caller: CurrentUser, upload_id: str) -> Response:
+async def append(request: Request, session: SessionDep, caller: CurrentUploader, upload_id: str) -> Response:
     tus.require_version(request.headers)
     if not request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
         raise WrongContentType()
@@ -103,7 +116,7 @@ async def append(request: Request, session: SessionDep, caller: CurrentUser, upl
 
 
 @router.delete("/{upload_id}", status_code=204)
-def terminate(request: Request, session: SessionDep, caller: CurrentUser, upload_id: str) -> Response:
+def terminate(request: Request, session: SessionDep, caller: CurrentUploader, upload_id: str) -> Response:
     tus.require_version(request.headers)
     service.terminate(session, store=request.app.state.blob_store, owner=caller, upload_id=upload_id,
                       spool_root=_spool_root(request))
@@ -115,7 +128,7 @@ def _spool_root(request: Request) -> Path:
     return request.app.state.settings.core.data_dir / "uploads"
 
 
-async def _append(request: Request, session: Session, caller: Principal, upload_id: str, *, offset: int) -> int:
+async def _append(request: Request, session: Session, caller: Uploader, upload_id: str, *, offset: int) -> int:
     """Streams the request body onto the upload; returns the offset the client may resume from.
     The request's one session is used from threadpool threads, one call at a time."""
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))

@@ -17,7 +17,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.api.auth.principal import Principal
 from services.api.orgs.models import School
 from services.api.resources.models import Asset, Resource
 from services.api.uploads import checks, limits
@@ -29,6 +28,7 @@ from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.sniff import (CATEGORY_OF, EXTENSION_CATEGORY, HEAD_BYTES, OLE_CONTAINER, ZIP_CONTAINER,
                                         sniff)
 from services.api.uploads.spool import Spool
+from services.api.uploads.uploader import Uploader
 from services.common.db import utcnow
 from services.common.storage import BlobStore, MultipartPart
 
@@ -54,7 +54,7 @@ class Lease:
 
 # --- creating ------------------------------------------------------------------------------
 
-def create_upload(session: Session, *, store: BlobStore, owner: Principal, length: int,
+def create_upload(session: Session, *, store: BlobStore, owner: Uploader, length: int,
                   metadata: dict[str, str]) -> Upload:
     """Refuses, before any byte is sent, what could never be accepted: a type we do not take,
     a size over its kind's limit, a school over its quota."""
@@ -65,7 +65,8 @@ def create_upload(session: Session, *, store: BlobStore, owner: Principal, lengt
         raise UploadTooLarge(category=CATEGORY_NAMES[category], limit_mib=limits.MAX_SIZE[category] // limits.MiB)
     if owner.school_id is not None:
         _check_quota(session, school_id=owner.school_id, needed=length)
-    upload = Upload(owner_id=owner.user_id, school_id=owner.school_id, length=length, filename=filename,
+    upload = Upload(owner_id=owner.user_id, device_id=owner.device_id, school_id=owner.school_id, length=length,
+                    filename=filename,
                     declared_type=declared[:100], metadata_=metadata, category=category,
                     staging_key="", expires_at=utcnow() + timedelta(seconds=limits.EXPIRES_AFTER_S))
     session.add(upload)
@@ -97,16 +98,16 @@ def _check_quota(session: Session, *, school_id: str, needed: int) -> None:
 
 # --- reading -------------------------------------------------------------------------------
 
-def get_own_upload(session: Session, *, owner: Principal, upload_id: str) -> Upload:
+def get_own_upload(session: Session, *, owner: Uploader, upload_id: str) -> Upload:
     upload = session.get(Upload, upload_id)
-    if upload is None or upload.owner_id != owner.user_id:
+    if upload is None or not owner.owns(upload):
         raise UploadNotFound()
     return upload
 
 
 # --- writing: one PATCH holds a lease ------------------------------------------------------
 
-def acquire(session: Session, *, owner: Principal, upload_id: str, offset: int) -> Lease:
+def acquire(session: Session, *, owner: Uploader, upload_id: str, offset: int) -> Lease:
     upload = get_own_upload(session, owner=owner, upload_id=upload_id)
     if upload.status is not UploadStatus.receiving:
         raise UploadGone()
@@ -242,7 +243,7 @@ def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: 
 
 # --- ending early --------------------------------------------------------------------------
 
-def terminate(session: Session, *, store: BlobStore, owner: Principal, upload_id: str, spool_root: Path) -> None:
+def terminate(session: Session, *, store: BlobStore, owner: Uploader, upload_id: str, spool_root: Path) -> None:
     upload = get_own_upload(session, owner=owner, upload_id=upload_id)
     if upload.status is UploadStatus.receiving:
         if upload.locked_until is not None and upload.locked_until > utcnow():

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from services.api.orgs.models import School
 from services.api.uploads import service
 from services.api.uploads.models import Blob, Upload, UploadStatus
+from services.api.uploads.uploader import Uploader
 from services.common.db import utcnow
 from tests import media
 from tests.helpers import assert_problem
@@ -175,10 +176,7 @@ def test_expired_uploads_are_cleaned_up_with_their_parts(client, app, headers, s
 def test_a_second_writer_is_refused_while_one_writes(client, headers, session, teacher):
     location = create(client, headers, 1000, "a.pdf")
     upload_id = location.rstrip("/").rsplit("/", 1)[1]
-    from services.api.auth.principal import Principal
-    from services.api.orgs.models import Role
-    owner = Principal(user_id=teacher.id, roles=frozenset([Role.teacher]), school_id=teacher.school_id,
-                      district_id=teacher.district_id)
+    owner = Uploader(user_id=teacher.id, device_id=None, school_id=teacher.school_id)
     lease = service.acquire(session, owner=owner, upload_id=upload_id, offset=0)
     assert_problem(patch(client, headers, location, 0, b"%PDF-"), 423, "upload.locked")
     service.release(session, lease)
