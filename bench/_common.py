@@ -1,5 +1,6 @@
 """Shared pieces of the benchmarks in bench/: server subprocesses, a load generator, statistics
-and a description of the machine.
+and a description of the machine. Used by api_read.py and upload.py: keep the names and
+signatures they import stable.
 
 Everything here is standard library only (plus httpx, already a project dependency, for the
 optional `httpx` client), so a benchmark runs from a plain `make setup` venv.
