@@ -151,10 +151,16 @@ def _status_kib(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all threads) and of its waited-for children (ffprobe)."""
+def cpu_times(pid: int) -> dict[str, float]:
+    """CPU seconds of a process (all its threads): user, system, and its waited-for children's
+    (ffprobe), from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / _CLK_TCK
+    return {"user": int(fields[11]) / _CLK_TCK, "system": int(fields[12]) / _CLK_TCK,
+            "children": (int(fields[13]) + int(fields[14])) / _CLK_TCK}
+
+
+def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before[k], 2) for k in before}
 
 
 def io_counters(pid: int) -> dict[str, int]:
@@ -406,14 +412,17 @@ def measured_upload(backend: Backend, client: str, path: Path, tag_offset: int, 
     sha256 = retag(path, tag_offset)
     settle()
     pid = backend.pid
-    cpu, io = cpu_seconds(pid), io_counters(pid)
+    cpu, io, client_cpu = cpu_times(pid), io_counters(pid), time.process_time()
     with RssWatch(pid) as watch:
         if client == "tuspy":
             result = upload_tuspy(backend.api.url, backend.headers, path, chunk)
         else:
             result = upload_httpx(backend.api.url, backend.headers, path)
+    client_cpu = time.process_time() - client_cpu
     after_io = io_counters(pid)
-    result["api_cpu_seconds"] = round(cpu_seconds(pid) - cpu, 2)
+    result["api_cpu"] = _cpu_delta(cpu, cpu_times(pid))
+    result["api_cpu_seconds"] = round(sum(result["api_cpu"].values()), 2)
+    result["client_cpu_seconds"] = round(client_cpu, 2)
     result["api_io"] = {k: after_io[k] - io[k] for k in ("wchar", "write_bytes", "read_bytes") if k in io}
     result["rss"] = watch.result()
     backend.check(result["url"], sha256)
@@ -429,11 +438,14 @@ def measured_upload(backend: Backend, client: str, path: Path, tag_offset: int, 
 
 def measured_baseline(receiver: Server, path: Path) -> dict:
     settle()
-    cpu, io = cpu_seconds(receiver.pid), io_counters(receiver.pid)
+    cpu, io, client_cpu = cpu_times(receiver.pid), io_counters(receiver.pid), time.process_time()
     seconds = send_baseline(receiver.port, path)
+    client_cpu = time.process_time() - client_cpu
     after_io = io_counters(receiver.pid)
+    receiver_cpu = _cpu_delta(cpu, cpu_times(receiver.pid))
     return {"seconds": round(seconds, 3), "mb_s": round(path.stat().st_size / seconds / 1e6, 1),
-            "receiver_cpu_seconds": round(cpu_seconds(receiver.pid) - cpu, 2),
+            "receiver_cpu": receiver_cpu, "receiver_cpu_seconds": round(sum(receiver_cpu.values()), 2),
+            "client_cpu_seconds": round(client_cpu, 2),
             "receiver_io": {k: after_io[k] - io[k] for k in ("wchar", "write_bytes") if k in io}}
 
 
@@ -517,7 +529,8 @@ def summarize_backend(name: str, rounds: list[dict], small_run: dict, size: int,
 
     baselines = [r["baseline"] for r in rounds]
     baseline_mb_s = rate(baselines, "seconds")
-    document: dict = {"baseline_mb_s": baseline_mb_s}
+    document: dict = {"baseline_mb_s": baseline_mb_s, "baseline_receiver_cpu_s_per_gib": round(
+        statistics.median(b["receiver_cpu_seconds"] for b in baselines) * 1024 ** 3 / size, 2)}
     for client in args.clients:
         runs = [r[client] for r in rounds]
         mb_s, transfer = rate(runs, "seconds"), rate(runs, "transfer_seconds")
@@ -526,6 +539,8 @@ def summarize_backend(name: str, rounds: list[dict], small_run: dict, size: int,
             "transfer_mb_s": transfer, "ratio_without_completion": round(transfer / baseline_mb_s, 3),
             "completion_s": round(statistics.median(r["completion_seconds"] for r in runs), 3),
             "api_cpu_s_per_gib": round(statistics.median(r["api_cpu_seconds"] for r in runs) * 1024 ** 3 / size, 2),
+            "api_io_written_per_byte": round(statistics.median(
+                r["api_io"].get("write_bytes", 0) for r in runs) / size, 2),
             "ratio_rounds": [round(r[client]["mb_s"] / r["baseline"]["mb_s"], 3) for r in rounds],
         }
     main = args.clients[0]

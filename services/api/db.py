@@ -1,7 +1,7 @@
 """The API's relational database: the declarative base and the per-request session."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -26,9 +26,14 @@ def created_at_column() -> Mapped[datetime]:
     return mapped_column(default=utcnow)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessionmaker() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Async on purpose: making and closing a session needs no worker thread, and each thread
+    # hop costs a request ~0.2 ms. The session does its I/O in the route's own thread.
+    session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -36,8 +36,10 @@ def page_params(page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-def fetch_page(session: Session, query: Select[Any], params: PageParams) -> tuple[int, list[Any]]:
-    """The total count of `query` and the rows of the requested page (order it first)."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(session.scalars(query.offset(params.offset).limit(params.size)))
+def fetch_page(session: Session, query: Select[Any], params: PageParams,
+               bind: dict[str, Any] | None = None) -> tuple[int, list[Any]]:
+    """The total count of `query` and the rows of the requested page (order it first).
+    `bind` gives values for the query's bind parameters (a viewer's, say)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()), bind) or 0
+    rows = list(session.scalars(query.offset(params.offset).limit(params.size), bind))
     return total, rows

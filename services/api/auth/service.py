@@ -5,7 +5,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from services.api.auth.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken, TooManyAttempts
@@ -62,11 +62,14 @@ def refresh(session: Session, *, settings: AuthSettings, secret: str, refresh_to
     return pair
 
 
+# Runs on every authenticated request: built once (see resources/visibility.py for why).
+_ACCOUNT = select(User.is_active, User.token_version, User.roles, User.school_id, User.district_id).where(
+    User.id == bindparam("user_id"))
+
+
 def principal_for(session: Session, claims: AccessClaims) -> Principal:
     """The caller behind verified claims, re-checked against the account on every request."""
-    row = session.execute(
-        select(User.is_active, User.token_version, User.roles, User.school_id, User.district_id)
-        .where(User.id == claims.user_id)).one_or_none()
+    row = session.execute(_ACCOUNT, {"user_id": claims.user_id}).one_or_none()
     if row is None or row.token_version != claims.token_version:
         raise InvalidToken(headers=AUTHENTICATE)
     if not row.is_active:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select, union
+from sqlalchemy import ColumnElement, Select, or_, select, union
 from sqlalchemy.orm import Session
 
 from services.api.audit import service as audit
@@ -54,7 +54,7 @@ def pairings_query(*, school_ids: Select | list[str], school_id: str | None) -> 
     return query.where(Pairing.helper_school_id.in_(school_ids))
 
 
-def partner_school_ids(school_id: str) -> Select:
+def partner_school_ids(school_id: str | ColumnElement[str]) -> Select:
     """The schools paired with `school_id`, in either direction (a SQL subquery)."""
     return select(union(
         select(Pairing.assisted_school_id.label("school_id")).where(Pairing.helper_school_id == school_id),

@@ -93,11 +93,11 @@ class Resource(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
 
+    # Loaded on use (writes); reads fetch what they show with explicit queries (service.read_view).
     knowledge_points: Mapped[list[KnowledgePoint]] = relationship(
-        secondary=resource_knowledge_points, order_by=KnowledgePoint.path, lazy="selectin")
+        secondary=resource_knowledge_points, order_by=KnowledgePoint.path)
 
-    assets: Mapped[list[Asset]] = relationship(order_by="Asset.created_at", lazy="selectin",
-                                               cascade="all, delete-orphan")
+    assets: Mapped[list[Asset]] = relationship(order_by="Asset.created_at", cascade="all, delete-orphan")
 
 
 class Asset(Base):

@@ -10,6 +10,7 @@ from services.api.db import SessionDep
 from services.api.pagination import Page, PageDep, fetch_page
 from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
+from services.api.resources.visibility import viewer_params
 from services.api.resources.schemas import (AssetRead, AssetsAdd, KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
                                             ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
 from services.api.routing import api_router
@@ -34,7 +35,7 @@ def list_resources(session: SessionDep, caller: CurrentUser, paging: PageDep,
                    subject: Annotated[str | None, Query(max_length=64)] = None,
                    mine: bool = False) -> Page[ResourceSummary]:
     query = service.own_and_school_query(actor=caller, status=status, kind=kind, subject=subject, mine=mine)
-    total, resources = fetch_page(session, query, paging)
+    total, resources = fetch_page(session, query, paging, viewer_params(caller))
     return Page(total=total, page=paging.page, size=paging.size,
                 items=[ResourceSummary(id=r.id, title=r.title, kind=r.kind, subject=r.subject_code,
                                        grade=r.grade_code, visibility=r.visibility, status=r.status,
@@ -44,14 +45,14 @@ def list_resources(session: SessionDep, caller: CurrentUser, paging: PageDep,
 
 @router.get("/{resource_id}", response_model=ResourceRead)
 def read_resource(session: SessionDep, caller: CurrentUser, resource_id: str) -> ResourceRead:
-    return _read(service.get_visible(session, actor=caller, resource_id=resource_id))
+    return _read(service.read_detail(session, actor=caller, resource_id=resource_id))
 
 
 @router.patch("/{resource_id}", response_model=ResourceRead)
 def update_resource(session: SessionDep, caller: CurrentUser, resource_id: str, body: ResourceUpdate) -> ResourceRead:
     service.update_resource(session, actor=caller, resource_id=resource_id, changes=body.model_dump(exclude_unset=True))
     session.commit()
-    return _read(service.get_visible(session, actor=caller, resource_id=resource_id))
+    return _read(service.read_detail(session, actor=caller, resource_id=resource_id))
 
 
 @router.delete("/{resource_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -98,17 +99,17 @@ def _asset(a) -> AssetRead:  # type: ignore[no-untyped-def]
                      renditions=a.renditions)
 
 
-def _read(view: service.ResourceView) -> ResourceRead:
-    r = view.resource
+def _read(detail: service.ResourceDetail) -> ResourceRead:
+    view, r = detail.view, detail.view.resource
     return ResourceRead(
         id=r.id, title=r.title, description=r.description, kind=r.kind, subject=r.subject_code,
         stage=r.stage_code, grade=r.grade_code, edition=r.edition_code, volume=r.volume_code,
-        chapter=r.chapter_code, knowledge_point_ids=[kp.id for kp in r.knowledge_points],
+        chapter=r.chapter_code, knowledge_point_ids=[kp.id for kp in detail.knowledge_points],
         knowledge_points=[KnowledgePointRef(id=kp.id, code=kp.code, name=kp.name, path=kp.path)
-                          for kp in r.knowledge_points],
+                          for kp in detail.knowledge_points],
         tags=r.tags, visibility=r.visibility, license=r.license,
         owner=PersonRef(id=r.owner_id, real_name=view.owner_name),
         school=SchoolRef(id=r.school_id, name=view.school_name) if r.school_id and view.school_name else None,
         status=r.status, failure_reason=r.failure_reason, progress=r.progress, version=r.version,
-        assets=[_asset(a) for a in r.assets],
+        assets=[_asset(a) for a in detail.assets],
         created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at)
