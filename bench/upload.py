@@ -58,8 +58,9 @@ import uuid
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/ or tests/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests.live, tests.media, services
 
 from _common import (REPO_ROOT, RESULTS_DIR, Server, free_port, install_cleanup,  # noqa: E402
                      machine_info, stop_all_servers, utc_now, venv_script, write_json)
@@ -397,13 +398,15 @@ class Backend:
 
     def close(self) -> None:
         self.api.stop()
-        if self.s3_url and self.bucket:
+        if self.s3_url and self.bucket:  # best effort: the bucket this run made, and all in it
+            client = self._minio()
             with contextlib.suppress(Exception):
-                client = self._minio()
                 for found in client.list_objects(self.bucket, recursive=True):
                     client.remove_object(self.bucket, found.object_name)
-                for pending in client.list_incomplete_uploads(self.bucket, recursive=True):  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                for pending in client._list_multipart_uploads(self.bucket).uploads:
                     client._abort_multipart_upload(self.bucket, pending.object_name, pending.upload_id)
+            with contextlib.suppress(Exception):
                 client.remove_bucket(self.bucket)
 
 

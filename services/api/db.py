@@ -36,4 +36,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# At most this many requests hold a session at once; the rest wait in the event loop, holding
+# neither a thread nor a connection. Without the cap, requests holding connections waited for a
+# worker thread (FastAPI validates a sync route's response on one) while every thread waited
+# for a connection: the API stopped answering at ~40+ concurrent requests (measured). The
+# pool (services.common.db.POOL_SIZE, at least this) can then never run dry.
+SESSIONS_AT_ONCE = 32
+SessionDep = Annotated[Session, Depends(get_session, scope="function", max_concurrency=SESSIONS_AT_ONCE)]

@@ -37,7 +37,8 @@ class DatabaseSettings(_FromEnv):
     # None: SQLite (WAL) file under the data dir.
     url: str | None = Field(None, validation_alias="LB_DATABASE_URL")
     echo: bool = Field(False, validation_alias="LB_DATABASE_ECHO")
-    pool_size: int = Field(40, ge=1, le=500, validation_alias="LB_DATABASE_POOL_SIZE")
+    # At least the API's concurrent sessions (services/api/db.py SESSIONS_AT_ONCE, 32).
+    pool_size: int = Field(40, ge=32, le=500, validation_alias="LB_DATABASE_POOL_SIZE")
 
 
 class BrokerSettings(_FromEnv):
