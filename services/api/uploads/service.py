@@ -134,11 +134,21 @@ def open_spool(lease: Lease, *, spool_root: Path) -> Spool:
 
 
 def send_full_parts(store: BlobStore, lease: Lease, spool: Spool, *, everything: bool = False) -> None:
-    """Sends full segments (or, at the end, every segment) to blob storage as parts."""
-    spool.sync()
-    for number, path in spool.all_segments() if everything else spool.full_segments():
-        lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
+    """Sends full segments (or, at the end, every segment) to blob storage as parts. Called
+    with the request no longer writing, so the open segment can be closed first."""
+    spool.close()
+    segments = spool.all_segments() if everything else spool.full_segments()
+    send_parts(store, lease, spool, segments)
+    for number, _ in segments:
         spool.sent(number)
+
+
+def send_parts(store: BlobStore, lease: Lease, spool: Spool, segments: list[tuple[int, Path]]) -> None:
+    """Sends these (full, no longer written) segments as parts. Safe to run in a worker thread
+    while the request goes on writing the next segment; the caller retires them afterwards."""
+    spool.sync(segments)
+    for number, path in segments:
+        lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
 
 
 def commit_progress(session: Session, lease: Lease, *, offset: int) -> None:
