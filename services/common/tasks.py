@@ -50,13 +50,15 @@ def create_celery(settings: Settings, *, name: str) -> Celery:
         celery.conf.broker_url = settings.broker.url
     else:
         spool = settings.broker_dir
-        for folder in ("queue", "processed"):
+        for folder in ("queue", "processed", "control"):
             (spool / folder).mkdir(parents=True, exist_ok=True)
         celery.conf.broker_url = "filesystem://"
         celery.conf.broker_transport_options = {
             "data_folder_in": str(spool / "queue"),
             "data_folder_out": str(spool / "queue"),
             "processed_folder": str(spool / "processed"),
+            # Exchange bindings; kombu's default is "control" under the working directory.
+            "control_folder": str(spool / "control"),
             "store_processed": False,
         }
     celery.conf.update(

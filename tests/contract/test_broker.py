@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -60,6 +61,8 @@ def test_a_sent_task_reaches_the_worker(settings, handled):
     nonce = uuid.uuid4().hex
     PING.send(api_side, Ping(nonce=nonce))
     assert wait_for(done, nonce), f"worker never handled {nonce}; saw {results}"
+    # The embedded broker keeps all its files in the data dir, none in the working directory.
+    assert not (Path.cwd() / "control").exists()
 
 
 def test_tasks_are_sent_only_after_commit(settings, handled):
