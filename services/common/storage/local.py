@@ -166,9 +166,7 @@ class LocalBlobStore:
         size = path.stat().st_size
         with (directory / "assembly").open("r+b") as out, path.open("rb") as source:
             out.truncate(offset)
-            out.seek(offset)
-            shutil.copyfileobj(source, out, CHUNK)
-            out.flush()
+            _copy_in_kernel(source.fileno(), out.fileno(), size=size, offset=offset)
             os.fsync(out.fileno())
         part = {"number": number, "etag": f"{number:x}-{size:x}", "size": size}
         parts.append(part)
@@ -234,6 +232,16 @@ class LocalBlobStore:
         temporary = directory / "manifest.json.tmp"
         temporary.write_text(json.dumps(manifest))
         os.replace(temporary, directory / "manifest.json")
+
+
+def _copy_in_kernel(source: int, destination: int, *, size: int, offset: int) -> None:
+    """Appends a whole part with copy_file_range: the bytes never pass through Python."""
+    copied = 0
+    while copied < size:
+        done = os.copy_file_range(source, destination, size - copied, copied, offset + copied)
+        if done == 0:
+            raise OSError(f"part ended after {copied} of {size} bytes")
+        copied += done
 
 
 def _etag(status: os.stat_result) -> str:
