@@ -315,13 +315,7 @@ cmd_stop() {
   log "stopping (pid $pid)"
   # SIGTERM is Elasticsearch's clean shutdown (flushes, releases the node lock).
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 600); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    die "elasticsearch (pid $pid) did not stop within 60s"
-  fi
+  wait_for_exit "$pid" 60 elasticsearch
   rm -f "$PID_FILE"
   log "stopped"
 }
@@ -341,12 +335,4 @@ cmd_url() {
   echo "http://$ES_HOST:$ES_PORT"
 }
 
-[ "$#" -eq 1 ] || usage
-case "$1" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  url) cmd_url ;;
-  *) usage ;;
-esac
+run_server_command "$@"

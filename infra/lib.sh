@@ -129,3 +129,23 @@ pid_alive() {
   pid="$(head -n1 "$1")"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
+
+# wait_for_exit PID SECONDS NAME: waits for a signalled process to go; dies if it outlives SECONDS.
+wait_for_exit() {
+  local pid="$1" seconds="$2" name="$3" _
+  for _ in $(seq 1 $((seconds * 10))); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  die "$name (pid $pid) did not stop within ${seconds}s"
+}
+
+# run_server_command "$@": the one command line of every server script,
+# `install|start|stop|status|url`, run as the script's cmd_<name> function.
+run_server_command() {
+  [ "$#" -eq 1 ] || usage
+  case "$1" in
+    install | start | stop | status | url) "cmd_$1" ;;
+    *) usage ;;
+  esac
+}

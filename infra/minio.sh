@@ -229,13 +229,7 @@ cmd_stop() {
   pid="$(head -n1 "$PID_FILE")"
   log "stopping (pid $pid)"
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    die "minio (pid $pid) did not stop within 15s"
-  fi
+  wait_for_exit "$pid" 15 minio
   rm -f "$PID_FILE"
   log "stopped"
 }
@@ -255,12 +249,4 @@ cmd_url() {
   echo "http://$MINIO_USER:$MINIO_PASSWORD@$MINIO_HOST:$MINIO_PORT"
 }
 
-[ "$#" -eq 1 ] || usage
-case "$1" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  url) cmd_url ;;
-  *) usage ;;
-esac
+run_server_command "$@"

@@ -209,12 +209,4 @@ cmd_url() {
   echo "postgresql+psycopg://postgres@$PG_HOST:$PG_PORT/lessonbridge_test"
 }
 
-[ "$#" -eq 1 ] || usage
-case "$1" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  url) cmd_url ;;
-  *) usage ;;
-esac
+run_server_command "$@"

@@ -28,5 +28,5 @@ fi
 # uv installs the same wheels as pip, about ten times faster.
 [ -x "$venv/bin/uv" ] || "$venv/bin/python" -m pip install --quiet --disable-pip-version-check uv
 log "installing Python dependencies into .venv"
-"$venv/bin/uv" pip install --quiet --python "$venv/bin/python" -c "$repo/constraints.txt" -e "$repo[dev]"
+"$venv/bin/uv" pip install --quiet --python "$venv/bin/python" -c "$repo/constraints.txt" -e "${repo}[dev]"
 touch "$stamp"

@@ -83,13 +83,7 @@ cmd_stop() {
   # SHUTDOWN NOSAVE: nothing to persist. Fall back to SIGTERM on our pid.
   redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 \
     || kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    die "redis (pid $pid) did not stop within 10s"
-  fi
+  wait_for_exit "$pid" 10 redis
   rm -f "$PID_FILE"
   log "stopped"
 }
@@ -107,12 +101,4 @@ cmd_url() {
   echo "redis://$REDIS_HOST:$REDIS_PORT/0"
 }
 
-[ "$#" -eq 1 ] || usage
-case "$1" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  url) cmd_url ;;
-  *) usage ;;
-esac
+run_server_command "$@"

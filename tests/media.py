@@ -2,7 +2,6 @@
 hostile ones a platform must refuse."""
 from __future__ import annotations
 
-import io
 import struct
 import subprocess
 import zipfile
@@ -82,7 +81,3 @@ def text_posing_as(path: Path) -> Path:
 def pdf(path: Path, *, body: bytes = b"BT /F1 12 Tf (lesson) Tj ET") -> Path:
     path.write_bytes(b"%PDF-1.4\n" + body + b"\n%%EOF\n")
     return path
-
-
-def as_bytes(path: Path) -> bytes:
-    return io.BytesIO(path.read_bytes()).getvalue()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, status
 
-from services.api.auth.deps import CurrentUser
+from services.api.auth.deps import CurrentUser, bearer_token
 from services.api.db import SessionDep
 from services.api.devices import service
 from services.api.devices.errors import InvalidDeviceToken
@@ -19,7 +19,7 @@ router = api_router(tags=["recording classrooms"])
 
 
 def current_device(request: Request, session: SessionDep) -> Device:
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    token = bearer_token(request)
     if not token.startswith(service.DEVICE_TOKEN_PREFIX):
         raise InvalidDeviceToken()
     device = service.authenticate_device(session, token=token)

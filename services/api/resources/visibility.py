@@ -46,11 +46,6 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     return visible_for(viewer_shape(principal))
 
 
-def manages(principal: Principal) -> ColumnElement[bool]:
-    """Resources the caller administers or reviews, whatever their status or visibility."""
-    return _manages(viewer_shape(principal))
-
-
 @cache
 def visible_for(shape: ViewerShape) -> ColumnElement[bool]:
     # Others see a resource only once it is published, and only within its audience.
@@ -70,6 +65,7 @@ def visible_for(shape: ViewerShape) -> ColumnElement[bool]:
 
 @cache
 def _manages(shape: ViewerShape) -> ColumnElement[bool]:
+    """Resources the viewer administers or reviews, whatever their status or visibility."""
     if shape.reviews_district:
         return Resource.district_id == VIEWER_DISTRICT
     if shape.administers_school:

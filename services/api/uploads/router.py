@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from services.api.auth.deps import current_principal
+from services.api.auth.deps import bearer_token, current_principal
 from services.api.devices.service import DEVICE_TOKEN_PREFIX, authenticate_device
 from services.api.db import SessionDep
 from services.api.routing import api_router
@@ -31,7 +31,7 @@ router = api_router("/uploads", tags=["uploads"])
 
 def current_uploader(request: Request, session: SessionDep) -> Uploader:
     """A recording classroom's device token, or a user's access token."""
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    token = bearer_token(request)
     if token.startswith(DEVICE_TOKEN_PREFIX):
         device = authenticate_device(session, token=token)
         return Uploader(user_id=None, device_id=device.id, school_id=device.school_id)
