@@ -68,7 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    for router in (auth_router, orgs_router, pairing_router, taxonomy_router, resources_router,
+    # Routes are matched in this order: the most requested (resource reads) first.
+    for router in (resources_router, auth_router, orgs_router, pairing_router, taxonomy_router,
                    moderation_router, audit_router, blobs_router, uploads_router, devices_router):
         app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),

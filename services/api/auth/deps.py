@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from services.api.auth.errors import Forbidden, NotAuthenticated
 from services.api.auth.principal import Principal
@@ -19,12 +20,18 @@ def bearer_token(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def current_principal(request: Request, session: SessionDep) -> Principal:
+def authenticate(request: Request, session: Session) -> Principal:
+    """The caller of the request, their account re-checked in the database (blocking I/O: call it
+    on a worker thread)."""
     token = bearer_token(request)
     if not token:
         raise NotAuthenticated()
     claims = verify_access_token(token, secret=request.app.state.settings.secret_key)
-    principal = principal_for(session, claims)
+    return principal_for(session, claims)
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    principal = authenticate(request, session)
     # Give the connection back while the request waits for the route's worker thread.
     session.rollback()
     return principal

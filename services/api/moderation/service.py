@@ -30,7 +30,7 @@ def decide(session: Session, *, actor: Principal, resource_id: str, action: Mode
     _require_reviewer(actor)
     if action in _NEEDS_REASON and reason_code is None:
         raise ReasonRequired()
-    resource = resources.get_visible(session, actor=actor, resource_id=resource_id).resource
+    resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     if resource.district_id != actor.district_id:
         raise Forbidden()  # public resources of other districts are reviewed by their own moderators
     resources.apply_event(resource, _EVENT_FOR[action])
