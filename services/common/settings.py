@@ -85,7 +85,7 @@ class ApiSettings(_FromEnv):
     host: str = Field("127.0.0.1", validation_alias="LB_API_HOST")
     port: int = Field(8000, validation_alias="LB_API_PORT")
     public_url: str | None = Field(None, validation_alias="LB_PUBLIC_URL")
-    worker_threads: int = Field(1, ge=1, le=200, validation_alias="LB_API_THREADS")
+    worker_threads: int = Field(8, ge=1, le=200, validation_alias="LB_API_THREADS")
 
 
 # Values people paste from examples. Refused as secrets anywhere but development.
