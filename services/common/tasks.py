@@ -22,12 +22,12 @@ class TaskContract(Generic[Payload]):
     queue: str
     payload: type[Payload]
 
-    def send(self, celery: Celery, payload: Payload) -> str:
+    def send(self, celery: Celery, payload: Payload, *, countdown_s: float | None = None) -> str:
         """Queue the task (call it from an after-commit hook) and return its task id."""
         if not isinstance(payload, self.payload):
             raise TypeError(f"{self.name} takes {self.payload.__name__}, not {type(payload).__name__}")
         result = celery.send_task(self.name, kwargs={"payload": payload.model_dump(mode="json")},
-                                  queue=self.queue)
+                                  queue=self.queue, countdown=countdown_s)
         return str(result.id)
 
     def parse(self, raw: dict) -> Payload:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from services.api.models import Base
+from services.common import jobs
 from services.common.db import EnumText, create_db_engine
 from services.common.settings import Settings
 
@@ -20,7 +21,9 @@ def render_item(type_: str, obj: object, _context: object) -> str | bool:
 
 
 def run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_item=render_item,
+    # The API's tables and the processing job ledger it shares with the transcoder.
+    context.configure(connection=connection, target_metadata=[Base.metadata, jobs.metadata],
+                      render_item=render_item,
                       # SQLite can't ALTER most things in place: batch mode copies the table.
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():

@@ -2,10 +2,7 @@
 error the client sees as a problem detail."""
 from __future__ import annotations
 
-import json
-import subprocess
 import zipfile
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,7 @@ from PIL import Image
 
 from services.api.uploads import limits
 from services.api.uploads.errors import MediaOutOfLimits, UnreadableMedia, UnsafeFile, UnsupportedFileType
+from services.common import media
 
 _OOXML_BY_FOLDER = {
     "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -108,61 +106,7 @@ def check_image(path: Path) -> dict[str, Any]:
 def probe_media(source: str, *, category: str) -> dict[str, Any]:
     """ffprobe's facts about a video or audio file, refused if unreadable or out of limits."""
     try:
-        result = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", source],
-            capture_output=True, text=True, timeout=limits.FFPROBE_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        raise UnreadableMedia(reason="ffprobe timed out") from None
-    facts = json.loads(result.stdout or "{}")
-    if result.returncode != 0 or not facts.get("streams"):
-        last_line = (result.stderr.strip().splitlines() or ["no streams"])[-1]
-        # ffprobe names its input; that is a server path or a signed URL, neither for clients.
-        raise UnreadableMedia(reason=last_line.replace(f"{source}: ", "")[:200])
-    video = [s for s in facts["streams"] if s.get("codec_type") == "video" and not _is_cover_art(s)]
-    audio = [s for s in facts["streams"] if s.get("codec_type") == "audio"]
-    duration = _duration(facts)
-    if category == "video" and not video:
-        raise MediaOutOfLimits(reason="no video stream / 没有视频流")
-    if category == "audio" and not audio:
-        raise MediaOutOfLimits(reason="no audio stream / 没有音频流")
-    if duration is None or duration <= 0:
-        raise UnreadableMedia(reason="unknown duration")
-    if duration > limits.MEDIA_MAX_DURATION_S:
-        raise MediaOutOfLimits(reason=f"{duration / 3600:.1f} h is longer than 6 h / 时长超过 6 小时")
-    summary: dict[str, Any] = {"duration_s": round(duration, 3), "format": facts.get("format", {}).get("format_name"),
-                               "audio_codec": audio[0].get("codec_name") if audio else None}
-    if video:
-        stream = video[0]
-        width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
-        fps = _frame_rate(stream)
-        if not (0 < width <= limits.MEDIA_MAX_SIDE and 0 < height <= limits.MEDIA_MAX_SIDE):
-            raise MediaOutOfLimits(reason=f"{width}×{height} is outside 1–{limits.MEDIA_MAX_SIDE} pixels / 分辨率超出范围")
-        if fps is not None and fps > limits.MEDIA_MAX_FPS:
-            raise MediaOutOfLimits(reason=f"{fps:.0f} frames per second / 帧率过高")
-        summary.update(width=width, height=height, fps=fps, video_codec=stream.get("codec_name"),
-                       video_tracks=len(video))
-    return summary
-
-
-def _is_cover_art(stream: dict[str, Any]) -> bool:
-    return bool(stream.get("disposition", {}).get("attached_pic"))
-
-
-def _duration(facts: dict[str, Any]) -> float | None:
-    for value in [facts.get("format", {}).get("duration"), *(s.get("duration") for s in facts["streams"])]:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def _frame_rate(stream: dict[str, Any]) -> float | None:
-    for field in ("avg_frame_rate", "r_frame_rate"):
-        try:
-            rate = Fraction(stream.get(field) or "0/0")
-        except (ValueError, ZeroDivisionError):
-            continue
-        if rate > 0:
-            return round(float(rate), 3)
-    return None
+        facts = media.probe(source, need_video=category == "video", need_audio=category == "audio")
+    except media.MediaProblem as problem:
+        raise (UnreadableMedia if problem.unreadable else MediaOutOfLimits)(reason=problem.reason) from None
+    return facts.summary()

@@ -1,0 +1,59 @@
+"""Running ffmpeg as a child process: progress from `-progress pipe:1`, a hard time limit, and
+cancellation when the worker loses its claim on the job."""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+from services.common.jobs import JobFailed
+
+
+class Cancelled(Exception):
+    """The job was taken from this worker; its output must not be published."""
+
+
+def run_ffmpeg(args: list[str], *, duration_s: float, time_limit_s: float,
+               on_progress: Callable[[float], None] = lambda _fraction: None,
+               should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Runs ffmpeg (whose args must include `-progress pipe:1`); raises JobFailed with ffmpeg's
+    last error line, or on the time limit, and Cancelled when `should_stop()` turns true."""
+    started = time.monotonic()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.extend(process.stderr or []), daemon=True)
+    reader.start()
+    killed_for = None
+    # A watchdog, because ffmpeg can hang without writing progress (a stalled network read).
+    deadline = started + time_limit_s
+
+    def watchdog() -> None:
+        nonlocal killed_for
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                killed_for = "time"
+            elif should_stop():
+                killed_for = "cancel"
+            if killed_for:
+                process.kill()
+                return
+            time.sleep(0.5)
+
+    guard = threading.Thread(target=watchdog, daemon=True)
+    guard.start()
+    assert process.stdout is not None
+    for line in process.stdout:
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.isdigit() and duration_s > 0:
+            on_progress(min(int(value) / 1e6 / duration_s, 1.0))
+    process.wait()
+    guard.join(timeout=5)
+    reader.join(timeout=5)
+    if killed_for == "cancel":
+        raise Cancelled()
+    if killed_for == "time":
+        raise JobFailed(f"processing took longer than its limit of {time_limit_s / 60:.0f} min / 处理超时")
+    if process.returncode != 0:
+        last = next((line.strip() for line in reversed(errors) if line.strip()), f"exit status {process.returncode}")
+        raise JobFailed(f"ffmpeg failed: {last[:300]}")

@@ -1,0 +1,81 @@
+"""Facts about finished HLS variants, measured from their real segments (Apple's HLS authoring
+spec: BANDWIDTH is the peak segment bit rate, AVERAGE-BANDWIDTH the whole-stream average)."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+# profile_idc and the constraint byte of the RFC 6381 `avc1.PPCCLL` codec string.
+_AVC_PROFILES = {"Constrained Baseline": (0x42, 0xE0), "Baseline": (0x42, 0x00), "Main": (0x4D, 0x40),
+                 "High": (0x64, 0x00)}
+AAC_LC = "mp4a.40.2"
+
+
+def media_playlist_segments(playlist: Path) -> list[tuple[float, str]]:
+    """(duration, uri) of each segment of a media playlist."""
+    segments, duration = [], None
+    for line in playlist.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:"):].split(",", 1)[0])
+        elif line and not line.startswith("#") and duration is not None:
+            segments.append((duration, line))
+            duration = None
+    return segments
+
+
+def measure_variant(playlist: Path) -> dict[str, Any]:
+    """Peak and average bit rate (bit/s, container overhead included), and the codecs."""
+    segments = media_playlist_segments(playlist)
+    if not segments:
+        raise ValueError(f"{playlist} lists no segments")
+    sizes = [(duration, (playlist.parent / uri).stat().st_size) for duration, uri in segments]
+    total_s = sum(duration for duration, _ in sizes)
+    # A segment shorter than a second (the tail) says little about the peak a player sees.
+    peak = max(size * 8 / duration for duration, size in sizes if duration >= min(1.0, total_s))
+    average = sum(size for _, size in sizes) * 8 / total_s
+    first = playlist.parent / segments[0][1]
+    return {"bandwidth": math.ceil(peak), "average_bandwidth": math.ceil(average),
+            "duration_s": round(total_s, 3), "segments": len(segments), **_stream_facts(first)}
+
+
+def _stream_facts(segment: Path) -> dict[str, Any]:
+    result = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(segment)],
+                            capture_output=True, text=True, timeout=60, check=True)
+    codecs, facts = [], {}
+    for stream in json.loads(result.stdout).get("streams", []):
+        if stream.get("codec_type") == "video":
+            profile, constraints = _AVC_PROFILES.get(stream.get("profile", ""), (0x64, 0x00))
+            codecs.append(f"avc1.{profile:02X}{constraints:02X}{int(stream.get('level', 30)):02X}")
+            facts.update(width=int(stream["width"]), height=int(stream["height"]),
+                         frame_rate=_rate(stream.get("avg_frame_rate") or stream.get("r_frame_rate")))
+        elif stream.get("codec_type") == "audio":
+            codecs.append(AAC_LC)
+    return {"codecs": ",".join(codecs), **facts}
+
+
+def _rate(value: str | None) -> float | None:
+    try:
+        numerator, _, denominator = (value or "").partition("/")
+        rate = float(numerator) / float(denominator or 1)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return round(rate, 3) if rate > 0 else None
+
+
+def master_playlist(variants: list[dict[str, Any]]) -> str:
+    """A master playlist listing `variants` in the given order (a player starts on the first).
+    Each variant: uri, bandwidth, average_bandwidth, codecs, and for video width, height and
+    frame_rate."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for variant in variants:
+        attributes = [f"BANDWIDTH={variant['bandwidth']}", f"AVERAGE-BANDWIDTH={variant['average_bandwidth']}",
+                      f'CODECS="{variant["codecs"]}"']
+        if variant.get("height"):
+            attributes.append(f"RESOLUTION={variant['width']}x{variant['height']}")
+            if variant.get("frame_rate"):
+                attributes.append(f"FRAME-RATE={variant['frame_rate']:.3f}")
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant["uri"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""The HLS ladder: which rungs a source gets, and the one ffmpeg command that makes them all.
+
+Choices (docs/design.md, "Video ladder"):
+* One decode feeds every rung (split + scale), and the download MP4 too.
+* Capped CRF: CRF decides quality, `maxrate`/`bufsize` cap the peaks. Static classroom footage
+  then costs far fewer bits than the cap; a busy scene never exceeds it.
+* Keyframes every 2 s, forced at the same times in every rung (no scene-cut keyframes), cut into
+  4 s segments, so a player can switch rungs at any segment boundary.
+* MPEG-TS segments, not fMP4: the players in rural schools include old Android tablets and
+  set-top boxes whose HLS support predates fMP4 (HLS version 7); every H.264/AAC HLS client
+  plays TS. The cost is ~5–10 % of muxing overhead at the lowest rung, budgeted below.
+* The 240p rung must fit 192 kbit/s *including* audio and TS overhead: 90 kbit/s video cap,
+  32 kbit/s mono AAC-LC (the native encoder has no HE-AAC).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.media import MediaFacts, VideoTrack
+
+SEGMENT_S = 4
+KEYFRAME_S = 2
+MAX_OUTPUT_FPS = 30.0
+DOWNLOAD_MAX_HEIGHT = 480
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    height: int
+    video_kbps: int  # maxrate: the cap on the encoded video
+    crf: int
+    profile: str
+    audio_kbps: int
+    audio_channels: int
+
+    @property
+    def bufsize_kbps(self) -> int:
+        return self.video_kbps * 2  # a 2 s window: one keyframe interval
+
+
+RUNGS = (
+    Rung("1080p", 1080, 3000, 23, "high", 96, 2),
+    Rung("720p", 720, 1600, 23, "high", 96, 2),
+    Rung("480p", 480, 800, 24, "main", 64, 2),
+    Rung("360p", 360, 450, 25, "main", 64, 2),
+    Rung("240p", 240, 90, 27, "baseline", 32, 1),
+)
+AUDIO_ONLY_KBPS = 48
+# The top rung is stream-copied when the source already is what we would make of it.
+COPY_BITRATE_SLACK = 1.1
+COPY_MAX_KEYFRAME_INTERVAL_S = 2.5
+
+
+@dataclass(frozen=True)
+class Plan:
+    track: VideoTrack
+    rungs: list[Rung]
+    output_fps: float | None  # None: keep the source's
+    copy_top: bool
+    has_audio: bool
+    download_height: int
+
+    @property
+    def names(self) -> list[str]:
+        return [rung.name for rung in self.rungs]
+
+
+def plan_for(facts: MediaFacts, track: VideoTrack, *, keyframe_interval_s: float | None) -> Plan:
+    """The rungs for one camera track: never upscaled, the smallest source still gets one."""
+    rungs = [rung for rung in RUNGS if rung.height <= track.height]
+    if not rungs:
+        smallest = RUNGS[-1]
+        rungs = [Rung(f"{_even(track.height)}p", _even(track.height), smallest.video_kbps, smallest.crf,
+                      smallest.profile, smallest.audio_kbps, smallest.audio_channels)]
+    fps = track.fps or 25.0
+    output_fps = None if fps <= MAX_OUTPUT_FPS else (fps / 2 if fps <= 2 * MAX_OUTPUT_FPS else MAX_OUTPUT_FPS)
+    top = rungs[0]
+    copy_top = (track.codec == "h264" and track.height == top.height and output_fps is None
+                and track.bit_rate is not None and track.bit_rate <= top.video_kbps * 1000 * COPY_BITRATE_SLACK
+                and keyframe_interval_s is not None and keyframe_interval_s <= COPY_MAX_KEYFRAME_INTERVAL_S)
+    return Plan(track=track, rungs=rungs, output_fps=output_fps, copy_top=copy_top,
+                has_audio=facts.audio_tracks > 0, download_height=min(DOWNLOAD_MAX_HEIGHT, rungs[0].height))
+
+
+def ladder_command(plan: Plan, *, source: str, out_dir: Path, download: Path) -> list[str]:
+    """One ffmpeg process: every rung, the audio-only variant and the download MP4."""
+    encoded = [rung for index, rung in enumerate(plan.rungs) if not (index == 0 and plan.copy_top)]
+    branches = len(encoded) + 1  # and the download MP4
+    frame_rate = f"fps={plan.output_fps:g}," if plan.output_fps else ""
+    graph = [f"[0:{plan.track.index}]{frame_rate}split={branches}" + "".join(f"[s{i}]" for i in range(branches))]
+    for i, rung in enumerate(encoded):
+        graph.append(f"[s{i}]scale=-2:{rung.height}:flags=bicubic,format=yuv420p[r{i}]")
+    graph.append(f"[s{branches - 1}]scale=-2:{plan.download_height}:flags=bicubic,format=yuv420p[dl]")
+
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats",
+            "-i", source, "-filter_complex", ";".join(graph)]
+    # The keyframe rule: with a copied top rung, at the source's keyframes (checked regular at
+    # planning); otherwise every KEYFRAME_S seconds.
+    keyframes = "source" if plan.copy_top else f"expr:gte(t,n_forced*{KEYFRAME_S})"
+    stream_map = []
+    encoded_index = 0
+    for video_index, rung in enumerate(plan.rungs):
+        if video_index == 0 and plan.copy_top:
+            args += ["-map", f"0:{plan.track.index}", f"-c:v:{video_index}", "copy"]
+        else:
+            args += ["-map", f"[r{encoded_index}]", f"-c:v:{video_index}", "libx264",
+                     f"-preset:v:{video_index}", "veryfast", f"-profile:v:{video_index}", rung.profile,
+                     f"-crf:v:{video_index}", str(rung.crf), f"-maxrate:v:{video_index}", f"{rung.video_kbps}k",
+                     f"-bufsize:v:{video_index}", f"{rung.bufsize_kbps}k",
+                     f"-force_key_frames:v:{video_index}", keyframes]
+            encoded_index += 1
+        stream_map.append(f"v:{video_index}" + (f",a:{video_index},name:{rung.name}" if plan.has_audio
+                                                 else f",name:{rung.name}"))
+    if plan.has_audio:
+        for index, rung in enumerate(plan.rungs):
+            args += ["-map", "0:a:0", f"-c:a:{index}", "aac", f"-b:a:{index}", f"{rung.audio_kbps}k",
+                     f"-ac:a:{index}", str(rung.audio_channels)]
+        audio_only = len(plan.rungs)
+        args += ["-map", "0:a:0", f"-c:a:{audio_only}", "aac", f"-b:a:{audio_only}", f"{AUDIO_ONLY_KBPS}k",
+                 f"-ac:a:{audio_only}", "2"]
+        stream_map.append(f"a:{audio_only},name:audio")
+    args += ["-sc_threshold", "0",
+             "-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod",
+             "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
+             "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
+             "-var_stream_map", " ".join(stream_map), str(out_dir / "%v" / "index.m3u8")]
+    args += ["-map", "[dl]"] + (["-map", "0:a:0"] if plan.has_audio else []) + [
+        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-crf", "25",
+        "-maxrate", "900k", "-bufsize", "1800k", "-c:a", "aac", "-b:a", "64k", "-ac", "2",
+        "-movflags", "+faststart", "-f", "mp4", str(download)]
+    return args
+
+
+def first_playable_command(track: VideoTrack, *, audio_codec: str | None, source: str, out_dir: Path) -> list[str]:
+    """Stream copy into HLS: seconds even for a 45-minute lesson. Audio is re-encoded only when
+    it is not AAC already."""
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats",
+            "-i", source, "-map", f"0:{track.index}", "-c:v", "copy"]
+    if audio_codec:
+        args += ["-map", "0:a:0", "-c:a", "copy" if audio_codec == "aac" else "aac"]
+        if audio_codec != "aac":
+            args += ["-b:a", "96k"]
+    return args + ["-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod",
+                   "-hls_segment_type", "mpegts", "-hls_segment_filename", str(out_dir / "seg_%05d.ts"),
+                   str(out_dir / "index.m3u8")]
+
+
+def _even(value: int) -> int:
+    return max(2, value - value % 2)

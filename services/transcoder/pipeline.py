@@ -1,0 +1,217 @@
+"""What each kind of job does: from a claimed job to outputs published in the store.
+
+Outputs are made in a local scratch directory, then published under the job's deterministic
+prefix (`media/{asset_id}/{kind}/`), with `manifest.json` written last as the commit record and
+anything else under the prefix (the leftovers of an attempt killed mid-publish) removed. A rerun
+therefore rewrites the same keys and never duplicates or orphans objects.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.common import media
+from services.common.jobs import Claim, JobFailed, JobKind
+from services.common.storage import BlobStore
+from services.transcoder import hls
+from services.transcoder.ffmpeg_run import run_ffmpeg
+from services.transcoder.ladder import first_playable_command, ladder_command, plan_for
+
+MANIFEST = "manifest.json"
+POSTER_HEIGHT = 720
+STORYBOARD_THUMB_WIDTH = 160
+STORYBOARD_MAX_THUMBS = 100
+STORYBOARD_COLUMNS = 10
+# Camera tracks named like these are the presenter (teacher) view: the default to play.
+PRESENTER_NAMES = ("presenter", "teacher", "教师", "老师")
+_CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".mp4": "video/mp4",
+                  ".jpg": "image/jpeg", ".vtt": "text/vtt; charset=utf-8", ".json": "application/json"}
+
+
+@dataclass
+class Work:
+    """One attempt at a job, as a runner sees it."""
+
+    claim: Claim
+    store: BlobStore
+    scratch: Path
+    report: Callable[[float], None]  # progress, 0.0–1.0
+    should_stop: Callable[[], bool]
+
+    @property
+    def prefix(self) -> str:
+        return output_prefix(self.claim.asset_id, self.claim.kind)
+
+
+def output_prefix(asset_id: str, kind: JobKind) -> str:
+    return f"media/{asset_id}/{kind.value}"
+
+
+def time_limit_s(duration_s: float, *, factor: float) -> float:
+    """Generous for real lessons, finite for anything: a hung or pathological job ends."""
+    return max(300.0, duration_s * factor)
+
+
+# --------------------------------------------------------------------------- runners
+
+def first_playable(work: Work) -> dict[str, Any]:
+    """An H.264 source packaged as HLS by stream copy, playable long before the ladder is done."""
+    source = work.store.tool_source(work.claim.source_key)
+    facts = _probe(source)
+    track = facts.video[default_track(facts)]
+    if track.codec != "h264":
+        return {"kind": "hls", "skipped": f"source video is {track.codec}, not H.264: wait for the ladder"}
+    out = work.scratch / "out"
+    out.mkdir(parents=True)
+    run_ffmpeg(first_playable_command(track, audio_codec=facts.audio_codec, source=source, out_dir=out),
+               duration_s=facts.duration_s, time_limit_s=time_limit_s(facts.duration_s, factor=0.5),
+               on_progress=lambda f: work.report(f * 0.95), should_stop=work.should_stop)
+    variant = {"name": "source", "uri": "index.m3u8", **hls.measure_variant(out / "index.m3u8")}
+    manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": 0,
+                "tracks": [{"index": track.index, "title": track.title, "variants": [variant], "audio": None,
+                            "download": None}]}
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
+
+
+def ladder(work: Work) -> dict[str, Any]:
+    """Every camera track's ladder (one ffmpeg decode each), its audio-only variant and
+    download MP4; the poster and storyboard of the default track."""
+    source = work.store.tool_source(work.claim.source_key)
+    facts = _probe(source)
+    out = work.scratch / "out"
+    out.mkdir(parents=True)
+    default = default_track(facts)
+    images_share = 0.05
+    share = (1.0 - images_share) / len(facts.video)
+    tracks = []
+    for position, track in enumerate(facts.video):
+        plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(source, track))
+        track_dir = out / f"t{position}"
+        track_dir.mkdir()
+        run_ffmpeg(ladder_command(plan, source=source, out_dir=track_dir, download=track_dir / "download.mp4"),
+                   duration_s=facts.duration_s,
+                   time_limit_s=time_limit_s(facts.duration_s, factor=4.0 * len(plan.rungs)),
+                   on_progress=lambda f, base=position * share: work.report(base + f * share),
+                   should_stop=work.should_stop)
+        variants = [{"name": name, "uri": f"t{position}/{name}/index.m3u8",
+                     **hls.measure_variant(track_dir / name / "index.m3u8")} for name in plan.names]
+        audio = ({"name": "audio", "uri": f"t{position}/audio/index.m3u8",
+                  **hls.measure_variant(track_dir / "audio" / "index.m3u8")} if plan.has_audio else None)
+        tracks.append({"index": track.index, "title": track.title, "variants": variants, "audio": audio,
+                       "download": f"t{position}/download.mp4", "copy_top": plan.copy_top})
+    images = make_images(source, facts, facts.video[default], out)
+    work.report(1.0 - images_share / 2)
+    manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": default,
+                "tracks": tracks, **images}
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
+
+
+RUNNERS: dict[JobKind, Callable[[Work], dict[str, Any]]] = {JobKind.first_playable: first_playable,
+                                                            JobKind.ladder: ladder}
+
+
+# --------------------------------------------------------------------------- pieces
+
+def _probe(source: str) -> media.MediaFacts:
+    try:
+        return media.probe(source, need_video=True)
+    except media.MediaProblem as problem:
+        raise JobFailed(problem.reason) from None
+
+
+def default_track(facts: media.MediaFacts) -> int:
+    """The presenter's camera when a track is named so, else the first."""
+    for position, track in enumerate(facts.video):
+        if track.title and any(name in track.title.lower() for name in PRESENTER_NAMES):
+            return position
+    return 0
+
+
+def keyframe_interval(source: str, track: media.VideoTrack, *, sample_s: int = 30) -> float | None:
+    """The longest gap between keyframes in the first `sample_s` seconds (keyframes only are
+    decoded, so this is quick); None when it cannot be told."""
+    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", str(track.index), "-skip_frame", "nokey",
+                             "-show_entries", "frame=pts_time", "-read_intervals", f"%+{sample_s}",
+                             "-of", "csv=p=0", source], capture_output=True, text=True, timeout=120, check=False)
+    times = []
+    for line in result.stdout.splitlines():
+        try:
+            times.append(float(line.strip().rstrip(",")))
+        except ValueError:
+            continue
+    if result.returncode != 0 or len(times) < 2:
+        return None
+    return max(b - a for a, b in itertools.pairwise(times))
+
+
+def make_images(source: str, facts: media.MediaFacts, track: media.VideoTrack, out: Path) -> dict[str, Any]:
+    """A poster, and a storyboard: one sprite of thumbnails with a WebVTT index for scrubbing."""
+    at = min(facts.duration_s * 0.1, 10.0)
+    poster_height = min(POSTER_HEIGHT, track.height - track.height % 2)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", source,
+                    "-map", f"0:{track.index}", "-frames:v", "1", "-vf", f"scale=-2:{poster_height}",
+                    "-q:v", "3", str(out / "poster.jpg")], check=True, timeout=300, capture_output=True)
+    interval = max(2, math.ceil(facts.duration_s / STORYBOARD_MAX_THUMBS))
+    count = max(1, math.ceil(facts.duration_s / interval))
+    rows = math.ceil(count / STORYBOARD_COLUMNS)
+    width = STORYBOARD_THUMB_WIDTH
+    height = max(2, round(width * track.height / track.width / 2) * 2)
+    # Keyframes only are decoded: a storyboard of a 45-minute lesson costs seconds.
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-skip_frame", "nokey", "-i", source,
+                    "-map", f"0:{track.index}", "-vf",
+                    f"fps=1/{interval},scale={width}:{height},tile={STORYBOARD_COLUMNS}x{rows}",
+                    "-frames:v", "1", "-q:v", "5", str(out / "storyboard.jpg")],
+                   check=True, timeout=time_limit_s(facts.duration_s, factor=0.5), capture_output=True)
+    cues = ["WEBVTT", ""]
+    for i in range(count):
+        start, end = i * interval, min((i + 1) * interval, facts.duration_s)
+        x, y = (i % STORYBOARD_COLUMNS) * width, (i // STORYBOARD_COLUMNS) * height
+        cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"storyboard.jpg#xywh={x},{y},{width},{height}", ""]
+    (out / "storyboard.vtt").write_text("\n".join(cues), encoding="utf-8")
+    return {"poster": "poster.jpg",
+            "storyboard": {"image": "storyboard.jpg", "vtt": "storyboard.vtt", "interval_s": interval,
+                           "thumb_width": width, "thumb_height": height}}
+
+
+def _vtt_time(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{round((seconds - whole) * 1000):03d}"
+
+
+def publish(store: BlobStore, *, prefix: str, out_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Uploads `out_dir` under `prefix`, then the manifest (the commit record), then removes
+    whatever else is under the prefix. Returns the manifest."""
+    files = sorted(path for path in out_dir.rglob("*") if path.is_file())
+    keys = []
+    for path in files:
+        relative = path.relative_to(out_dir).as_posix()
+        store.put_file(f"{prefix}/{relative}", path, content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+        keys.append(relative)
+    manifest = {**manifest, "files": keys, "bytes": sum(path.stat().st_size for path in files)}
+    body = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+    manifest_path = out_dir.parent / MANIFEST
+    manifest_path.write_bytes(body)
+    store.put_file(f"{prefix}/{MANIFEST}", manifest_path, content_type=_CONTENT_TYPES[".json"])
+    remove_outputs(store, prefix, keep={f"{prefix}/{key}" for key in [*keys, MANIFEST]})
+    return manifest
+
+
+def remove_outputs(store: BlobStore, prefix: str, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+    """Deletes everything under `prefix` except `keep`; returns how many objects went."""
+    removed = 0
+    for info in list(store.list(f"{prefix}/")):
+        if info.key not in keep:
+            store.delete(info.key)
+            removed += 1
+    return removed
+
+
+def clear_scratch(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
