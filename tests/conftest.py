@@ -19,7 +19,7 @@ from services.api.app import create_app
 from services.api.migrate import upgrade
 from services.api.taxonomy import service as taxonomy
 from services.common.db import create_db_engine
-from services.common.settings import AuthSettings, CoreSettings, DatabaseSettings, Settings
+from services.common.settings import ApiSettings, AuthSettings, CoreSettings, DatabaseSettings, Settings
 from tests.factories import Factory
 
 REQUIRE_SERVERS = os.environ.get("LB_TEST_REQUIRE_SERVERS") == "1"
@@ -44,8 +44,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def make_settings(data_dir: Path, database_url: str, **core: object) -> Settings:
+    # No media janitor thread: tests run its rounds by hand (app.state.media_janitor.run_once()).
     return Settings(core=CoreSettings(env="test", data_dir=data_dir, log_json=False, **core),
-                    database=DatabaseSettings(url=database_url), auth=AuthSettings(secret_key=SECRET))
+                    database=DatabaseSettings(url=database_url), auth=AuthSettings(secret_key=SECRET),
+                    api=ApiSettings(media_poll_s=0))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

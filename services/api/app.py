@@ -16,11 +16,13 @@ from services.api.auth.router import router as auth_router
 from services.api.moderation.router import router as moderation_router
 from services.api.orgs.router import router as orgs_router
 from services.api.pairing.router import router as pairing_router
+from services.api.resources import processing
 from services.api.resources.router import router as resources_router
 from services.api.taxonomy.router import router as taxonomy_router
 from services.api.uploads.hashing import RunningHashes
 from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
+from services.common import jobs
 from services.common.db import create_db_engine, create_sessionmaker
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
@@ -44,6 +46,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     janitor = Janitor(interval_s=JANITOR_INTERVAL_S, jobs={"expire_uploads": expire_uploads})
 
+    def apply_finished_jobs() -> dict[str, int]:
+        with app.state.sessionmaker() as session:
+            return processing.apply_finished_jobs(session)
+
+    # Media processing: send queued jobs, rescue stalled ones, fold finished ones into resources.
+    media_janitor = Janitor(interval_s=settings.api.media_poll_s, jobs={
+        "dispatch_jobs": lambda: jobs.dispatch(engine, celery),
+        "sweep_jobs": lambda: jobs.sweep(engine, celery),
+        "apply_finished_jobs": apply_finished_jobs,
+    })
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run on these threads. Python runs one at a time (the GIL); past a few,
@@ -51,7 +64,10 @@ def create_app(settings: Settings) -> FastAPI:
         # most of their CPU contending). Requests beyond them wait in the event loop instead.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api.worker_threads
         janitor.start()
+        if settings.api.media_poll_s > 0:  # 0: tests drive it by hand
+            media_janitor.start()
         yield
+        media_janitor.stop()
         janitor.stop()
 
     app = FastAPI(title="LessonBridge API", version="1", openapi_url="/openapi.json",
@@ -63,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.blob_store = blob_store
     app.state.upload_hashes = RunningHashes()
     app.state.janitor = janitor
+    app.state.media_janitor = media_janitor
 
     def database_ready() -> None:
         with engine.connect() as connection:

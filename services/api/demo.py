@@ -13,7 +13,7 @@ from services.api.orgs.models import District, Role, SchoolKind
 from services.api.pairing import service as pairing
 from services.api.resources import service as resources
 from services.api.resources.models import License, ResourceKind, Visibility
-from services.api.resources.status import ResourceEvent
+from services.api.resources.status import ResourceEvent, apply_event
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import KnowledgePoint
 
@@ -68,7 +68,7 @@ def seed_demo(session: Session, *, password: str) -> DemoDistrict:
             taxonomy_codes={"subject": point.subject_code, "stage": point.stage_code},
             knowledge_point_ids=[point.id], tags=["演示"], visibility=visibility,
             license=License.cc_by_nc_sa, upload_ids=[])
-        resources.apply_event(resource, ResourceEvent.submit)
-        resources.apply_event(resource, ResourceEvent.approve)
+        apply_event(resource, ResourceEvent.submit)
+        apply_event(resource, ResourceEvent.approve)
     session.flush()
     return DemoDistrict(district_id=district.id, usernames=list(DEMO_ACCOUNTS))

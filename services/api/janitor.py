@@ -21,7 +21,8 @@ class Janitor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -30,6 +31,14 @@ class Janitor:
     def run_once(self) -> None:
         for name, job in self.jobs.items():
             try:
-                log.info("janitor_job", job=name, result=job())
+                result = job()
+                # Rounds that found nothing to do are not worth a log line every few seconds.
+                (log.info if _did_something(result) else log.debug)("janitor_job", job=name, result=result)
             except Exception:  # noqa: BLE001 - a failed round is logged and retried next round
                 log.exception("janitor_job_failed", job=name)
+
+
+def _did_something(result: object) -> bool:
+    if isinstance(result, dict):
+        return any(result.values())
+    return bool(result)

@@ -4,8 +4,9 @@ Brokers lose messages (measured: Celery's embedded filesystem and SQLAlchemy tra
 unacknowledged message when its worker is killed; Redis restores it only after its visibility
 timeout), so the ledger, not the broker, is the truth about a job:
 
-* the API writes a `queued` row in the transaction that creates the work and sends the task
-  after commit;
+* the API writes a `queued` row in the transaction that creates the work; `dispatch` sends
+  the task for every row not yet sent (the row is its own outbox: a crash between commit and
+  send loses nothing);
 * a worker *claims* the row (queued → running, attempt + 1) before doing anything, heartbeats
   while it works, and finishes it with its result; every write names the attempt, so a worker
   that lost its claim (it stalled and the job went to another) can no longer change the row;
@@ -83,6 +84,8 @@ processing_jobs = Table(
     # Set by the API once it has folded a finished job into its resource.
     Column("applied", Boolean, nullable=False, default=False),
     Column("heartbeat_at", UTCDateTime()),
+    # When the task message was last sent; NULL: due to be sent by `dispatch`.
+    Column("sent_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime()),
@@ -136,18 +139,35 @@ def send(celery: Any, *, job_id: str, kind: JobKind, countdown_s: float | None =
     CONTRACTS[kind].send(celery, JobRef(job_id=job_id), countdown_s=countdown_s)
 
 
+def dispatch(engine: Engine, celery: Any) -> int:
+    """Sends the task of every queued job not sent yet; returns how many went."""
+    with engine.connect() as connection:
+        due = connection.execute(select(processing_jobs.c.id, processing_jobs.c.kind).where(
+            processing_jobs.c.state == JobState.queued, processing_jobs.c.sent_at.is_(None))
+            .order_by(processing_jobs.c.created_at)).all()
+    sent = 0
+    for job in due:
+        with engine.begin() as connection:
+            # Marked first, so two dispatchers never both send it.
+            taken = connection.execute(update(processing_jobs).where(
+                processing_jobs.c.id == job.id, processing_jobs.c.sent_at.is_(None)).values(sent_at=utcnow())).rowcount
+        if taken:
+            send(celery, job_id=job.id, kind=job.kind)
+            sent += 1
+    return sent
+
+
 def sweep(engine: Engine, celery: Any, *, now: datetime | None = None, stale_after_s: float = STALE_AFTER_S,
           resend_after_s: float = RESEND_AFTER_S) -> dict[str, int]:
-    """Re-queues jobs whose worker died and re-sends long-queued ones; fails jobs out of
-    attempts. Safe to run anywhere, any number of times at once."""
+    """Re-queues jobs whose worker died, re-sends long-unclaimed ones and fails jobs out of
+    attempts, then dispatches. Safe to run anywhere, any number of times at once."""
     now = now or utcnow()
-    requeued = resent = failed = 0
+    requeued = failed = 0
     with engine.begin() as connection:
         lost = connection.execute(select(processing_jobs.c.id, processing_jobs.c.kind, processing_jobs.c.attempts,
                                          processing_jobs.c.max_attempts)
                                   .where(processing_jobs.c.state == JobState.running,
                                          processing_jobs.c.heartbeat_at < now - timedelta(seconds=stale_after_s))).all()
-        to_send = []
         for job in lost:
             out_of_attempts = job.attempts >= job.max_attempts
             changed = connection.execute(
@@ -155,25 +175,19 @@ def sweep(engine: Engine, celery: Any, *, now: datetime | None = None, stale_aft
                 .where(processing_jobs.c.id == job.id, processing_jobs.c.state == JobState.running,
                        processing_jobs.c.attempts == job.attempts)
                 .values(state=JobState.failed if out_of_attempts else JobState.queued, worker=None, updated_at=now,
+                        sent_at=None,
                         error=(f"the worker stopped answering on each of {job.attempts} attempts"
                                if out_of_attempts else None),
                         finished_at=now if out_of_attempts else None)).rowcount
             if changed and out_of_attempts:
                 failed += 1
             elif changed:
-                requeued += 1
-                to_send.append((job.id, job.kind))
-        waiting = connection.execute(select(processing_jobs.c.id, processing_jobs.c.kind)
-                                     .where(processing_jobs.c.state == JobState.queued,
-                                            processing_jobs.c.updated_at < now - timedelta(seconds=resend_after_s))).all()
-        for job in waiting:
-            connection.execute(update(processing_jobs).where(processing_jobs.c.id == job.id,
-                                                             processing_jobs.c.state == JobState.queued)
-                               .values(updated_at=now))
-            to_send.append((job.id, job.kind))
-            resent += 1
-    for job_id, kind in to_send:  # after commit: a worker must find the row queued
-        send(celery, job_id=job_id, kind=kind)
+                requeued += 1  # sent again by dispatch below
+        # Sent long ago and still unclaimed: the message may be gone with a dead worker.
+        resent = connection.execute(update(processing_jobs).where(
+            processing_jobs.c.state == JobState.queued,
+            processing_jobs.c.sent_at < now - timedelta(seconds=resend_after_s)).values(sent_at=None)).rowcount
+    dispatch(engine, celery)
     return {"requeued": requeued, "resent": resent, "failed": failed}
 
 
@@ -220,7 +234,8 @@ def fail(engine: Engine, held: Claim, *, reason: str, retry: bool) -> JobState |
         return None
     state = JobState.queued if retry and held.attempt < row.max_attempts else JobState.failed
     now = utcnow()
-    values: dict[str, Any] = {"state": state, "error": reason[:500], "worker": None}
+    # A retry is sent by the worker itself, with its back-off delay: marked sent now.
+    values: dict[str, Any] = {"state": state, "error": reason[:500], "worker": None, "sent_at": now}
     if state is JobState.failed:
         values["finished_at"] = now
     return state if _update_held(engine, held, **values) else None

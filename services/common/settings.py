@@ -86,6 +86,9 @@ class ApiSettings(_FromEnv):
     port: int = Field(8000, validation_alias="LB_API_PORT")
     public_url: str | None = Field(None, validation_alias="LB_PUBLIC_URL")
     worker_threads: int = Field(8, ge=1, le=200, validation_alias="LB_API_THREADS")
+    # How often the API sends queued media jobs, rescues stalled ones and applies finished ones;
+    # 0 turns it off (tests drive it by hand).
+    media_poll_s: float = Field(2.0, ge=0, le=3600, validation_alias="LB_MEDIA_POLL_S")
 
 
 # Values people paste from examples. Refused as secrets anywhere but development.

@@ -23,7 +23,7 @@ from services.api.devices.models import Device, TimetableSlot, UnmatchedRecordin
 from services.api.devices.schemas import ScheduleIn, SlotIn, TrackIn
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, School, User
-from services.api.resources import assets
+from services.api.resources import assets, processing
 from services.api.resources.models import License, Resource, ResourceKind, ResourceStatus, Visibility
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import Grade, Subject
@@ -242,8 +242,9 @@ def _recording_resource(session: Session, *, device: Device, teacher_id: str, su
     uploader = Uploader(user_id=None, device_id=device.id, school_id=device.school_id)
     # The presenter camera leads: players open it first.
     ordered = sorted(tracks, key=lambda t: (t.role != "presenter", t.role))
-    assets.attach_uploads(session, owner=uploader, resource=resource, upload_ids=[t.upload_id for t in ordered],
-                          roles=[t.role for t in ordered])
+    added = assets.attach_uploads(session, owner=uploader, resource=resource,
+                                  upload_ids=[t.upload_id for t in ordered], roles=[t.role for t in ordered])
+    processing.queue_processing(session, resource=resource, added=added)
     return resource
 
 

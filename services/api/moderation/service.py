@@ -10,7 +10,7 @@ from services.api.moderation.errors import ReasonRequired
 from services.api.moderation.models import ModerationAction, ModerationDecision, ReasonCode
 from services.api.resources import service as resources
 from services.api.resources.models import Resource, ResourceStatus
-from services.api.resources.status import ResourceEvent
+from services.api.resources.status import ResourceEvent, apply_event
 
 _EVENT_FOR = {ModerationAction.approve: ResourceEvent.approve, ModerationAction.reject: ResourceEvent.reject,
               ModerationAction.take_down: ResourceEvent.take_down, ModerationAction.restore: ResourceEvent.restore}
@@ -33,7 +33,7 @@ def decide(session: Session, *, actor: Principal, resource_id: str, action: Mode
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     if resource.district_id != actor.district_id:
         raise Forbidden()  # public resources of other districts are reviewed by their own moderators
-    resources.apply_event(resource, _EVENT_FOR[action])
+    apply_event(resource, _EVENT_FOR[action])
     decision = ModerationDecision(resource_id=resource.id, moderator_id=actor.user_id, action=action,
                                   reason_code=reason_code, note=note)
     session.add(decision)

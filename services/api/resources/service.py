@@ -10,17 +10,16 @@ from sqlalchemy.orm import Session
 from services.api.audit import service as audit
 from services.api.auth.principal import Principal
 from services.api.orgs.models import School, User
-from services.api.resources import assets
+from services.api.resources import assets, processing
 from services.api.resources.errors import AssetNotFound, NotResourceManager, ResourceNotFound
 from services.api.resources.models import (Asset, License, Resource, ResourceKind, ResourceStatus, Visibility,
                                            resource_knowledge_points)
-from services.api.resources.status import ResourceEvent, next_status
+from services.api.resources.status import ResourceEvent, apply_event
 from services.api.resources.visibility import ViewerShape, may_edit, viewer_params, viewer_shape, visible_for, visible_to
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import KnowledgePoint
 from services.api.uploads.models import Blob
 from services.api.uploads.uploader import Uploader
-from services.common.db import utcnow
 from services.common.problems import InvalidField
 
 # Fields of the API that are taxonomy codes, and the columns that hold them.
@@ -53,9 +52,10 @@ def create_resource(session: Session, *, actor: Principal, title: str, kind: Res
     session.add(resource)
     session.flush()
     if upload_ids:
-        # With its files attached the resource stays a draft for now: the owner submits it.
-        # (Once the transcoder lands, finished uploads move it on to processing.)
-        assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource, upload_ids=upload_ids)
+        # Videos go on to processing; with nothing to process the owner submits it when ready.
+        added = assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource,
+                                      upload_ids=upload_ids)
+        processing.queue_processing(session, resource=resource, added=added)
     return resource
 
 
@@ -65,6 +65,7 @@ def add_assets(session: Session, *, actor: Principal, resource_id: str, upload_i
     added = assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource,
                                   upload_ids=upload_ids, roles=roles)
     resource.version += 1
+    processing.queue_processing(session, resource=resource, added=added)
     return added
 
 
@@ -161,15 +162,6 @@ def delete_resource(session: Session, *, actor: Principal, resource_id: str) -> 
 def submit_for_review(session: Session, *, actor: Principal, resource_id: str) -> Resource:
     resource = get_editable(session, actor=actor, resource_id=resource_id)
     return apply_event(resource, ResourceEvent.submit)
-
-
-def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
-    """Moves a resource through the status machine; every status change goes through here."""
-    resource.status = next_status(resource.status, event)
-    if resource.status is ResourceStatus.published and resource.published_at is None:
-        resource.published_at = utcnow()
-    resource.version += 1
-    return resource
 
 
 def own_and_school_query(*, actor: Principal, status: ResourceStatus | None, kind: ResourceKind | None,

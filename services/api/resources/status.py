@@ -11,7 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from services.api.resources.errors import InvalidTransition
+from services.api.resources.models import Resource
 from services.api.resources.models import ResourceStatus as S
+from services.common.db import utcnow
 
 
 class ResourceEvent(StrEnum):
@@ -49,3 +51,12 @@ def next_status(current: S, event: ResourceEvent) -> S:
         return _TRANSITIONS[(current, event)]
     except KeyError:
         raise InvalidTransition(status=current.value, event=event.value) from None
+
+
+def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
+    """Moves a resource through the status machine; every status change goes through here."""
+    resource.status = next_status(resource.status, event)
+    if resource.status is S.published and resource.published_at is None:
+        resource.published_at = utcnow()
+    resource.version += 1
+    return resource

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from services.api.orgs.models import Role
+from services.common.jobs import processing_jobs
 from tests import media
 from tests.api.uploads.test_tus import TUS, upload_file
 from tests.helpers import assert_problem
@@ -52,7 +54,8 @@ def two_tracks(client, device_headers, tmp_path):
     return ids
 
 
-def test_a_recording_inside_a_slot_becomes_the_teachers_draft_with_both_tracks(client, factory, school, tmp_path):
+def test_a_recording_inside_a_slot_becomes_the_teachers_resource_processing_both_tracks(client, factory, school,
+                                                                                        tmp_path, session):
     _, people = school
     device_id, device = register(client, factory, people["admin"])
     assert put_json_schedule(client, factory, people["admin"], device_id).status_code == 200
@@ -66,13 +69,18 @@ def test_a_recording_inside_a_slot_becomes_the_teachers_draft_with_both_tracks(c
     assert filed.json()["outcome"] == "resource"
     resource_id = filed.json()["resource_id"]
     teacher = factory.headers(people["teacher"])
-    mine = client.get("/api/v1/resources?status=draft&mine=true", headers=teacher).json()
+    mine = client.get("/api/v1/resources?status=processing&mine=true", headers=teacher).json()
     assert [item["id"] for item in mine["items"]] == [resource_id]
     detail = client.get(f"/api/v1/resources/{resource_id}", headers=teacher).json()
-    assert detail["kind"] == "lesson_recording" and detail["status"] == "draft"
+    assert detail["kind"] == "lesson_recording" and detail["status"] == "processing"
     assert (detail["subject"], detail["grade"]) == ("math", "g3")
     assert detail["title"] == "三年级二班 数学 课堂实录 2026-11-24 08:01"
     assert [a["role"] for a in detail["assets"]] == ["presenter", "students"]  # the presenter leads
+    # Each camera track is queued for a first playable and a ladder, in the ledger.
+    queued = session.execute(select(processing_jobs.c.asset_id, processing_jobs.c.kind, processing_jobs.c.state)
+                             .where(processing_jobs.c.resource_id == resource_id)).all()
+    assert sorted((row.asset_id, row.kind.value, row.state.value) for row in queued) == sorted(
+        (asset["id"], kind, "queued") for asset in detail["assets"] for kind in ("first_playable", "ladder"))
 
 
 def test_an_unmatched_recording_waits_in_the_school_inbox(client, factory, school, tmp_path):

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('applied', sa.Boolean(), nullable=False),
     sa.Column('heartbeat_at', services.common.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', services.common.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', services.common.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', services.common.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', services.common.db.UTCDateTime(timezone=True), nullable=True),

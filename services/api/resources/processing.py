@@ -1,0 +1,79 @@
+"""A resource's media processing, as the API sees it: jobs queued in the ledger when video files
+are attached, and finished jobs folded back into assets, progress and status.
+
+The transcoder never touches resources: it finishes ledger rows (services/common/jobs.py), and
+`apply_finished_jobs` (run by the API's media janitor every few seconds) turns them into
+renditions and, once every job of a resource has ended, `processed` or `processing_failed`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.api.resources.models import Asset, Resource, ResourceStatus
+from services.api.resources.status import ResourceEvent, apply_event
+from services.api.uploads.models import Blob
+from services.common import jobs
+from services.common.jobs import JobKind, JobState, processing_jobs
+
+PROCESSED_CATEGORIES = {"video"}
+# How much of a resource's progress each kind of job stands for.
+_WEIGHTS = {JobKind.first_playable: 1, JobKind.ladder: 9}
+_ENDED = (JobState.done, JobState.failed)
+
+
+def queue_processing(session: Session, *, resource: Resource, added: list[Asset]) -> list[str]:
+    """Queues the jobs the new assets need (in the caller's transaction) and, if any, moves the
+    resource on to `processing`. Returns the job ids."""
+    job_ids = []
+    for asset in added:
+        if asset.category not in PROCESSED_CATEGORIES:
+            continue
+        blob = session.get_one(Blob, asset.blob_id)
+        for kind in (JobKind.first_playable, JobKind.ladder):
+            job_ids.append(jobs.create_job(session.connection(), resource_id=resource.id, asset_id=asset.id,
+                                           kind=kind, source_key=blob.key))
+    if job_ids and resource.status in (ResourceStatus.draft, ResourceStatus.uploading):
+        apply_event(resource, ResourceEvent.uploads_complete)
+    return job_ids
+
+
+def apply_finished_jobs(session: Session) -> dict[str, int]:
+    """Folds ended jobs into their assets, updates the progress of resources in processing, and
+    moves on those whose jobs have all ended. Commits; idempotent."""
+    ended = session.execute(select(processing_jobs).where(processing_jobs.c.applied.is_(False),
+                                                          processing_jobs.c.state.in_(_ENDED))).all()
+    for job in ended:
+        asset = session.get(Asset, job.asset_id)
+        if asset is not None and job.state is JobState.done and job.result and not job.result.get("skipped"):
+            asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
+                rendition_summary(job.kind, job.result)]
+        session.execute(update(processing_jobs).where(processing_jobs.c.id == job.id).values(applied=True))
+    moved = 0
+    for resource in session.scalars(select(Resource).where(Resource.status == ResourceStatus.processing)):
+        rows = session.execute(select(processing_jobs.c.kind, processing_jobs.c.state, processing_jobs.c.progress,
+                                      processing_jobs.c.error)
+                               .where(processing_jobs.c.resource_id == resource.id)
+                               .order_by(processing_jobs.c.created_at)).all()
+        if not rows:
+            continue
+        if all(row.state in _ENDED for row in rows):
+            failed = [row for row in rows if row.state is JobState.failed]
+            resource.progress = 100
+            resource.failure_reason = failed[0].error if failed else None
+            apply_event(resource, ResourceEvent.processing_failed if failed else ResourceEvent.processed)
+            moved += 1
+            continue
+        total = sum(_WEIGHTS[row.kind] for row in rows)
+        progress = int(sum(_WEIGHTS[row.kind] * (100 if row.state in _ENDED else row.progress) for row in rows) / total)
+        if progress != resource.progress:
+            resource.progress = min(progress, 99)
+    session.commit()
+    return {"applied": len(ended), "moved": moved}
+
+
+def rendition_summary(kind: JobKind, result: dict[str, Any]) -> dict[str, Any]:
+    """What an asset records of a finished job: its manifest without the file list."""
+    return {"job": kind.value, **{key: value for key, value in result.items() if key != "files"}}
