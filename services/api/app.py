@@ -16,6 +16,7 @@ from services.api.auth.router import router as auth_router
 from services.api.moderation.router import router as moderation_router
 from services.api.orgs.router import router as orgs_router
 from services.api.pairing.router import router as pairing_router
+from services.api.playback.router import router as playback_router
 from services.api.resources import processing
 from services.api.resources.router import router as resources_router
 from services.api.taxonomy.router import router as taxonomy_router
@@ -87,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Routes are matched in this order: the most requested (resource reads) first.
     for router in (resources_router, auth_router, orgs_router, pairing_router, taxonomy_router,
-                   moderation_router, audit_router, blobs_router, uploads_router, devices_router):
+                   moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router):
         app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))

@@ -63,19 +63,3 @@ def _rate(value: str | None) -> float | None:
     except (ValueError, ZeroDivisionError):
         return None
     return round(rate, 3) if rate > 0 else None
-
-
-def master_playlist(variants: list[dict[str, Any]]) -> str:
-    """A master playlist listing `variants` in the given order (a player starts on the first).
-    Each variant: uri, bandwidth, average_bandwidth, codecs, and for video width, height and
-    frame_rate."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for variant in variants:
-        attributes = [f"BANDWIDTH={variant['bandwidth']}", f"AVERAGE-BANDWIDTH={variant['average_bandwidth']}",
-                      f'CODECS="{variant["codecs"]}"']
-        if variant.get("height"):
-            attributes.append(f"RESOLUTION={variant['width']}x{variant['height']}")
-            if variant.get("frame_rate"):
-                attributes.append(f"FRAME-RATE={variant['frame_rate']:.3f}")
-        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant["uri"]]
-    return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from typing import Any
 
 from services.common import media
 from services.common.jobs import Claim, JobFailed, JobKind
+from services.common.hls import master_playlist as hls_master
 from services.common.storage import BlobStore
 from services.transcoder import hls
 from services.transcoder.ffmpeg_run import run_ffmpeg
@@ -104,6 +105,10 @@ def ladder(work: Work) -> dict[str, Any]:
                      **hls.measure_variant(track_dir / name / "index.m3u8")} for name in plan.names]
         audio = ({"name": "audio", "uri": f"t{position}/audio/index.m3u8",
                   **hls.measure_variant(track_dir / "audio" / "index.m3u8")} if plan.has_audio else None)
+        # A static master of the whole ladder, for players outside the platform (offline packs).
+        (track_dir / "master.m3u8").write_text(
+            hls_master([{**v, "uri": v["uri"].split("/", 1)[1]} for v in [*variants, *([audio] if audio else [])]]),
+            encoding="utf-8")
         tracks.append({"index": track.index, "title": track.title, "variants": variants, "audio": audio,
                        "download": f"t{position}/download.mp4", "copy_top": plan.copy_top})
     images = make_images(source, facts, facts.video[default], out)

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from services.common.problems import DomainError
+
+
+class InvalidPlaybackToken(DomainError):
+    status = 403
+    code = "playback.invalid_token"
+    title = {"zh-CN": "播放链接无效或已过期", "en": "Playback link invalid or expired"}
+    detail = {"zh-CN": "播放链接已过期或被篡改，请重新打开课程", "en": "The playback link has expired or been altered; open the lesson again"}
+
+
+class NotPlayable(DomainError):
+    status = 409
+    code = "playback.not_ready"
+    title = {"zh-CN": "暂时无法播放", "en": "Not playable yet"}
+    detail = {"zh-CN": "该资源还没有可播放的视频（可能仍在转码中）",
+              "en": "This resource has no playable video yet (it may still be processing)"}

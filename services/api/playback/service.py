@@ -1,0 +1,117 @@
+"""Playback: which rendition a caller gets, the master playlist made for their link, and media
+playlists a standard player can follow on either storage backend."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.api.auth.principal import Principal
+from services.api.blobs.errors import BlobMissing
+from services.api.orgs.models import School
+from services.api.playback.errors import InvalidPlaybackToken, NotPlayable
+from services.api.playback.tokens import PlayGrant, sign
+from services.api.resources import service as resources
+from services.api.resources.models import Asset
+from services.common import hls
+from services.common.storage import BlobNotFound, BlobStore
+
+PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expires
+# A variant fits a school's link when its peak needs at most this share of it: the link is
+# shared, and a player that starts too high stalls before it adapts down.
+LINK_SHARE = 0.8
+MANIFEST = "manifest.json"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+# Preferred in this order: the full ladder, then the stream-copied first playable.
+_RENDITION_ORDER = ("ladder", "first_playable")
+_MAIN_ROLES = ("main", "presenter")
+
+
+def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
+         secret: str, api_url: str) -> dict[str, Any]:
+    resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
+    asset, rendition = _playable(resource.assets)
+    school = session.get(School, actor.school_id) if actor.school_id else None
+    start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
+    track = int(rendition.get("default_track", 0))
+    grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
+                      expires=int(time.time()) + PLAY_TTL_S)
+    variants = listed_variants(rendition["tracks"][track], grant)
+    poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
+    return {
+        "hls_url": f"{api_url}/api/v1/play/{sign(grant, secret=secret)}/master.m3u8",
+        "poster_url": store.presigned_get_url(f"{grant.prefix}/{poster}", expires_s=PLAY_TTL_S) if poster else None,
+        "download_url": (store.presigned_get_url(f"{grant.prefix}/{download}", expires_s=PLAY_TTL_S,
+                                                 filename=f"{PurePosixPath(asset.filename).stem}.mp4")
+                         if download else f"{api_url}/api/v1/resources/{resource.id}/assets/{asset.id}/download"),
+        "renditions": [{"height": v.get("height"), "bandwidth": v["bandwidth"]} for v in variants],
+        "complete": rendition["job"] == "ladder",
+    }
+
+
+def _playable(assets: list[Asset]) -> tuple[Asset, dict[str, Any]]:
+    """The main video asset (the presenter's, for a recording) and its best rendition."""
+    videos = sorted((a for a in assets if a.category == "video"), key=lambda a: a.role not in _MAIN_ROLES)
+    for asset in videos:
+        by_job = {r.get("job"): r for r in asset.renditions}
+        for job in _RENDITION_ORDER:
+            if job in by_job and by_job[job].get("tracks"):
+                return asset, by_job[job]
+    raise NotPlayable()
+
+
+def listed_variants(track: dict[str, Any], grant: PlayGrant) -> list[dict[str, Any]]:
+    """The track's variants as the master lists them: the one that fits the link first, the
+    others from the top down, then the audio-only variant."""
+    video = sorted(track["variants"], key=lambda v: v["bandwidth"], reverse=True)
+    if grant.max_height:
+        video = [v for v in video if (v.get("height") or 0) <= grant.max_height] or video[-1:]
+    fits = [v for v in video if not grant.start_bps or v["bandwidth"] <= grant.start_bps]
+    start = fits[0] if fits else video[-1]
+    ordered = [start, *(v for v in video if v is not start)]
+    return ordered + ([track["audio"]] if track.get("audio") else [])
+
+
+# --------------------------------------------------------------------------- the play route
+
+def master_playlist(store: BlobStore, grant: PlayGrant) -> str:
+    manifest = _manifest(store, grant.prefix)
+    try:
+        track = manifest["tracks"][grant.track]
+    except (KeyError, IndexError):
+        raise InvalidPlaybackToken() from None
+    return hls.master_playlist(listed_variants(track, grant))
+
+
+def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
+    """A media playlist; on storage that presigns (S3) its segment URIs become presigned URLs,
+    on local disk they stay relative and this route serves them."""
+    text = _read_text(store, f"{grant.prefix}/{path}")
+    if store.backend == "local":
+        return text
+    directory = PurePosixPath(grant.prefix, path).parent
+    expires_s = max(60, grant.expires - int(time.time()))
+    return "\n".join(store.presigned_get_url(str(directory / line), expires_s=expires_s)
+                     if line and not line.startswith("#") else line for line in text.splitlines()) + "\n"
+
+
+def checked_path(path: str) -> str:
+    """A file path inside the grant's prefix, or the token is refused."""
+    parts = PurePosixPath(path).parts
+    if not parts or path.startswith("/") or any(part in ("..", ".") for part in parts) or "\\" in path:
+        raise InvalidPlaybackToken()
+    return path
+
+
+def _manifest(store: BlobStore, prefix: str) -> dict[str, Any]:
+    return json.loads(_read_text(store, f"{prefix}/{MANIFEST}"))
+
+
+def _read_text(store: BlobStore, key: str) -> str:
+    try:
+        return b"".join(store.open(key)).decode("utf-8")
+    except BlobNotFound:
+        raise BlobMissing() from None

@@ -1,0 +1,55 @@
+"""Playback tokens: one signed, expiring grant to read everything under one rendition's prefix.
+
+The token sits in the URL path (`/api/v1/play/{token}/master.m3u8`), so the relative URIs of
+playlists and segments carry it along and a standard HLS player needs nothing special.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+from services.api.playback.errors import InvalidPlaybackToken
+
+
+@dataclass(frozen=True)
+class PlayGrant:
+    prefix: str         # the rendition's storage prefix, e.g. media/{asset_id}/ladder
+    track: int          # which camera track's ladder
+    start_bps: int      # the first variant listed must fit this (0: no limit)
+    max_height: int     # variants above this are left out (0: no cap)
+    expires: int        # unix seconds
+
+
+def sign(grant: PlayGrant, *, secret: str) -> str:
+    body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires],
+                           separators=(",", ":")).encode())
+    return f"{body}.{_mac(body, secret)}"
+
+
+def verify(token: str, *, secret: str, now: float | None = None) -> PlayGrant:
+    body, _, mac = token.partition(".")
+    if not body or not mac or not hmac.compare_digest(mac, _mac(body, secret)):
+        raise InvalidPlaybackToken()
+    try:
+        prefix, track, start_bps, max_height, expires = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        grant = PlayGrant(prefix=str(prefix), track=int(track), start_bps=int(start_bps),
+                          max_height=int(max_height), expires=int(expires))
+    except (ValueError, TypeError):
+        raise InvalidPlaybackToken() from None
+    if grant.expires < (now if now is not None else time.time()):
+        raise InvalidPlaybackToken()
+    return grant
+
+
+def _mac(body: str, secret: str) -> str:
+    # A key of its own: a playback token can never pass for any other signed thing.
+    key = hmac.new(secret.encode(), b"lessonbridge playback token", hashlib.sha256).digest()
+    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
