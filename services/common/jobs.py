@@ -210,6 +210,13 @@ def claim(engine: Engine, job_id: str, *, worker: str) -> Claim | None:
                  asset_id=row.asset_id, source_key=row.source_key)
 
 
+def is_running(engine: Engine, job_id: str, *, attempt: int) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(select(processing_jobs.c.id).where(
+            processing_jobs.c.id == job_id, processing_jobs.c.attempts == attempt,
+            processing_jobs.c.state == JobState.running)).first() is not None
+
+
 def heartbeat(engine: Engine, held: Claim, *, progress: int | None = None) -> bool:
     """Records that the worker is alive (and its progress); False once the claim is lost."""
     values: dict[str, Any] = {"heartbeat_at": utcnow()}

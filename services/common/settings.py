@@ -68,6 +68,8 @@ class SearchSettings(_FromEnv):
 class TranscoderSettings(_FromEnv):
     # A Celery worker has no web server of its own; this small one answers health and metrics.
     health_port: int = Field(8002, validation_alias="LB_TRANSCODER_PORT")
+    # How often a worker tells the job ledger it is alive (and how far it got).
+    heartbeat_s: float = Field(5.0, gt=0, le=60, validation_alias="LB_TRANSCODER_HEARTBEAT_S")
 
 
 class AuthSettings(_FromEnv):

@@ -46,6 +46,7 @@ class Transcoder:
     celery: Celery
     scratch_root: Path
     name: str
+    heartbeat_s: float = jobs.HEARTBEAT_S
 
 
 def create_worker(settings: Settings) -> Celery:
@@ -53,7 +54,8 @@ def create_worker(settings: Settings) -> Celery:
     transcoder = Transcoder(engine=create_db_engine(settings.database_url, pool_size=32),
                             store=create_blob_store(settings), celery=celery,
                             scratch_root=settings.core.data_dir / "scratch" / "transcoder",
-                            name=f"{socket.gethostname()}:{os.getpid()}")
+                            name=f"{socket.gethostname()}:{os.getpid()}", heartbeat_s=settings.transcoder.heartbeat_s)
+    remove_stale_scratch(transcoder)
     celery.conf.task_routes = {contract.name: {"queue": contract.queue} for contract in jobs.CONTRACTS.values()}
 
     @celery.task(name=PING.name, shared=False)  # per app: tests build several
@@ -71,6 +73,20 @@ def create_worker(settings: Settings) -> Celery:
     return celery
 
 
+def remove_stale_scratch(transcoder: Transcoder) -> int:
+    """Deletes the scratch directories of attempts no longer running: those of a worker that
+    was killed. Workers may share the scratch volume, so a live attempt's directory stays."""
+    if not transcoder.scratch_root.is_dir():
+        return 0
+    removed = 0
+    for directory in transcoder.scratch_root.iterdir():
+        job_id, _, attempt = directory.name.rpartition("-")
+        if not jobs.is_running(transcoder.engine, job_id, attempt=int(attempt) if attempt.isdigit() else -1):
+            clear_scratch(directory)
+            removed += 1
+    return removed
+
+
 def process_job(transcoder: Transcoder, job_id: str) -> str:
     """Runs one attempt of a job if this worker can claim it; returns what happened."""
     held = jobs.claim(transcoder.engine, job_id, worker=transcoder.name)
@@ -82,7 +98,7 @@ def process_job(transcoder: Transcoder, job_id: str) -> str:
     stop, lost = threading.Event(), threading.Event()
 
     def beat() -> None:
-        while not stop.wait(jobs.HEARTBEAT_S):
+        while not stop.wait(transcoder.heartbeat_s):
             if not jobs.heartbeat(transcoder.engine, held, progress=int(progress[0] * 100)):
                 lost.set()
                 return
@@ -90,6 +106,8 @@ def process_job(transcoder: Transcoder, job_id: str) -> str:
     beater = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
     beater.start()
     scratch = transcoder.scratch_root / f"{job_id}-{held.attempt}"
+    for earlier in transcoder.scratch_root.glob(f"{job_id}-*"):  # left by a worker that died
+        clear_scratch(earlier)
     prefix = output_prefix(held.asset_id, held.kind)
     try:
         work = Work(claim=held, store=transcoder.store, scratch=scratch,
