@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test setup ffmpeg test-servers bench-api clean
+.PHONY: run test setup ffmpeg browser test-servers bench-api clean
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
 run: setup
 	$(VENV)/bin/lb dev
 
 ## Run the whole suite; legs whose servers are absent are skipped, and say so.
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 setup: ffmpeg
@@ -17,6 +17,10 @@ setup: ffmpeg
 
 ffmpeg:
 	@infra/ffmpeg.sh install
+
+# Headless Chromium and hls.js: the playback tests play lessons in a real web player.
+browser:
+	@infra/browser.sh install
 
 ## Start PostgreSQL and Redis on 127.0.0.1 for the scale-out legs of the suite.
 test-servers:

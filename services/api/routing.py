@@ -9,3 +9,7 @@ API_PREFIX = "/api/v1"
 
 def api_router(path: str = "", *, tags: list[str]) -> APIRouter:
     return APIRouter(prefix=f"{API_PREFIX}{path}", tags=tags)
+
+
+# CORS for responses whose URL is its own credential (signed blob and playback links).
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}

@@ -3,10 +3,17 @@ transcoder's job code on the same database and storage (local disk, and a real S
 ffprobe reading the signed master playlist over HTTP as a player would."""
 from __future__ import annotations
 
+import functools
 import json
+import os
+import shutil
 import subprocess
+import threading
 import time
 import uuid
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -261,3 +268,57 @@ def _processed_lesson(stack, headers, tmp_path):
     assert run_jobs(stack, resource_id) == ["done", "done"]
     wait_for_status(api, headers, resource_id, "pending_review")
     return resource_id
+
+
+BROWSER_DIR = Path(__file__).resolve().parents[2] / ".infra" / "browser"
+HLS_JS = BROWSER_DIR / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+
+
+@pytest.fixture(scope="module")
+def player_page(tmp_path_factory):
+    """The test player served on its own origin, as a school's web app would be."""
+    if not HLS_JS.exists() or not shutil.which("chromium"):
+        if os.environ.get("LB_TEST_REQUIRE_SERVERS"):
+            pytest.fail("Chromium or hls.js missing: run infra/browser.sh install")
+        pytest.skip("browser leg skipped: Chromium or hls.js missing (run infra/browser.sh install)")
+    root = tmp_path_factory.mktemp("player")
+    shutil.copy(Path(__file__).parent / "player" / "index.html", root / "index.html")
+    shutil.copy(HLS_JS, root / "hls.min.js")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *_args):
+        pass
+
+
+def test_hls_js_in_headless_chromium_plays_the_signed_master(stack, teacher, tmp_path, player_page):
+    from playwright.sync_api import sync_playwright
+
+    api, headers = stack["api"], teacher["headers"]
+    resource_id = _processed_lesson(stack, headers, tmp_path)
+    hls_url = httpx.get(f"{api.url}/api/v1/resources/{resource_id}/play", headers=headers).json()["hls_url"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{player_page}?src={quote(hls_url, safe='')}")
+            try:
+                page.wait_for_function("document.getElementById('video').currentTime > 2", timeout=60_000)
+            finally:
+                state = page.evaluate("window.player")
+        finally:
+            browser.close()
+    assert state["supported"], state
+    assert not [e for e in state["errors"] if "fatal" in e], state
+    assert sorted(height for height, _ in state["levels"]) == [240, 360]
+
+
+# As root, in a closed network: no sandbox, no background calls home (see the env notes).
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--autoplay-policy=no-user-gesture-required"]

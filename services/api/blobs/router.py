@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from services.api.blobs.errors import InvalidBlobSignature
 from services.api.blobs.responses import blob_response
-from services.api.routing import api_router
+from services.api.routing import ANY_ORIGIN, api_router
 from services.common.storage import InvalidKey, validate_key
 from services.common.storage.signing import verify_blob_signature
 
@@ -28,6 +28,10 @@ def signed_blob(request: Request, key: str, expires: Annotated[int, Query()],
     if not verify_blob_signature(secret=request.app.state.settings.secret_key, key=key, expires=expires,
                                  filename=filename, signature=signature):
         raise InvalidBlobSignature()
-    return blob_response(store=request.app.state.blob_store, key=key, range_header=range_header,
-                         if_none_match=if_none_match, filename=filename,
-                         cache_control="private, max-age=3600")
+    response = blob_response(store=request.app.state.blob_store, key=key, range_header=range_header,
+                             if_none_match=if_none_match, filename=filename,
+                             cache_control="private, max-age=3600")
+    # The signature is the credential, so any web page may fetch it: a web player on another
+    # origin loads HLS segments with XHR (as S3 allows for presigned URLs).
+    response.headers.update(ANY_ORIGIN)
+    return response

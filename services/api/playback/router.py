@@ -1,25 +1,22 @@
 """`GET /resources/{id}/play` hands out a signed master playlist; `/play/{token}/...` serves it."""
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from services.api.auth.deps import CurrentUser
-from services.api.blobs.responses import blob_response
 from services.api.db import SessionDep
 from services.api.playback import service
 from services.api.playback.tokens import verify
-from services.api.routing import api_router
+from services.api.routing import ANY_ORIGIN, api_router
 
 router = api_router(tags=["playback"])
 
-# VOD playlists and segments never change under a prefix once published; the grant in the URL
-# keeps caches per caller.
-_IMMUTABLE = "private, max-age=86400"
+# Playlists are made per grant and their URIs expire with it: nothing for a cache to keep.
+_PLAYLIST_CACHE = "private, no-cache"
 
 
 @router.get("/resources/{resource_id}/play")
@@ -32,21 +29,16 @@ def play(request: Request, session: SessionDep, caller: CurrentUser, resource_id
 
 
 @router.get("/play/{token}/{path:path}", include_in_schema=False)
-def serve(request: Request, token: str, path: str,
-          range_header: Annotated[str | None, Header(alias="range")] = None,
-          if_none_match: Annotated[str | None, Header()] = None) -> Response:
+def serve(request: Request, token: str, path: str) -> Response:
     store = request.app.state.blob_store
     grant = verify(token, secret=request.app.state.settings.secret_key)
     path = service.checked_path(path)
     if path == "master.m3u8":
         return Response(service.master_playlist(store, grant), media_type=service.PLAYLIST_TYPE,
-                        headers={"Cache-Control": "private, no-cache"})
+                        headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path.endswith(".m3u8"):
         return Response(service.media_playlist(store, grant, path), media_type=service.PLAYLIST_TYPE,
-                        headers={"Cache-Control": _IMMUTABLE})
-    key = f"{grant.prefix}/{path}"
-    if store.backend != "local":
-        return RedirectResponse(store.presigned_get_url(key, expires_s=max(60, grant.expires - int(time.time()))),
-                                status_code=307)
-    return blob_response(store=store, key=key, range_header=range_header, if_none_match=if_none_match,
-                         filename=None, cache_control=_IMMUTABLE)
+                        headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
+    # Anything else under the grant (a segment asked for by a relative URI): where the store serves it.
+    return RedirectResponse(service.file_url(store, grant, f"{grant.prefix}/{path}"), status_code=307,
+                            headers=ANY_ORIGIN)

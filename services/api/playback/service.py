@@ -87,15 +87,17 @@ def master_playlist(store: BlobStore, grant: PlayGrant) -> str:
 
 
 def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
-    """A media playlist; on storage that presigns (S3) its segment URIs become presigned URLs,
-    on local disk they stay relative and this route serves them."""
+    """A media playlist whose segment URIs are the store's presigned URLs, valid as long as the
+    grant: S3 serves segments itself, and on local disk the signed blob route does (Range, ETag,
+    cache headers). Either way a standard player just follows the URIs."""
     text = _read_text(store, f"{grant.prefix}/{path}")
-    if store.backend == "local":
-        return text
     directory = PurePosixPath(grant.prefix, path).parent
-    expires_s = max(60, grant.expires - int(time.time()))
-    return "\n".join(store.presigned_get_url(str(directory / line), expires_s=expires_s)
-                     if line and not line.startswith("#") else line for line in text.splitlines()) + "\n"
+    return "\n".join(file_url(store, grant, str(directory / line)) if line and not line.startswith("#") else line
+                     for line in text.splitlines()) + "\n"
+
+
+def file_url(store: BlobStore, grant: PlayGrant, key: str) -> str:
+    return store.presigned_get_url(key, expires_s=max(60, grant.expires - int(time.time())))
 
 
 def checked_path(path: str) -> str:
