@@ -8,9 +8,11 @@ Choices (docs/design.md, "Video ladder"):
   4 s segments, so a player can switch rungs at any segment boundary.
 * MPEG-TS segments, not fMP4: the players in rural schools include old Android tablets and
   set-top boxes whose HLS support predates fMP4 (HLS version 7); every H.264/AAC HLS client
-  plays TS. The cost is ~5–10 % of muxing overhead at the lowest rung, budgeted below.
+  plays TS. The cost is muxing overhead: each video frame is its own PES, padded to whole
+  188-byte packets, about 40 kbit/s at 25 fps (measured at 240p), a few % on the upper rungs.
 * The 240p rung must fit 192 kbit/s *including* audio and TS overhead: 90 kbit/s video cap,
-  32 kbit/s mono AAC-LC (the native encoder has no HE-AAC).
+  32 kbit/s mono AAC-LC (the native encoder has no HE-AAC), + ~40 kbit/s TS. Measured on the
+  testsrc2 worst case: 162 kbit/s average, 176 peak (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ from pathlib import Path
 from services.common.media import MediaFacts, VideoTrack
 
 SEGMENT_S = 4
+# MPEG-TS costs headers on every 188-byte packet, PES headers, PCR and tables (~8 %), and pads
+# each video frame's last packet (~40 kbit/s at 25 fps): measured on the ladder's segments.
+TS_OVERHEAD = 1.08
+TS_PADDING_BPS = 40_000
 KEYFRAME_S = 2
 MAX_OUTPUT_FPS = 30.0
 DOWNLOAD_MAX_HEIGHT = 480
@@ -38,6 +44,11 @@ class Rung:
     @property
     def bufsize_kbps(self) -> int:
         return self.video_kbps * 2  # a 2 s window: one keyframe interval
+
+    @property
+    def cap_bps(self) -> int:
+        """What the rung's segments may average: the encoders' caps plus MPEG-TS overhead."""
+        return int((self.video_kbps + self.audio_kbps) * 1000 * TS_OVERHEAD + TS_PADDING_BPS)
 
 
 RUNGS = (

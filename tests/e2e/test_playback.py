@@ -28,6 +28,7 @@ from services.common.db import create_db_engine
 from services.common.settings import StorageSettings
 from services.common.storage import create_blob_store
 from services.transcoder.app import Transcoder, process_job
+from services.transcoder.ladder import RUNGS
 from tests import media
 from tests.conftest import SECRET, make_settings, server_url
 from tests.factories import Factory
@@ -191,6 +192,9 @@ def test_a_lesson_plays_first_by_stream_copy_then_as_a_ladder(stack, teacher, tm
         ladder_variant = next(v for v in renditions["ladder"]["tracks"][0]["variants"] if v["name"] == name)
         assert ladder_variant["average_bandwidth"] <= int(attrs["AVERAGE-BANDWIDTH"])
     assert len({tuple(times) for times in keyframes.values()}) == 1, keyframes  # aligned across rungs
+    caps = {rung.name: rung.cap_bps for rung in RUNGS}
+    for variant in renditions["ladder"]["tracks"][0]["variants"]:
+        assert variant["average_bandwidth"] <= caps[variant["name"]], variant  # every rung within its cap
     low = next(v for v in renditions["ladder"]["tracks"][0]["variants"] if v["name"] == "240p")
     assert low["average_bandwidth"] <= 192_000, low  # the village-link rung, audio included
 
