@@ -59,8 +59,8 @@ RUNGS = (
     Rung("240p", 240, 90, 27, "baseline", 32, 1),
 )
 AUDIO_ONLY_KBPS = 48
-# The top rung is stream-copied when the source already is what we would make of it.
-COPY_BITRATE_SLACK = 1.1
+# The top rung is stream-copied when the source already is what we would make of it (within
+# its video cap, so a copied rung keeps the cap too).
 COPY_MAX_KEYFRAME_INTERVAL_S = 2.5
 
 
@@ -89,7 +89,7 @@ def plan_for(facts: MediaFacts, track: VideoTrack, *, keyframe_interval_s: float
     output_fps = None if fps <= MAX_OUTPUT_FPS else (fps / 2 if fps <= 2 * MAX_OUTPUT_FPS else MAX_OUTPUT_FPS)
     top = rungs[0]
     copy_top = (track.codec == "h264" and track.height == top.height and output_fps is None
-                and track.bit_rate is not None and track.bit_rate <= top.video_kbps * 1000 * COPY_BITRATE_SLACK
+                and track.bit_rate is not None and track.bit_rate <= top.video_kbps * 1000
                 and keyframe_interval_s is not None and keyframe_interval_s <= COPY_MAX_KEYFRAME_INTERVAL_S)
     return Plan(track=track, rungs=rungs, output_fps=output_fps, copy_top=copy_top,
                 has_audio=facts.audio_tracks > 0, download_height=min(DOWNLOAD_MAX_HEIGHT, rungs[0].height))
