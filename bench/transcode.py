@@ -105,7 +105,7 @@ def run_pipeline(source: Path, scratch: Path) -> tuple[float, dict]:
     store = LocalBlobStore(root=scratch / "store", url_base="http://127.0.0.1/blobs", url_secret="bench")
     store.put_file("sources/source.mp4", source, content_type="video/mp4")
     claim = Claim(job_id="bench", attempt=1, kind=JobKind.ladder, resource_id="bench", asset_id="bench",
-                  source_key="sources/source.mp4")
+                  source_key="sources/source.mp4", source_media_type="video/mp4")
     work = Work(claim=claim, store=store, scratch=scratch / "job", report=lambda _f: None, should_stop=lambda: False)
     started = time.perf_counter()
     manifest = ladder(work)

@@ -57,6 +57,9 @@ MAX_ATTEMPTS = 3
 class JobKind(StrEnum):
     first_playable = "first_playable"  # probe and package an H.264 source as HLS by stream copy
     ladder = "ladder"                  # the full HLS ladder, images and the download MP4
+    document = "document"              # PDF preview, page images and per-page text of an office file
+    image = "image"                    # preview and thumbnail of a picture
+    audio = "audio"                    # an AAC rendition of a recording
 
 
 class JobState(StrEnum):
@@ -73,8 +76,9 @@ processing_jobs = Table(
     Column("asset_id", String(ID_LENGTH), nullable=False, index=True),
     Column("kind", EnumText(JobKind, 32), nullable=False),
     Column("state", EnumText(JobState, 16), nullable=False),
-    # What the worker reads: the source blob's key in the configured store.
+    # What the worker reads: the source blob's key in the configured store, and its type.
     Column("source_key", String(512), nullable=False),
+    Column("source_media_type", String(100), nullable=False, default=""),
     Column("attempts", Integer, nullable=False, default=0),
     Column("max_attempts", Integer, nullable=False, default=MAX_ATTEMPTS),
     Column("worker", String(200)),
@@ -97,10 +101,15 @@ class JobRef(BaseModel):
     job_id: str
 
 
-# One queue per kind of work, so a short job never waits behind a 45-minute lesson.
-FIRST_PLAYABLE = TaskContract(name="media.first_playable", queue="probe", payload=JobRef)
-LADDER = TaskContract(name="media.ladder", queue="video", payload=JobRef)
-CONTRACTS: dict[JobKind, TaskContract[JobRef]] = {JobKind.first_playable: FIRST_PLAYABLE, JobKind.ladder: LADDER}
+# One queue per kind of work, so a short job never waits behind a 45-minute lesson: `probe` for
+# what takes seconds, `video` for encoding, `documents` for LibreOffice.
+CONTRACTS: dict[JobKind, TaskContract[JobRef]] = {
+    JobKind.first_playable: TaskContract(name="media.first_playable", queue="probe", payload=JobRef),
+    JobKind.image: TaskContract(name="media.image", queue="probe", payload=JobRef),
+    JobKind.ladder: TaskContract(name="media.ladder", queue="video", payload=JobRef),
+    JobKind.audio: TaskContract(name="media.audio", queue="video", payload=JobRef),
+    JobKind.document: TaskContract(name="media.document", queue="documents", payload=JobRef),
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,7 @@ class Claim:
     resource_id: str
     asset_id: str
     source_key: str
+    source_media_type: str
 
 
 class JobFailed(Exception):
@@ -125,12 +135,13 @@ class JobFailed(Exception):
 
 # --------------------------------------------------------------------------- API side
 
-def create_job(connection: Connection, *, resource_id: str, asset_id: str, kind: JobKind, source_key: str) -> str:
+def create_job(connection: Connection, *, resource_id: str, asset_id: str, kind: JobKind, source_key: str,
+               source_media_type: str = "") -> str:
     now = utcnow()
     job_id = new_id()
     connection.execute(insert(processing_jobs).values(
         id=job_id, resource_id=resource_id, asset_id=asset_id, kind=kind, state=JobState.queued,
-        source_key=source_key, attempts=0, max_attempts=MAX_ATTEMPTS, progress=0, applied=False,
+        source_key=source_key, source_media_type=source_media_type, attempts=0, max_attempts=MAX_ATTEMPTS, progress=0, applied=False,
         created_at=now, updated_at=now))
     return job_id
 
@@ -207,7 +218,7 @@ def claim(engine: Engine, job_id: str, *, worker: str) -> Claim | None:
             return None
         row = connection.execute(select(processing_jobs).where(processing_jobs.c.id == job_id)).one()
     return Claim(job_id=row.id, attempt=row.attempts, kind=row.kind, resource_id=row.resource_id,
-                 asset_id=row.asset_id, source_key=row.source_key)
+                 asset_id=row.asset_id, source_key=row.source_key, source_media_type=row.source_media_type)
 
 
 def is_running(engine: Engine, job_id: str, *, attempt: int) -> bool:

@@ -21,7 +21,7 @@ from services.common import media
 from services.common.jobs import Claim, JobFailed, JobKind
 from services.common.hls import master_playlist as hls_master
 from services.common.storage import BlobStore
-from services.transcoder import hls
+from services.transcoder import documents, hls
 from services.transcoder.ffmpeg_run import run_ffmpeg
 from services.transcoder.ladder import first_playable_command, ladder_command, plan_for
 
@@ -118,8 +118,36 @@ def ladder(work: Work) -> dict[str, Any]:
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
 
 
-RUNNERS: dict[JobKind, Callable[[Work], dict[str, Any]]] = {JobKind.first_playable: first_playable,
-                                                            JobKind.ladder: ladder}
+def document(work: Work) -> dict[str, Any]:
+    out = _out(work)
+    with work.store.local_file(work.claim.source_key) as source:
+        entries = documents.document_outputs(source, work.claim.source_media_type, scratch=work.scratch, out=out)
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
+
+
+def image(work: Work) -> dict[str, Any]:
+    out = _out(work)
+    with work.store.local_file(work.claim.source_key) as source:
+        entries = documents.image_outputs(source, out=out)
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
+
+
+def audio(work: Work) -> dict[str, Any]:
+    out = _out(work)
+    entries = documents.audio_outputs(work.store.tool_source(work.claim.source_key), out=out, report=work.report,
+                                      should_stop=work.should_stop)
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
+
+
+RUNNERS: dict[JobKind, Callable[[Work], dict[str, Any]]] = {
+    JobKind.first_playable: first_playable, JobKind.ladder: ladder, JobKind.document: document,
+    JobKind.image: image, JobKind.audio: audio}
+
+
+def _out(work: Work) -> Path:
+    out = work.scratch / "out"
+    out.mkdir(parents=True)
+    return out
 
 
 # --------------------------------------------------------------------------- pieces

@@ -3,6 +3,7 @@ finish) against a real ledger on SQLite and local storage: each ends `done` or `
 reason people can read, within its time limit, and leaves no outputs behind when it fails."""
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -129,3 +130,109 @@ def test_the_top_rung_is_copied_only_when_the_source_already_fits_it():
     assert not plan_for(*facts(576), keyframe_interval_s=2.0).copy_top  # no rung at 576 lines
     high_rate = plan_for(*facts(720, fps=50.0), keyframe_interval_s=2.0)
     assert high_rate.output_fps == 25.0 and not high_rate.copy_top
+
+
+# --------------------------------------------------------------------------- documents, pictures, sound
+
+CHINESE = "一元二次方程的配方法"
+
+
+def chinese_pptx(path: Path) -> Path:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title in (CHINESE, "凸透镜成像规律"):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = "例题：x² + 6x + 5 = 0，用配方法求解。"
+    deck.save(path)
+    return path
+
+
+def chinese_docx(path: Path) -> Path:
+    from docx import Document
+
+    document = Document()
+    document.add_heading(CHINESE, level=1)
+    document.add_paragraph("教学目标：理解配方法的原理，会用配方法解一元二次方程。")
+    document.save(path)
+    return path
+
+
+def run_document(transcoder, path: Path, media_type: str):
+    key = f"sources/{new_id()}"
+    transcoder.store.put_file(key, path, content_type=media_type)
+    with transcoder.engine.begin() as connection:
+        job_id = jobs.create_job(connection, resource_id=new_id(), asset_id=new_id(), kind=jobs.JobKind.document,
+                                 source_key=key, source_media_type=media_type)
+    outcome = process_job(transcoder, job_id)
+    with transcoder.engine.connect() as connection:
+        return outcome, connection.execute(select(jobs.processing_jobs).where(
+            jobs.processing_jobs.c.id == job_id)).one()
+
+
+def stored_bytes(transcoder, key: str) -> bytes:
+    return b"".join(transcoder.store.open(key))
+
+
+@pytest.mark.parametrize(("maker", "media_type", "pages"), [
+    (chinese_pptx, "application/vnd.openxmlformats-officedocument.presentationml.presentation", 2),
+    (chinese_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 1),
+])
+def test_office_documents_become_pdf_previews_rendered_with_chinese_glyphs(transcoder, tmp_path, maker, media_type,
+                                                                           pages):
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    outcome, row = run_document(transcoder, maker(tmp_path / f"lesson{maker.__name__}"), media_type)
+    assert outcome == "done", row.error
+    result = row.result
+    assert result["pages"] == pages and result["page_images"] == pages
+    pdf_bytes = stored_bytes(transcoder, f"{result['prefix']}/preview.pdf")
+    # The rendered PDF, not the source: its text layer says the Chinese words...
+    rendered = tmp_path / "rendered.pdf"
+    rendered.write_bytes(pdf_bytes)
+    document = pdfium.PdfDocument(str(rendered))
+    assert CHINESE in document[0].get_textpage().get_text_range()
+    document.close()
+    # ...and the glyphs come from a CJK font embedded in it (without one every glyph is a box).
+    assert b"CJK" in pdf_bytes
+    texts = json.loads(stored_bytes(transcoder, f"{result['prefix']}/text.json"))
+    assert texts[0]["page"] == 1 and CHINESE in texts[0]["text"]
+    page = tmp_path / "page.jpg"
+    page.write_bytes(stored_bytes(transcoder, f"{result['prefix']}/pages/0001.jpg"))
+    with Image.open(page) as image:
+        assert image.width == 1280
+        dark = sum(image.convert("L").histogram()[:128])
+        assert dark > 500  # ink on the page
+
+
+def test_a_damaged_document_fails_with_a_reason_and_keeps_no_outputs(transcoder, tmp_path):
+    broken = tmp_path / "broken.pptx"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 64 + "不是演示文稿".encode())
+    outcome, row = run_document(transcoder, broken,
+                                "application/vnd.openxmlformats-officedocument.presentationml.presentation")
+    assert outcome == "failed" and "PDF" in row.error
+    assert media_keys(transcoder) == []
+
+
+def test_a_picture_gets_a_preview_and_a_thumbnail(transcoder, tmp_path):
+    picture = media.png(tmp_path / "board.png", size=(3000, 2000))
+    key = f"sources/{new_id()}"
+    transcoder.store.put_file(key, picture, content_type="image/png")
+    with transcoder.engine.begin() as connection:
+        job_id = jobs.create_job(connection, resource_id=new_id(), asset_id=new_id(), kind=jobs.JobKind.image,
+                                 source_key=key, source_media_type="image/png")
+    assert process_job(transcoder, job_id) == "done"
+    with transcoder.engine.connect() as connection:
+        result = connection.execute(select(jobs.processing_jobs.c.result).where(
+            jobs.processing_jobs.c.id == job_id)).scalar_one()
+    assert (result["width"], result["height"]) == (3000, 2000)
+    assert {"preview.jpg", "thumbnail.jpg"} <= set(result["files"])
+
+
+def test_audio_gets_an_aac_rendition(transcoder, tmp_path):
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=3", "-c:a", "libmp3lame", str(tmp_path / "talk.mp3"))
+    outcome, row, _ = run(transcoder, tmp_path / "talk.mp3", kind=jobs.JobKind.audio)
+    assert outcome == "done", row.error
+    assert row.result["rendition"] == "audio.m4a" and 2.5 < row.result["duration_s"] < 3.5

@@ -1,5 +1,5 @@
-"""A resource's media processing, as the API sees it: jobs queued in the ledger when video files
-are attached, and finished jobs folded back into assets, progress and status.
+"""A resource's media processing, as the API sees it: jobs queued in the ledger when files are
+attached, and finished jobs folded back into assets, progress and status.
 
 The transcoder never touches resources: it finishes ledger rows (services/common/jobs.py), and
 `apply_finished_jobs` (run by the API's media janitor every few seconds) turns them into
@@ -18,9 +18,11 @@ from services.api.uploads.models import Blob
 from services.common import jobs
 from services.common.jobs import JobKind, JobState, processing_jobs
 
-PROCESSED_CATEGORIES = {"video"}
+# The jobs each category of file gets.
+JOBS_FOR_CATEGORY = {"video": (JobKind.first_playable, JobKind.ladder), "document": (JobKind.document,),
+                     "image": (JobKind.image,), "audio": (JobKind.audio,)}
 # How much of a resource's progress each kind of job stands for.
-_WEIGHTS = {JobKind.first_playable: 1, JobKind.ladder: 9}
+_WEIGHTS = {JobKind.first_playable: 1, JobKind.ladder: 9, JobKind.document: 3, JobKind.image: 1, JobKind.audio: 2}
 _ENDED = (JobState.done, JobState.failed)
 
 
@@ -29,12 +31,10 @@ def queue_processing(session: Session, *, resource: Resource, added: list[Asset]
     resource on to `processing`. Returns the job ids."""
     job_ids = []
     for asset in added:
-        if asset.category not in PROCESSED_CATEGORIES:
-            continue
         blob = session.get_one(Blob, asset.blob_id)
-        for kind in (JobKind.first_playable, JobKind.ladder):
+        for kind in JOBS_FOR_CATEGORY.get(asset.category, ()):
             job_ids.append(jobs.create_job(session.connection(), resource_id=resource.id, asset_id=asset.id,
-                                           kind=kind, source_key=blob.key))
+                                           kind=kind, source_key=blob.key, source_media_type=asset.media_type))
     if job_ids and resource.status in (ResourceStatus.draft, ResourceStatus.uploading):
         apply_event(resource, ResourceEvent.uploads_complete)
     return job_ids
