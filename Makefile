@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test setup ffmpeg browser test-servers bench-api clean
+.PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-transcode clean
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
 run: setup
@@ -12,11 +12,15 @@ run: setup
 test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-setup: ffmpeg
+setup: ffmpeg libreoffice
 	@infra/python-env.sh
 
 ffmpeg:
 	@infra/ffmpeg.sh install
+
+# Office documents become PDF previews with Chinese fonts.
+libreoffice:
+	@infra/libreoffice.sh install
 
 # Headless Chromium and hls.js: the playback tests play lessons in a real web player.
 browser:
@@ -28,6 +32,9 @@ test-servers:
 
 bench-api: setup
 	$(VENV)/bin/python bench/api_read.py
+
+bench-transcode: setup
+	$(VENV)/bin/python bench/transcode.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -4,6 +4,8 @@ reason people can read, within its time limit, and leaves no outputs behind when
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -175,12 +177,20 @@ def stored_bytes(transcoder, key: str) -> bytes:
     return b"".join(transcoder.store.open(key))
 
 
+@pytest.fixture
+def libreoffice():
+    if not shutil.which("soffice"):
+        if os.environ.get("LB_TEST_REQUIRE_SERVERS"):
+            pytest.fail("LibreOffice missing: run infra/libreoffice.sh install")
+        pytest.skip("document leg skipped: LibreOffice missing (run infra/libreoffice.sh install)")
+
+
 @pytest.mark.parametrize(("maker", "media_type", "pages"), [
     (chinese_pptx, "application/vnd.openxmlformats-officedocument.presentationml.presentation", 2),
     (chinese_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 1),
 ])
-def test_office_documents_become_pdf_previews_rendered_with_chinese_glyphs(transcoder, tmp_path, maker, media_type,
-                                                                           pages):
+def test_office_documents_become_pdf_previews_rendered_with_chinese_glyphs(transcoder, libreoffice, tmp_path, maker,
+                                                                           media_type, pages):
     import pypdfium2 as pdfium
     from PIL import Image
 
@@ -207,7 +217,7 @@ def test_office_documents_become_pdf_previews_rendered_with_chinese_glyphs(trans
         assert dark > 500  # ink on the page
 
 
-def test_a_damaged_document_fails_with_a_reason_and_keeps_no_outputs(transcoder, tmp_path):
+def test_a_damaged_document_fails_with_a_reason_and_keeps_no_outputs(transcoder, libreoffice, tmp_path):
     broken = tmp_path / "broken.pptx"
     broken.write_bytes(b"PK\x03\x04" + b"\x00" * 64 + "不是演示文稿".encode())
     outcome, row = run_document(transcoder, broken,
