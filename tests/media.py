@@ -81,3 +81,28 @@ def text_posing_as(path: Path) -> Path:
 def pdf(path: Path, *, body: bytes = b"BT /F1 12 Tf (lesson) Tj ET") -> Path:
     path.write_bytes(b"%PDF-1.4\n" + body + b"\n%%EOF\n")
     return path
+
+
+CHINESE = "一元二次方程的配方法"
+
+
+def chinese_pptx(path: Path) -> Path:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title in (CHINESE, "凸透镜成像规律"):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = "例题：x² + 6x + 5 = 0，用配方法求解。"
+    deck.save(path)
+    return path
+
+
+def chinese_docx(path: Path) -> Path:
+    from docx import Document
+
+    document = Document()
+    document.add_heading(CHINESE, level=1)
+    document.add_paragraph("教学目标：理解配方法的原理，会用配方法解一元二次方程。")
+    document.save(path)
+    return path

@@ -86,9 +86,9 @@ def teacher(stack):
         return {"headers": factory.headers(user), "school_id": school.id}
 
 
-def upload(api, headers, path):
+def upload(api, headers, path, content_type="video/mp4"):
     client = tus_client.TusClient(f"{api.url}/api/v1/uploads/", headers=headers)
-    uploader = client.uploader(str(path), metadata={"filename": path.name, "content_type": "video/mp4"},
+    uploader = client.uploader(str(path), metadata={"filename": path.name, "content_type": content_type},
                                chunk_size=4 * 1024 * 1024)
     uploader.upload()
     return uploader.url.rstrip("/").rsplit("/", 1)[1]
@@ -162,6 +162,10 @@ def test_a_lesson_plays_first_by_stream_copy_then_as_a_ladder(stack, teacher, tm
     assert detail["progress"] == 100
     renditions = {r["job"]: r for r in detail["assets"][0]["renditions"]}
     assert set(renditions) == {"first_playable", "ladder"}
+    preview = detail["assets"][0]["preview"]
+    assert preview["kind"] == "hls" and preview["url"] and preview["storyboard_vtt_url"]
+    vtt = httpx.get(preview["storyboard_vtt_url"], follow_redirects=True).text
+    assert vtt.startswith("WEBVTT") and "storyboard.jpg#xywh=" in vtt
 
     play = httpx.get(f"{api.url}/api/v1/resources/{resource_id}/play", headers=headers).json()
     assert play["complete"] is True
@@ -202,6 +206,30 @@ def test_a_lesson_plays_first_by_stream_copy_then_as_a_ladder(stack, teacher, tm
     assert httpx.get(play["poster_url"], follow_redirects=True).headers["content-type"] == "image/jpeg"
     download = httpx.get(play["download_url"], follow_redirects=True)
     assert download.status_code == 200 and download.content[4:8] == b"ftyp"
+
+
+def test_a_chinese_pptx_becomes_a_pdf_preview_and_the_resource_goes_to_review(stack, teacher, tmp_path):
+    if not shutil.which("soffice"):
+        pytest.skip("document leg skipped: LibreOffice missing (run infra/libreoffice.sh install)")
+    api, headers = stack["api"], teacher["headers"]
+    upload_id = upload(api, headers, media.chinese_pptx(tmp_path / "配方法.pptx"),
+                       content_type="application/vnd.openxmlformats-officedocument.presentationml.presentation")
+    created = httpx.post(f"{api.url}/api/v1/resources", headers=headers, json={
+        "title": "配方法 课件", "kind": "courseware", "visibility": "school", "license": "cc-by-4.0",
+        "upload_ids": [upload_id]}).json()
+    assert created["status"] == "processing"
+    assert run_jobs(stack, created["id"]) == ["done"]
+    detail = wait_for_status(api, headers, created["id"], "pending_review")
+    preview = detail["assets"][0]["preview"]
+    assert preview["kind"] == "document" and preview["pages"] == 2
+    pdf = httpx.get(preview["url"], follow_redirects=True)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"CJK" in pdf.content
+    thumbnail = httpx.get(preview["thumbnail_url"], follow_redirects=True)
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    # The original stays downloadable beside its preview.
+    original = httpx.get(f"{api.url}/api/v1/resources/{created['id']}/assets/{detail['assets'][0]['id']}/download",
+                         headers=headers, follow_redirects=True)
+    assert original.status_code == 200 and original.content[:2] == b"PK"
 
 
 def test_max_height_and_a_slow_school_shape_the_master(stack, teacher, tmp_path):

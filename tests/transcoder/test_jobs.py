@@ -136,31 +136,6 @@ def test_the_top_rung_is_copied_only_when_the_source_already_fits_it():
 
 # --------------------------------------------------------------------------- documents, pictures, sound
 
-CHINESE = "一元二次方程的配方法"
-
-
-def chinese_pptx(path: Path) -> Path:
-    from pptx import Presentation
-
-    deck = Presentation()
-    for title in (CHINESE, "凸透镜成像规律"):
-        slide = deck.slides.add_slide(deck.slide_layouts[1])
-        slide.shapes.title.text = title
-        slide.placeholders[1].text = "例题：x² + 6x + 5 = 0，用配方法求解。"
-    deck.save(path)
-    return path
-
-
-def chinese_docx(path: Path) -> Path:
-    from docx import Document
-
-    document = Document()
-    document.add_heading(CHINESE, level=1)
-    document.add_paragraph("教学目标：理解配方法的原理，会用配方法解一元二次方程。")
-    document.save(path)
-    return path
-
-
 def run_document(transcoder, path: Path, media_type: str):
     key = f"sources/{new_id()}"
     transcoder.store.put_file(key, path, content_type=media_type)
@@ -186,15 +161,15 @@ def libreoffice():
 
 
 @pytest.mark.parametrize(("maker", "media_type", "pages"), [
-    (chinese_pptx, "application/vnd.openxmlformats-officedocument.presentationml.presentation", 2),
-    (chinese_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 1),
+    (media.chinese_pptx, "application/vnd.openxmlformats-officedocument.presentationml.presentation", 2),
+    (media.chinese_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 1),
 ])
 def test_office_documents_become_pdf_previews_rendered_with_chinese_glyphs(transcoder, libreoffice, tmp_path, maker,
                                                                            media_type, pages):
     import pypdfium2 as pdfium
     from PIL import Image
 
-    outcome, row = run_document(transcoder, maker(tmp_path / f"lesson{maker.__name__}"), media_type)
+    outcome, row = run_document(transcoder, maker(tmp_path / f"lesson{maker.__name__.split('.')[-1]}"), media_type)
     assert outcome == "done", row.error
     result = row.result
     assert result["pages"] == pages and result["page_images"] == pages
@@ -203,12 +178,12 @@ def test_office_documents_become_pdf_previews_rendered_with_chinese_glyphs(trans
     rendered = tmp_path / "rendered.pdf"
     rendered.write_bytes(pdf_bytes)
     document = pdfium.PdfDocument(str(rendered))
-    assert CHINESE in document[0].get_textpage().get_text_range()
+    assert media.CHINESE in document[0].get_textpage().get_text_range()
     document.close()
     # ...and the glyphs come from a CJK font embedded in it (without one every glyph is a box).
     assert b"CJK" in pdf_bytes
     texts = json.loads(stored_bytes(transcoder, f"{result['prefix']}/text.json"))
-    assert texts[0]["page"] == 1 and CHINESE in texts[0]["text"]
+    assert texts[0]["page"] == 1 and media.CHINESE in texts[0]["text"]
     page = tmp_path / "page.jpg"
     page.write_bytes(stored_bytes(transcoder, f"{result['prefix']}/pages/0001.jpg"))
     with Image.open(page) as image:

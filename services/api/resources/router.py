@@ -11,10 +11,12 @@ from services.api.db import SessionDep, read_in_session
 from services.api.pagination import Page, PageDep, fetch_page
 from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
+from services.api.resources.previews import preview_for
 from services.api.resources.visibility import viewer_params
 from services.api.resources.schemas import (AssetRead, AssetsAdd, KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
                                             ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
 from services.api.routing import api_router
+from services.common.storage import BlobStore
 
 router = api_router("/resources", tags=["resources"])
 
@@ -50,16 +52,18 @@ async def read_resource(request: Request, resource_id: str) -> Response:
     # one unit with no dependency machinery, and the JSON is rendered straight from the model.
     def render(session: Session) -> bytes:
         caller = authenticate(request, session)
-        return _read(service.read_detail(session, actor=caller, resource_id=resource_id)).model_dump_json().encode()
+        detail = service.read_detail(session, actor=caller, resource_id=resource_id)
+        return _read(detail, request.app.state.blob_store).model_dump_json().encode()
 
     return Response(await read_in_session(request, render), media_type="application/json")
 
 
 @router.patch("/{resource_id}", response_model=ResourceRead)
-def update_resource(session: SessionDep, caller: CurrentUser, resource_id: str, body: ResourceUpdate) -> ResourceRead:
+def update_resource(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
+                    body: ResourceUpdate) -> ResourceRead:
     service.update_resource(session, actor=caller, resource_id=resource_id, changes=body.model_dump(exclude_unset=True))
     session.commit()
-    return _read(service.read_detail(session, actor=caller, resource_id=resource_id))
+    return _read(service.read_detail(session, actor=caller, resource_id=resource_id), request.app.state.blob_store)
 
 
 @router.delete("/{resource_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -78,11 +82,12 @@ def submit_resource(session: SessionDep, caller: CurrentUser, resource_id: str) 
 
 
 @router.post("/{resource_id}/assets", response_model=list[AssetRead], status_code=status.HTTP_201_CREATED)
-def add_assets(session: SessionDep, caller: CurrentUser, resource_id: str, body: AssetsAdd) -> list[AssetRead]:
+def add_assets(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
+               body: AssetsAdd) -> list[AssetRead]:
     added = service.add_assets(session, actor=caller, resource_id=resource_id, upload_ids=body.upload_ids,
                                roles=body.roles)
     session.commit()
-    return [_asset(a) for a in added]
+    return [_asset(a, request.app.state.blob_store) for a in added]
 
 
 # Long enough to start a big download on a slow link; resumed downloads ask again.
@@ -100,13 +105,13 @@ def download_asset(request: Request, session: SessionDep, caller: CurrentUser, r
                             headers={"Cache-Control": "private, no-store"})
 
 
-def _asset(a) -> AssetRead:  # type: ignore[no-untyped-def]
+def _asset(a, store: BlobStore) -> AssetRead:  # type: ignore[no-untyped-def]
     return AssetRead(id=a.id, role=a.role, filename=a.filename, media_type=a.media_type, category=a.category,
                      size=a.size, sha256=a.sha256, duration_s=a.duration_s, width=a.width, height=a.height,
-                     renditions=a.renditions)
+                     renditions=a.renditions, preview=preview_for(store, a.renditions) if a.renditions else None)
 
 
-def _read(detail: service.ResourceDetail) -> ResourceRead:
+def _read(detail: service.ResourceDetail, store: BlobStore) -> ResourceRead:
     r = detail.resource
     return ResourceRead(
         id=r.id, title=r.title, description=r.description, kind=r.kind, subject=r.subject_code,
@@ -118,5 +123,5 @@ def _read(detail: service.ResourceDetail) -> ResourceRead:
         owner=PersonRef(id=r.owner_id, real_name=r.owner_name),
         school=SchoolRef(id=r.school_id, name=r.school_name) if r.school_id and r.school_name else None,
         status=r.status, failure_reason=r.failure_reason, progress=r.progress, version=r.version,
-        assets=[_asset(a) for a in detail.assets],
+        assets=[_asset(a, store) for a in detail.assets],
         created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at)

@@ -1,0 +1,38 @@
+"""An asset's `preview` (api.md): signed links to what processing made for people to look at
+without downloading the original: a document's PDF and first-page thumbnail, a video's poster
+and storyboard, a picture's preview, a recording's AAC rendition."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.storage import BlobStore
+
+PREVIEW_URL_TTL_S = 3600
+# Which finished job shows an asset best, and which of its files are the preview and thumbnail.
+_SHOWN_BY = (("document", "preview", "thumbnail"), ("ladder", "poster", "poster"),
+             ("first_playable", None, None), ("image", "preview", "thumbnail"), ("audio", "rendition", None))
+
+
+def preview_for(store: BlobStore, renditions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    by_job = {rendition.get("job"): rendition for rendition in renditions}
+    for job, main, thumbnail in _SHOWN_BY:
+        rendition = by_job.get(job)
+        if rendition is None or main is None or not rendition.get(main):
+            continue
+        preview: dict[str, Any] = {"kind": rendition.get("kind", job), "url": _url(store, rendition, main),
+                                   "thumbnail_url": _url(store, rendition, thumbnail) if thumbnail else None}
+        if job == "document":
+            preview["pages"] = rendition.get("pages")
+        if job == "ladder" and rendition.get("storyboard"):
+            preview["storyboard_vtt_url"] = _url_of(store, rendition["prefix"], rendition["storyboard"]["vtt"])
+        return preview
+    return None
+
+
+def _url(store: BlobStore, rendition: dict[str, Any], field: str) -> str | None:
+    name = rendition.get(field)
+    return _url_of(store, rendition["prefix"], name) if name else None
+
+
+def _url_of(store: BlobStore, prefix: str, name: str) -> str:
+    return store.presigned_get_url(f"{prefix}/{name}", expires_s=PREVIEW_URL_TTL_S)
