@@ -12,12 +12,12 @@ For each source, measured on this machine in the same run:
 * pipeline     the transcoder's real ladder job (services.transcoder.pipeline.ladder): probe,
                keyframe sampling, one ffmpeg for every rung + audio-only + download MP4, poster,
                storyboard, measuring the variants and publishing to a local store;
-* per_rung     baseline (a): one ffmpeg process per rung, one for audio-only and one for the
-               download MP4, each decoding the source itself, the same encoder settings, the top
-               rung copied when the pipeline copies it;
+* per_rung     baseline (a): one ffmpeg process per rung and one for audio-only, each decoding
+               and scaling from the source itself, the same encoder settings, the top rung copied
+               when the pipeline copies it, the download MP4 remuxed from its rung as the pipeline does;
 * one_process  baseline (b): the pipeline's own hand-tuned one-process command (one decode,
-               split + scale, every rung and the download MP4) run bare: no probe, keyframe
-               sampling, images, measuring or publishing around it;
+               cascaded split + scale, every rung) and the download remux, run bare: no probe,
+               keyframe sampling, images, measuring or publishing around them;
 * first_playable  the stream-copy packaging, scaled linearly to a 45-minute source.
 Per rung: average and peak bit rate from the segments (audio and TS overhead included) against
 its cap, and SSIM against the source scaled to the rung (first --ssim-seconds).
@@ -47,8 +47,8 @@ from services.common.jobs import Claim, JobKind  # noqa: E402
 from services.common.storage.local import LocalBlobStore  # noqa: E402
 from services.transcoder import hls  # noqa: E402
 from services.transcoder.ffmpeg_run import run_ffmpeg  # noqa: E402
-from services.transcoder.ladder import (AUDIO_ONLY_KBPS, KEYFRAME_S, SEGMENT_S, first_playable_command,  # noqa: E402
-                                        ladder_command, plan_for)
+from services.transcoder.ladder import (AUDIO_ONLY_KBPS, KEYFRAME_S, SEGMENT_S, download_command,  # noqa: E402
+                                        first_playable_command, ladder_command, plan_for)
 from services.transcoder.pipeline import Work, keyframe_interval, ladder  # noqa: E402
 
 WORK = REPO_ROOT / "bench" / "work"
@@ -115,10 +115,16 @@ def run_pipeline(source: Path, scratch: Path) -> tuple[float, dict]:
 def run_one_process(source: Path, plan, out: Path, facts) -> float:
     """Baseline (b): the pipeline's own one-process ffmpeg command (tuned by hand: one decode,
     split + scale, the download MP4 from the same decode), run bare with nothing around it."""
-    args = ladder_command(plan, source=str(source), out_dir=out, download=out / "download.mp4")
     started = time.perf_counter()
-    run_ffmpeg(args, duration_s=facts.duration_s, time_limit_s=24 * 3600)
+    run_ffmpeg(ladder_command(plan, source=str(source), out_dir=out), duration_s=facts.duration_s,
+               time_limit_s=24 * 3600)
+    _download(plan, out)
     return time.perf_counter() - started
+
+
+def _download(plan, out: Path) -> None:
+    rung = next(r.name for r in plan.rungs if r.height == plan.download_height)
+    subprocess.run(download_command(out / rung / "index.m3u8", out / "download.mp4"), check=True)
 
 
 def run_per_rung(source: Path, plan, out: Path, facts) -> float:
@@ -141,12 +147,7 @@ def run_per_rung(source: Path, plan, out: Path, facts) -> float:
     audio_dir = out / "audio"
     audio_dir.mkdir(parents=True)
     _hls(source, ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{AUDIO_ONLY_KBPS}k", "-ac", "2"], audio_dir)
-    # And the download MP4, as the pipeline makes it: one more process, one more decode.
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-map", f"0:{plan.track.index}",
-                    "-vf", f"scale=-2:{plan.download_height}:flags=bicubic,format=yuv420p", "-map", "0:a:0",
-                    "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-crf", "25", "-maxrate", "900k",
-                    "-bufsize", "1800k", "-c:a", "aac", "-b:a", "64k", "-ac", "2", "-movflags", "+faststart",
-                    str(out / "download.mp4")], check=True)
+    _download(plan, out)  # the download MP4 remuxed from its rung, as the pipeline does
     return time.perf_counter() - started
 
 

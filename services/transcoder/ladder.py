@@ -1,7 +1,8 @@
 """The HLS ladder: which rungs a source gets, and the one ffmpeg command that makes them all.
 
 Choices (docs/design.md, "Video ladder"):
-* One decode feeds every rung (split + scale), and the download MP4 too.
+* One decode feeds every rung (split + scale, each rung scaled from the one above it); the
+  download MP4 is the 480p (or lower) rung remuxed, not a second encode.
 * Capped CRF: CRF decides quality, `maxrate`/`bufsize` cap the peaks. Static classroom footage
   then costs far fewer bits than the cap; a busy scene never exceeds it.
 * Keyframes every 2 s, forced at the same times in every rung (no scene-cut keyframes), cut into
@@ -95,18 +96,13 @@ def plan_for(facts: MediaFacts, track: VideoTrack, *, keyframe_interval_s: float
                 has_audio=facts.audio_tracks > 0, download_height=min(DOWNLOAD_MAX_HEIGHT, rungs[0].height))
 
 
-def ladder_command(plan: Plan, *, source: str, out_dir: Path, download: Path) -> list[str]:
-    """One ffmpeg process: every rung, the audio-only variant and the download MP4."""
+def ladder_command(plan: Plan, *, source: str, out_dir: Path) -> list[str]:
+    """One ffmpeg process, one decode: every rung and the audio-only variant."""
     encoded = [rung for index, rung in enumerate(plan.rungs) if not (index == 0 and plan.copy_top)]
-    branches = len(encoded) + 1  # and the download MP4
-    frame_rate = f"fps={plan.output_fps:g}," if plan.output_fps else ""
-    graph = [f"[0:{plan.track.index}]{frame_rate}split={branches}" + "".join(f"[s{i}]" for i in range(branches))]
-    for i, rung in enumerate(encoded):
-        graph.append(f"[s{i}]scale=-2:{rung.height}:flags=bicubic,format=yuv420p[r{i}]")
-    graph.append(f"[s{branches - 1}]scale=-2:{plan.download_height}:flags=bicubic,format=yuv420p[dl]")
-
     args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats",
-            "-i", source, "-filter_complex", ";".join(graph)]
+            "-i", source]
+    if encoded:
+        args += ["-filter_complex", _cascade(plan, encoded)]
     # The keyframe rule: with a copied top rung, at the source's keyframes (checked regular at
     # planning); otherwise every KEYFRAME_S seconds.
     keyframes = "source" if plan.copy_top else f"expr:gte(t,n_forced*{KEYFRAME_S})"
@@ -132,16 +128,32 @@ def ladder_command(plan: Plan, *, source: str, out_dir: Path, download: Path) ->
         args += ["-map", "0:a:0", f"-c:a:{audio_only}", "aac", f"-b:a:{audio_only}", f"{AUDIO_ONLY_KBPS}k",
                  f"-ac:a:{audio_only}", "2"]
         stream_map.append(f"a:{audio_only},name:audio")
-    args += ["-sc_threshold", "0",
-             "-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod",
-             "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
-             "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
-             "-var_stream_map", " ".join(stream_map), str(out_dir / "%v" / "index.m3u8")]
-    args += ["-map", "[dl]"] + (["-map", "0:a:0"] if plan.has_audio else []) + [
-        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-crf", "25",
-        "-maxrate", "900k", "-bufsize", "1800k", "-c:a", "aac", "-b:a", "64k", "-ac", "2",
-        "-movflags", "+faststart", "-f", "mp4", str(download)]
-    return args
+    return args + ["-sc_threshold", "0",
+                   "-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod",
+                   "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
+                   "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
+                   "-var_stream_map", " ".join(stream_map), str(out_dir / "%v" / "index.m3u8")]
+
+
+def _cascade(plan: Plan, encoded: list[Rung]) -> str:
+    """Each rung scaled from the one above it, not from the source: a 240p rung then reads a
+    360p picture, not a 1080p one (scaling was a large share of the CPU)."""
+    current = f"[0:{plan.track.index}]" + (f"fps={plan.output_fps:g}," if plan.output_fps else "")
+    graph = []
+    for i, rung in enumerate(encoded):
+        scaled = f"{current}scale=-2:{rung.height}:flags=bicubic,format=yuv420p"
+        if i == len(encoded) - 1:
+            graph.append(f"{scaled}[r{i}]")
+        else:
+            graph.append(f"{scaled},split=2[r{i}][c{i}]")
+            current = f"[c{i}]"
+    return ";".join(graph)
+
+
+def download_command(rung_playlist: Path, download: Path) -> list[str]:
+    """The progressive download MP4 (faststart) remuxed from a rung's segments: no second encode."""
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(rung_playlist), "-map", "0",
+            "-c", "copy", "-bsf:a", "aac_adtstoasc", "-movflags", "+faststart", "-f", "mp4", str(download)]
 
 
 def first_playable_command(track: VideoTrack, *, audio_codec: str | None, source: str, out_dir: Path) -> list[str]:

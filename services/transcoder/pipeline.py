@@ -23,7 +23,7 @@ from services.common.hls import master_playlist as hls_master
 from services.common.storage import BlobStore
 from services.transcoder import documents, hls
 from services.transcoder.ffmpeg_run import run_ffmpeg
-from services.transcoder.ladder import first_playable_command, ladder_command, plan_for
+from services.transcoder.ladder import download_command, first_playable_command, ladder_command, plan_for
 
 MANIFEST = "manifest.json"
 POSTER_HEIGHT = 720
@@ -96,11 +96,14 @@ def ladder(work: Work) -> dict[str, Any]:
         plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(source, track))
         track_dir = out / f"t{position}"
         track_dir.mkdir()
-        run_ffmpeg(ladder_command(plan, source=source, out_dir=track_dir, download=track_dir / "download.mp4"),
+        run_ffmpeg(ladder_command(plan, source=source, out_dir=track_dir),
                    duration_s=facts.duration_s,
                    time_limit_s=time_limit_s(facts.duration_s, factor=4.0 * len(plan.rungs)),
                    on_progress=lambda f, base=position * share: work.report(base + f * share),
                    should_stop=work.should_stop)
+        download_rung = next(rung.name for rung in plan.rungs if rung.height == plan.download_height)
+        subprocess.run(download_command(track_dir / download_rung / "index.m3u8", track_dir / "download.mp4"),
+                       check=True, capture_output=True, timeout=time_limit_s(facts.duration_s, factor=0.2))
         variants = [{"name": name, "uri": f"t{position}/{name}/index.m3u8",
                      **hls.measure_variant(track_dir / name / "index.m3u8")} for name in plan.names]
         audio = ({"name": "audio", "uri": f"t{position}/audio/index.m3u8",
