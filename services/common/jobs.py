@@ -97,6 +97,15 @@ processing_jobs = Table(
 )
 
 
+# Every job's outputs live under media/{asset_id}/{kind}/: the transcoder writes there, and the
+# API's garbage collection keeps what belongs to an existing asset.
+MEDIA_PREFIX = "media"
+
+
+def output_prefix(asset_id: str, kind: JobKind) -> str:
+    return f"{MEDIA_PREFIX}/{asset_id}/{kind.value}"
+
+
 class JobRef(BaseModel):
     job_id: str
 

@@ -24,13 +24,7 @@ from services.common.storage import BlobStore
 from services.common.storage.factory import create_blob_store
 from services.common.tasks import PING, TaskContract, create_celery
 from services.transcoder.ffmpeg_run import Cancelled
-from services.transcoder.pipeline import (
-    RUNNERS,
-    Work,
-    clear_scratch,
-    output_prefix,
-    remove_outputs,
-)
+from services.transcoder.pipeline import RUNNERS, Work, clear_scratch, remove_outputs
 
 log = structlog.get_logger("transcoder")
 
@@ -108,7 +102,7 @@ def process_job(transcoder: Transcoder, job_id: str) -> str:
     scratch = transcoder.scratch_root / f"{job_id}-{held.attempt}"
     for earlier in transcoder.scratch_root.glob(f"{job_id}-*"):  # left by a worker that died
         clear_scratch(earlier)
-    prefix = output_prefix(held.asset_id, held.kind)
+    prefix = jobs.output_prefix(held.asset_id, held.kind)
     try:
         work = Work(claim=held, store=transcoder.store, scratch=scratch,
                     report=lambda fraction: progress.__setitem__(0, fraction), should_stop=lost.is_set)

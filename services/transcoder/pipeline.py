@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common import media
-from services.common.jobs import Claim, JobFailed, JobKind
+from services.common.jobs import Claim, JobFailed, JobKind, output_prefix
 from services.common.hls import master_playlist as hls_master
 from services.common.storage import BlobStore
 from services.transcoder import documents, hls
@@ -49,10 +49,6 @@ class Work:
     @property
     def prefix(self) -> str:
         return output_prefix(self.claim.asset_id, self.claim.kind)
-
-
-def output_prefix(asset_id: str, kind: JobKind) -> str:
-    return f"media/{asset_id}/{kind.value}"
 
 
 def time_limit_s(duration_s: float, *, factor: float) -> float:

@@ -18,7 +18,7 @@ from services.common.db import create_db_engine
 from services.common.settings import BrokerSettings
 from services.common.storage import create_blob_store
 from services.common.tasks import create_celery
-from services.transcoder.pipeline import MANIFEST, output_prefix
+from services.transcoder.pipeline import MANIFEST
 from tests import media
 from tests.conftest import SECRET, make_settings, server_url
 from tests.live import free_port, fresh_database
@@ -99,7 +99,7 @@ def test_a_worker_killed_mid_transcode_loses_nothing_and_leaves_nothing(broker_u
     with engine.begin() as connection:
         job_id = jobs.create_job(connection, resource_id="R" * 26, asset_id=asset_id, kind=jobs.JobKind.ladder,
                                  source_key="sources/lesson.mp4")
-    prefix = output_prefix(asset_id, jobs.JobKind.ladder)
+    prefix = jobs.output_prefix(asset_id, jobs.JobKind.ladder)
     # What an attempt killed while publishing would leave behind.
     store.put_file(f"{prefix}/t0/240p/seg_99999.ts", source, content_type="video/mp2t")
 

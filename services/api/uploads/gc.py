@@ -1,8 +1,9 @@
 """Finding and removing stored bytes nothing needs any more.
 
 A blob is kept while an asset uses it, or while a finished upload not yet attached to a
-resource points at it (for a grace period). Objects in storage the database does not know
-(left by a crash between storing and recording) are orphans too.
+resource points at it (for a grace period). Processing outputs (`media/{asset_id}/…`) are kept
+while their asset exists. Objects in storage the database does not know (left by a crash between
+storing and recording, or the outputs of a deleted resource) are orphans too.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.api.resources.models import Asset
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.common.db import utcnow
+from services.common.jobs import MEDIA_PREFIX
 from services.common.storage import BlobStore
 
 UNATTACHED_GRACE = timedelta(days=7)
@@ -43,7 +45,10 @@ def collect_garbage(session: Session, *, store: BlobStore, apply: bool,
     known = set(session.scalars(select(Blob.key)))
     receiving = {f"staging/uploads/{i}" for i in session.scalars(select(Upload.id).where(
         Upload.status == UploadStatus.receiving))}
+    assets = set(session.scalars(select(Asset.id)))
     for info in store.list(""):
+        if _media_asset(info.key) in assets:
+            continue
         if info.key not in known and info.key not in receiving:
             report.stray_objects.append(info.key)
             report.freed_bytes += info.size
@@ -60,3 +65,9 @@ def collect_garbage(session: Session, *, store: BlobStore, apply: bool,
         session.commit()
     return report
 
+
+
+def _media_asset(key: str) -> str | None:
+    """The asset whose processing output `key` is, if it is one."""
+    top, _, rest = key.partition("/")
+    return rest.partition("/")[0] if top == MEDIA_PREFIX else None
