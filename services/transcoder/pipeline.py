@@ -235,7 +235,7 @@ def publish(store: BlobStore, *, prefix: str, out_dir: Path, manifest: dict[str,
     return manifest
 
 
-def remove_outputs(store: BlobStore, prefix: str, *, keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+def remove_outputs(store: BlobStore, prefix: str, *, keep: frozenset[str] | set[str] = frozenset()) -> int:
     """Deletes everything under `prefix` except `keep`; returns how many objects went."""
     removed = 0
     for info in list(store.list(f"{prefix}/")):
