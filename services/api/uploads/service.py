@@ -177,17 +177,24 @@ def finish(session: Session, *, store: BlobStore, lease: Lease, sha256: str | No
     fails a check is deleted and the upload marked refused; the error goes to the client."""
     store.complete_multipart(lease.staging_key, lease.multipart_id, lease.parts)
     upload = session.get_one(Upload, lease.upload_id)
+    filename, length = upload.filename, upload.length
+    # The checks and the hashing take seconds: no transaction stays open across them. On SQLite a
+    # read snapshot held that long makes the final write fail ("database is locked") as soon as
+    # anyone else commits meanwhile (seen with the media janitor). Our lease keeps the row ours.
+    session.rollback()
     try:
-        facts = _inspect(store, key=lease.staging_key, filename=upload.filename)
+        facts = _inspect(store, key=lease.staging_key, filename=filename)
     except UploadError as refusal:
         store.delete(lease.staging_key)
+        upload = session.get_one(Upload, lease.upload_id)
         upload.status, upload.refusal_code = UploadStatus.refused, refusal.code
         upload.lock_token = upload.locked_until = None
         session.commit()
         raise
     digest = sha256 or _hash_blob(store, lease.staging_key)
-    blob = _keep_once(session, store=store, staging_key=lease.staging_key, sha256=digest, size=upload.length,
+    blob = _keep_once(session, store=store, staging_key=lease.staging_key, sha256=digest, size=length,
                       media_type=facts["media_type"])
+    upload = session.get_one(Upload, lease.upload_id)
     upload.status, upload.blob_id = UploadStatus.complete, blob.id
     upload.media_type, upload.category, upload.probe = facts["media_type"], facts["category"], facts["probe"]
     upload.lock_token = upload.locked_until = None
@@ -239,6 +246,7 @@ def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: 
     if existing is not None:
         store.delete(staging_key)
         return existing
+    session.rollback()  # as in finish: no read snapshot held across the (on S3, slow) move
     key = content_key(sha256)
     store.move(staging_key, key)
     blob = Blob(sha256=sha256, size=size, media_type=media_type, backend=store.backend, key=key)
