@@ -47,8 +47,8 @@ from services.common.jobs import Claim, JobKind  # noqa: E402
 from services.common.storage.local import LocalBlobStore  # noqa: E402
 from services.transcoder import hls  # noqa: E402
 from services.transcoder.ffmpeg_run import run_ffmpeg  # noqa: E402
-from services.transcoder.ladder import (AUDIO_ONLY_KBPS, KEYFRAME_S, SEGMENT_S, download_command,  # noqa: E402
-                                        first_playable_command, ladder_command, plan_for)
+from services.transcoder.ladder import (AUDIO_ONLY_KBPS, KEYFRAME_S, download_command,  # noqa: E402
+                                        first_playable_command, hls_output, ladder_command, plan_for)
 from services.transcoder.pipeline import Work, keyframe_interval, ladder  # noqa: E402
 
 WORK = REPO_ROOT / "bench" / "work"
@@ -105,7 +105,7 @@ def run_pipeline(source: Path, scratch: Path) -> tuple[float, dict]:
     store = LocalBlobStore(root=scratch / "store", url_base="http://127.0.0.1/blobs", url_secret="bench")
     store.put_file("sources/source.mp4", source, content_type="video/mp4")
     claim = Claim(job_id="bench", attempt=1, kind=JobKind.ladder, resource_id="bench", asset_id="bench",
-                  source_key="sources/source.mp4", source_media_type="video/mp4")
+                  source_key="sources/source.mp4", source_media_type="video/mp4", max_attempts=1)
     work = Work(claim=claim, store=store, scratch=scratch / "job", report=lambda _f: None, should_stop=lambda: False)
     started = time.perf_counter()
     manifest = ladder(work)
@@ -152,9 +152,8 @@ def run_per_rung(source: Path, plan, out: Path, facts) -> float:
 
 
 def _hls(source: Path, streams: list[str], out: Path) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *streams, "-f", "hls",
-                    "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod", "-hls_segment_type", "mpegts",
-                    "-hls_segment_filename", str(out / "seg_%05d.ts"), str(out / "index.m3u8")], check=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *streams, *hls_output(out)],
+                   check=True)
 
 
 def run_first_playable(source: Path, out: Path, facts) -> float:

@@ -1,4 +1,4 @@
-"""Assertions shared by the API tests."""
+"""Assertions and stand-ins shared by the tests."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,3 +16,15 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["type"] == f"/problems/{code}"
     assert body["title"] and body["detail"]
     return body
+
+
+class RecordingBroker:
+    """Stands in for a Celery app where a test runs jobs itself: records each task it would have
+    sent as (job id, queue, countdown) instead of sending it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, float | None]] = []
+
+    def send_task(self, name, kwargs, queue, countdown=None):  # noqa: ANN001, ANN201 - Celery's signature
+        self.sent.append((kwargs["payload"]["job_id"], queue, countdown))
+        return type("Sent", (), {"id": kwargs["payload"]["job_id"]})()

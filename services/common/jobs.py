@@ -132,6 +132,7 @@ class Claim:
     asset_id: str
     source_key: str
     source_media_type: str
+    max_attempts: int
 
 
 class JobFailed(Exception):
@@ -227,7 +228,8 @@ def claim(engine: Engine, job_id: str, *, worker: str) -> Claim | None:
             return None
         row = connection.execute(select(processing_jobs).where(processing_jobs.c.id == job_id)).one()
     return Claim(job_id=row.id, attempt=row.attempts, kind=row.kind, resource_id=row.resource_id,
-                 asset_id=row.asset_id, source_key=row.source_key, source_media_type=row.source_media_type)
+                 asset_id=row.asset_id, source_key=row.source_key, source_media_type=row.source_media_type,
+                 max_attempts=row.max_attempts)
 
 
 def is_running(engine: Engine, job_id: str, *, attempt: int) -> bool:
@@ -254,12 +256,7 @@ def complete(engine: Engine, held: Claim, *, result: dict[str, Any]) -> bool:
 def fail(engine: Engine, held: Claim, *, reason: str, retry: bool) -> JobState | None:
     """Ends an attempt that raised: back to `queued` while attempts remain and `retry`, else
     `failed` with the reason people will read. None when the claim was already lost."""
-    with engine.begin() as connection:
-        row = connection.execute(select(processing_jobs.c.max_attempts).where(
-            processing_jobs.c.id == held.job_id)).one_or_none()
-    if row is None:
-        return None
-    state = JobState.queued if retry and held.attempt < row.max_attempts else JobState.failed
+    state = JobState.queued if retry and held.attempt < held.max_attempts else JobState.failed
     now = utcnow()
     # A retry is sent by the worker itself, with its back-off delay: marked sent now.
     values: dict[str, Any] = {"state": state, "error": reason[:500], "worker": None, "sent_at": now}

@@ -107,7 +107,6 @@ def process_job(transcoder: Transcoder, job_id: str) -> str:
         work = Work(claim=held, store=transcoder.store, scratch=scratch,
                     report=lambda fraction: progress.__setitem__(0, fraction), should_stop=lost.is_set)
         result = RUNNERS[held.kind](work)
-        stop.set()
         if not jobs.complete(transcoder.engine, held, result=result):
             log.warning("job_claim_lost", job_id=job_id)  # another worker owns it now
             return "claim_lost"
@@ -117,13 +116,11 @@ def process_job(transcoder: Transcoder, job_id: str) -> str:
         log.warning("job_cancelled", job_id=job_id)
         return "claim_lost"
     except JobFailed as failure:
-        stop.set()
         if jobs.fail(transcoder.engine, held, reason=failure.reason, retry=False):
             remove_outputs(transcoder.store, prefix)
         log.info("job_failed", job_id=job_id, reason=failure.reason)
         return "failed"
-    except Exception as error:
-        stop.set()
+    except Exception as error:  # any other error is retried with back-off, then fails
         log.exception("job_error", job_id=job_id, attempt=held.attempt)
         state = jobs.fail(transcoder.engine, held, reason=f"internal error ({type(error).__name__}) / 内部错误",
                           retry=True)

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 
 from services.common import media
 from services.common.jobs import JobFailed
-from services.transcoder.ffmpeg_run import run_ffmpeg
+from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS, run_ffmpeg
 
 LIBREOFFICE_TIMEOUT_S = 300
 MAX_PAGES = 300             # pages given images and text; longer files keep their full PDF
@@ -119,13 +119,8 @@ def image_outputs(source: Path, *, out: Path) -> dict[str, Any]:
             "width": image.width, "height": image.height}
 
 
-def audio_outputs(source: str, *, out: Path, report: Any, should_stop: Any) -> dict[str, Any]:
-    try:
-        facts = media.probe(source, need_audio=True)
-    except media.MediaProblem as problem:
-        raise JobFailed(problem.reason) from None
-    run_ffmpeg(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats",
-                "-i", source, "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k",
+def audio_outputs(source: str, facts: media.MediaFacts, *, out: Path, report: Any, should_stop: Any) -> dict[str, Any]:
+    run_ffmpeg([*FFMPEG_WITH_PROGRESS, "-i", source, "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k",
                 "-movflags", "+faststart", str(out / "audio.m4a")],
                duration_s=facts.duration_s, time_limit_s=max(300.0, facts.duration_s), on_progress=report,
                should_stop=should_stop)

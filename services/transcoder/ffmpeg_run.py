@@ -10,6 +10,10 @@ from collections.abc import Callable
 from services.common.jobs import JobFailed
 
 
+# How every tracked ffmpeg run starts: quiet, overwriting, progress as key=value lines on stdout.
+FFMPEG_WITH_PROGRESS = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"]
+
+
 class Cancelled(Exception):
     """The job was taken from this worker; its output must not be published."""
 

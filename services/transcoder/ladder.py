@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.media import MediaFacts, VideoTrack
+from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS
 
 SEGMENT_S = 4
 # MPEG-TS costs headers on every 188-byte packet, PES headers, PCR and tables (~8 %), and pads
@@ -99,8 +100,7 @@ def plan_for(facts: MediaFacts, track: VideoTrack, *, keyframe_interval_s: float
 def ladder_command(plan: Plan, *, source: str, out_dir: Path) -> list[str]:
     """One ffmpeg process, one decode: every rung and the audio-only variant."""
     encoded = [rung for index, rung in enumerate(plan.rungs) if not (index == 0 and plan.copy_top)]
-    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats",
-            "-i", source]
+    args = [*FFMPEG_WITH_PROGRESS, "-i", source]
     if encoded:
         args += ["-filter_complex", _cascade(plan, encoded)]
     # The keyframe rule: with a copied top rung, at the source's keyframes (checked regular at
@@ -128,11 +128,14 @@ def ladder_command(plan: Plan, *, source: str, out_dir: Path) -> list[str]:
         args += ["-map", "0:a:0", f"-c:a:{audio_only}", "aac", f"-b:a:{audio_only}", f"{AUDIO_ONLY_KBPS}k",
                  f"-ac:a:{audio_only}", "2"]
         stream_map.append(f"a:{audio_only},name:audio")
-    return args + ["-sc_threshold", "0",
-                   "-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod",
-                   "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
-                   "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
-                   "-var_stream_map", " ".join(stream_map), str(out_dir / "%v" / "index.m3u8")]
+    return [*args, "-sc_threshold", "0", *hls_output(out_dir / "%v", "-hls_flags", "independent_segments",
+                                                     "-var_stream_map", " ".join(stream_map))]
+
+
+def hls_output(directory: Path, *options: str) -> list[str]:
+    """The HLS output every ladder-like command writes: VOD, MPEG-TS segments of SEGMENT_S."""
+    return ["-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod", "-hls_segment_type", "mpegts",
+            *options, "-hls_segment_filename", str(directory / "seg_%05d.ts"), str(directory / "index.m3u8")]
 
 
 def _cascade(plan: Plan, encoded: list[Rung]) -> str:
@@ -159,15 +162,12 @@ def download_command(rung_playlist: Path, download: Path) -> list[str]:
 def first_playable_command(track: VideoTrack, *, audio_codec: str | None, source: str, out_dir: Path) -> list[str]:
     """Stream copy into HLS: seconds even for a 45-minute lesson. Audio is re-encoded only when
     it is not AAC already."""
-    args = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats",
-            "-i", source, "-map", f"0:{track.index}", "-c:v", "copy"]
+    args = [*FFMPEG_WITH_PROGRESS, "-i", source, "-map", f"0:{track.index}", "-c:v", "copy"]
     if audio_codec:
         args += ["-map", "0:a:0", "-c:a", "copy" if audio_codec == "aac" else "aac"]
         if audio_codec != "aac":
             args += ["-b:a", "96k"]
-    return args + ["-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod",
-                   "-hls_segment_type", "mpegts", "-hls_segment_filename", str(out_dir / "seg_%05d.ts"),
-                   str(out_dir / "index.m3u8")]
+    return args + hls_output(out_dir)
 
 
 def _even(value: int) -> int:

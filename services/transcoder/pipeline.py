@@ -65,8 +65,7 @@ def first_playable(work: Work) -> dict[str, Any]:
     track = facts.video[default_track(facts)]
     if track.codec != "h264":
         return {"kind": "hls", "skipped": f"source video is {track.codec}, not H.264: wait for the ladder"}
-    out = work.scratch / "out"
-    out.mkdir(parents=True)
+    out = _out(work)
     run_ffmpeg(first_playable_command(track, audio_codec=facts.audio_codec, source=source, out_dir=out),
                duration_s=facts.duration_s, time_limit_s=time_limit_s(facts.duration_s, factor=0.5),
                on_progress=lambda f: work.report(f * 0.95), should_stop=work.should_stop)
@@ -82,8 +81,7 @@ def ladder(work: Work) -> dict[str, Any]:
     download MP4; the poster and storyboard of the default track."""
     source = work.store.tool_source(work.claim.source_key)
     facts = _probe(source)
-    out = work.scratch / "out"
-    out.mkdir(parents=True)
+    out = _out(work)
     default = default_track(facts)
     images_share = 0.05
     share = (1.0 - images_share) / len(facts.video)
@@ -133,7 +131,8 @@ def image(work: Work) -> dict[str, Any]:
 
 def audio(work: Work) -> dict[str, Any]:
     out = _out(work)
-    entries = documents.audio_outputs(work.store.tool_source(work.claim.source_key), out=out, report=work.report,
+    source = work.store.tool_source(work.claim.source_key)
+    entries = documents.audio_outputs(source, _probe(source, need_audio=True), out=out, report=work.report,
                                       should_stop=work.should_stop)
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
 
@@ -151,9 +150,10 @@ def _out(work: Work) -> Path:
 
 # --------------------------------------------------------------------------- pieces
 
-def _probe(source: str) -> media.MediaFacts:
+def _probe(source: str, *, need_audio: bool = False) -> media.MediaFacts:
+    """The source's facts for a job (video, unless it is an audio job); bad media fails the job."""
     try:
-        return media.probe(source, need_video=True)
+        return media.probe(source, need_video=not need_audio, need_audio=need_audio)
     except media.MediaProblem as problem:
         raise JobFailed(problem.reason) from None
 

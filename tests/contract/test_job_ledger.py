@@ -12,18 +12,8 @@ from services.common import jobs
 from services.common.db import create_db_engine, utcnow
 from services.common.jobs import JobKind, JobState, processing_jobs
 from services.common.ids import new_id
+from tests.helpers import RecordingBroker
 from tests.live import fresh_database
-
-
-class Broker:
-    """Records what would have gone to the broker."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, float | None]] = []
-
-    def send_task(self, name, kwargs, queue, countdown=None):
-        self.sent.append((kwargs["payload"]["job_id"], queue, countdown))
-        return type("Sent", (), {"id": new_id()})()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def age(engine, job_id, **columns_seconds):
 
 
 def test_dispatch_sends_each_queued_job_once(engine, job_id):
-    broker = Broker()
+    broker = RecordingBroker()
     jobs.dispatch(engine, broker)
     jobs.dispatch(engine, broker)
     assert [(j, q) for j, q, _ in broker.sent if j == job_id] == [(job_id, "video")]
@@ -71,7 +61,7 @@ def test_only_one_claim_per_attempt_and_a_finished_job_is_not_claimed_again(engi
 
 
 def test_a_stalled_worker_loses_its_claim_and_can_no_longer_write(engine, job_id):
-    broker = Broker()
+    broker = RecordingBroker()
     stalled = jobs.claim(engine, job_id, worker="w1")
     age(engine, job_id, heartbeat_at=60)
     assert jobs.sweep(engine, broker, stale_after_s=45)["requeued"] >= 1
@@ -99,7 +89,7 @@ def test_retries_then_a_final_failure_with_its_reason(engine, job_id):
 
 
 def test_a_job_whose_workers_keep_dying_is_retired_by_the_sweeper(engine, job_id):
-    broker = Broker()
+    broker = RecordingBroker()
     for _ in range(jobs.MAX_ATTEMPTS):
         assert jobs.claim(engine, job_id, worker="doomed") is not None
         age(engine, job_id, heartbeat_at=120)
@@ -109,7 +99,7 @@ def test_a_job_whose_workers_keep_dying_is_retired_by_the_sweeper(engine, job_id
 
 
 def test_a_long_unclaimed_job_is_sent_again(engine, job_id):
-    broker = Broker()
+    broker = RecordingBroker()
     jobs.dispatch(engine, broker)
     age(engine, job_id, sent_at=3600)
     jobs.sweep(engine, broker, resend_after_s=900)

@@ -30,16 +30,10 @@ from services.common.storage import create_blob_store
 from services.transcoder.app import Transcoder, process_job
 from services.transcoder.ladder import RUNGS
 from tests import media
-from tests.conftest import SECRET, make_settings, server_url
+from tests.conftest import SECRET, make_settings
 from tests.factories import Factory
-from tests.live import ApiProcess, fresh_database, s3_environment
-
-
-@pytest.fixture(scope="module", params=["local", "s3"])
-def storage_env(request):
-    if request.param == "local":
-        return {}
-    return s3_environment(server_url("LB_TEST_S3_URL", "S3 (MinIO)"), bucket=f"play-{uuid.uuid4().hex[:10]}")
+from tests.helpers import RecordingBroker
+from tests.live import ApiProcess, fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +46,12 @@ def stack(database_url, storage_env, tmp_path_factory):
                      extra_env={**storage_env, "LB_MEDIA_POLL_S": "0.5"}).start()
     settings = _settings(root, live_db, storage_env)
     engine = create_db_engine(live_db)
-    transcoder = Transcoder(engine=engine, store=create_blob_store(settings), celery=_NoBroker(),
+    # The test runs each job itself, so nothing needs a broker on this side.
+    transcoder = Transcoder(engine=engine, store=create_blob_store(settings), celery=RecordingBroker(),
                             scratch_root=root / "scratch", name="test-transcoder")
     yield {"api": api, "engine": engine, "transcoder": transcoder}
     api.stop()
     engine.dispose()
-
-
-class _NoBroker:
-    """The API's dispatcher sends real task messages (to its embedded broker); here the test
-    runs each job itself, in order, so it needs no broker of its own."""
-
-    def send_task(self, *_args, **_kwargs):  # a retry's re-send: the test picks the job up itself
-        return type("Sent", (), {"id": "none"})()
 
 
 def _settings(root, database_url, storage_env):

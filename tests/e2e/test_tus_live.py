@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-import uuid
 
 import httpx
 import pytest
@@ -18,18 +17,11 @@ from services.api.orgs.models import School
 from services.api.uploads.models import Upload
 from services.common.db import create_db_engine
 from tests import media
-from tests.conftest import SECRET, server_url
+from tests.conftest import SECRET
 from tests.factories import Factory
-from tests.live import ApiProcess, FaultyProxy, fresh_database, s3_environment
+from tests.live import ApiProcess, FaultyProxy, fresh_database
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module", params=["local", "s3"])
-def storage_env(request):
-    if request.param == "local":
-        return {}
-    return s3_environment(server_url("LB_TEST_S3_URL", "S3 (MinIO)"), bucket=f"live-{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture(scope="module")

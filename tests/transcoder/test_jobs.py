@@ -21,11 +21,7 @@ from services.common.storage.local import LocalBlobStore
 from services.transcoder.app import Transcoder, process_job
 from services.transcoder.ladder import plan_for
 from tests import media
-
-
-class NoBroker:
-    def send_task(self, *_args, **_kwargs):
-        return type("Sent", (), {"id": "none"})()
+from tests.helpers import RecordingBroker
 
 
 @pytest.fixture
@@ -33,7 +29,7 @@ def transcoder(tmp_path):
     engine = create_db_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
     jobs.metadata.create_all(engine)
     store = LocalBlobStore(root=tmp_path / "blobs", url_base="http://127.0.0.1/api/v1/blobs", url_secret="s" * 32)
-    yield Transcoder(engine=engine, store=store, celery=NoBroker(), scratch_root=tmp_path / "scratch", name="test")
+    yield Transcoder(engine=engine, store=store, celery=RecordingBroker(), scratch_root=tmp_path / "scratch", name="test")
     engine.dispose()
 
 

@@ -51,23 +51,26 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
             asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
                 rendition_summary(job.kind, job.result)]
         session.execute(update(processing_jobs).where(processing_jobs.c.id == job.id).values(applied=True))
+    in_processing = select(Resource.id).where(Resource.status == ResourceStatus.processing)
+    rows = session.execute(select(processing_jobs.c.resource_id, processing_jobs.c.kind, processing_jobs.c.state,
+                                  processing_jobs.c.progress, processing_jobs.c.error)
+                           .where(processing_jobs.c.resource_id.in_(in_processing))
+                           .order_by(processing_jobs.c.created_at)).all()
+    jobs_of: dict[str, list[Any]] = {}
+    for row in rows:
+        jobs_of.setdefault(row.resource_id, []).append(row)
     moved = 0
-    for resource in session.scalars(select(Resource).where(Resource.status == ResourceStatus.processing)):
-        rows = session.execute(select(processing_jobs.c.kind, processing_jobs.c.state, processing_jobs.c.progress,
-                                      processing_jobs.c.error)
-                               .where(processing_jobs.c.resource_id == resource.id)
-                               .order_by(processing_jobs.c.created_at)).all()
-        if not rows:
-            continue
-        if all(row.state in _ENDED for row in rows):
-            failed = [row for row in rows if row.state is JobState.failed]
+    for resource in session.scalars(select(Resource).where(Resource.id.in_(list(jobs_of)))):
+        own = jobs_of[resource.id]
+        if all(row.state in _ENDED for row in own):
+            failed = [row for row in own if row.state is JobState.failed]
             resource.progress = 100
             resource.failure_reason = failed[0].error if failed else None
             apply_event(resource, ResourceEvent.processing_failed if failed else ResourceEvent.processed)
             moved += 1
             continue
-        total = sum(_WEIGHTS[row.kind] for row in rows)
-        progress = int(sum(_WEIGHTS[row.kind] * (100 if row.state in _ENDED else row.progress) for row in rows) / total)
+        total = sum(_WEIGHTS[row.kind] for row in own)
+        progress = int(sum(_WEIGHTS[row.kind] * (100 if row.state in _ENDED else row.progress) for row in own) / total)
         if progress != resource.progress:
             resource.progress = min(progress, 99)
     session.commit()
