@@ -38,7 +38,8 @@ def server_url(variable: str, what: str) -> str:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    legs = {"PostgreSQL": "LB_TEST_POSTGRES_URL", "Redis": "LB_TEST_REDIS_URL", "S3 (MinIO)": "LB_TEST_S3_URL"}
+    legs = {"PostgreSQL": "LB_TEST_POSTGRES_URL", "Redis": "LB_TEST_REDIS_URL", "S3 (MinIO)": "LB_TEST_S3_URL",
+            "Elasticsearch": "LB_TEST_ES_URL"}
     return [f"leg {name}: {'on (' + os.environ[var] + ')' if os.environ.get(var) else 'off, will be skipped'}"
             for name, var in legs.items()] + [f"servers required: {REQUIRE_SERVERS}"]
 

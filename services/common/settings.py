@@ -60,6 +60,8 @@ class StorageSettings(_FromEnv):
 class SearchSettings(_FromEnv):
     # No URL: the embedded index under the data dir.
     es_url: str | None = Field(None, validation_alias="LB_ES_URL")
+    # The alias searches go through; versioned indexes behind it are swapped on reindex.
+    es_alias: str = Field("lb-resources", validation_alias="LB_ES_ALIAS")
     port: int = Field(8001, validation_alias="LB_SEARCH_PORT")
     # None: the search service started beside the API on this machine.
     url: str | None = Field(None, validation_alias="LB_SEARCH_URL")

@@ -1,33 +1,136 @@
-"""The search service's application. Indexing and querying arrive with the search issue; this
-is its shell: settings, logging, errors, health and metrics."""
+"""The search service's HTTP face. It owns the index: the API feeds it documents through the
+internal routes (the outbox relay, reindex, reconcile) and forwards users' searches with a signed
+principal, so visibility is enforced here, on every hit and every facet count.
+
+Why HTTP and not a Celery queue for indexing: the embedded index has exactly one writer, which
+lives in this process, and the relay must learn that a batch is committed to the index before it
+marks outbox rows delivered; a synchronous answer gives both, and back-pressure for free.
+"""
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Literal
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from prometheus_client import Counter
 
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
+from services.common.search import (
+    PRINCIPAL_HEADER,
+    IndexBatch,
+    IndexedVersion,
+    IndexedVersions,
+    IndexOutcome,
+    InvalidPrincipal,
+    SearchPrincipal,
+    SearchResponse,
+    SuggestResponse,
+    Vocabulary,
+    verify_principal,
+)
 from services.common.settings import Settings
+from services.search.backends.base import SearchBackend
+from services.search.engine import SearchEngine, SearchParams
+
+DOCUMENTS = Counter("lb_search_documents_total", "Documents received for indexing", ["outcome"])
+MAX_SUGGESTIONS = 20
 
 
-def create_app(settings: Settings) -> FastAPI:
+def open_backend(settings: Settings) -> SearchBackend:
+    if settings.search.es_url:
+        from services.search.backends.elastic import ElasticsearchBackend
+        return ElasticsearchBackend(settings.search.es_url, alias=settings.search.es_alias)
+    from services.search.backends.tantivy_index import TantivyBackend
+    return TantivyBackend(settings.core.data_dir / "search-index" / "tantivy")
+
+
+def caller(request: Request, token: Annotated[str | None, Header(alias=PRINCIPAL_HEADER)] = None) -> SearchPrincipal:
+    principal = verify_principal(token, secret=request.app.state.settings.secret_key)
+    if principal is None:  # the API's own token names no user: it may index, not search
+        raise InvalidPrincipal()
+    return principal
+
+
+def the_api(request: Request, token: Annotated[str | None, Header(alias=PRINCIPAL_HEADER)] = None) -> None:
+    if verify_principal(token, secret=request.app.state.settings.secret_key) is not None:
+        raise InvalidPrincipal()
+
+
+Caller = Annotated[SearchPrincipal, Depends(caller)]
+
+
+def create_app(settings: Settings, *, backend: SearchBackend | None = None) -> FastAPI:
     configure_logging(json=settings.log_json, level=settings.core.log_level)
-    index_dir = (settings.core.data_dir / "search-index").resolve()
-    index_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = settings.core.data_dir / "search-index"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    engine = SearchEngine(backend or open_backend(settings), state_dir / "vocabulary.json")
 
-    def index_ready() -> None:
-        probe = Path(index_dir) / ".ready"
-        probe.write_text("ok")
+    public = APIRouter()
 
-    app = FastAPI(title="LessonBridge search", version="1")
+    @public.get("/search", response_model=SearchResponse)
+    def search(params: Annotated[SearchParams, Depends()],
+               principal: Caller) -> SearchResponse:
+        return engine.search(params, principal)
+
+    @public.get("/suggest", response_model=SuggestResponse)
+    def suggest(principal: Caller,
+                q: Annotated[str, Query(max_length=64)] = "",
+                limit: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS)] = 10) -> SuggestResponse:
+        return engine.suggest(q, principal, limit)
+
+    internal = APIRouter(prefix="/internal", dependencies=[Depends(the_api)])
+
+    @internal.post("/documents", response_model=IndexOutcome)
+    def index_documents(batch: IndexBatch) -> IndexOutcome:
+        outcome = engine.index(batch.documents)
+        DOCUMENTS.labels("applied").inc(outcome.applied)
+        DOCUMENTS.labels("stale").inc(outcome.stale)
+        return outcome
+
+    @internal.put("/vocabulary")
+    def put_vocabulary(vocabulary: Vocabulary) -> dict[str, str]:
+        engine.set_vocabulary(vocabulary)
+        return {"revision": vocabulary.revision}
+
+    @internal.get("/state")
+    def index_state() -> dict[str, object]:
+        return {"backend": engine.backend.name, "live_documents": engine.backend.count(),
+                "vocabulary_revision": engine.vocabulary_revision}
+
+    @internal.get("/versions", response_model=IndexedVersions)
+    def versions(cursor: str | None = None, size: Annotated[int, Query(ge=1, le=10_000)] = 5000) -> IndexedVersions:
+        items, after = engine.backend.versions(cursor, size)
+        return IndexedVersions(items=[IndexedVersion(id=i, version=v, live=lv) for i, v, lv in items],
+                               next_after=after)
+
+    @internal.post("/rebuild/{step}")
+    def rebuild(step: Literal["begin", "finish", "abort"]) -> dict[str, str]:
+        steps: dict[str, Callable[[], None]] = {"begin": engine.backend.begin_rebuild,
+                                                 "finish": engine.backend.finish_rebuild,
+                                                 "abort": engine.backend.abort_rebuild}
+        steps[step]()
+        return {"step": step}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.backend.close()
+
+    app = FastAPI(title="LessonBridge search", version="1", lifespan=lifespan)
     app.state.settings = settings
-    app.include_router(operations_router(checks={"index": index_ready}))
+    app.state.engine = engine
+    app.include_router(public)
+    app.include_router(internal)
+    app.include_router(operations_router(checks={"index": engine.backend.ready}))
     install_problem_handlers(app)
     install_request_context(app, service="search")
+
     return app
 
 
 def create_app_from_env() -> FastAPI:
     return create_app(Settings.from_env())
+

@@ -1,0 +1,118 @@
+"""Chinese text analysis, done here once so both backends see the same terms.
+
+Text is normalised (full-width -> half-width and other compatibility forms by NFKC, lower case,
+Traditional -> Simplified by OpenCC), segmented by jieba-rs (jieba's dictionary and algorithm,
+~10 M chars/s against jieba's ~0.3 M) taught the taxonomy's names, and handed to the backends
+as whitespace-separated terms: each backend only splits on spaces. Documents and queries are
+both cut in search mode, which emits a long word *and* its dictionary parts (一元二次方程 ->
+一元 二次 方程 ... 一元二次方程), so the whole term ranks first and its parts still match.
+
+Pinyin: the title's and knowledge points' words also become full pinyin and initials terms
+(一元二次方程 -> yiyuanercifangcheng, yyecfc), so a teacher typing pinyin finds the lesson.
+"""
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import opencc
+import rjieba
+from pypinyin import lazy_pinyin
+
+# Words so common in titles and descriptions that they only add noise to matching.
+STOPWORDS = frozenset("的 了 和 与 及 或 是 在 之 等 对 把 被 从 为 以 于 也 就 都 而 着 个 中 上 下".split())
+# Dictionary weight of taxonomy names: high enough that jieba keeps them whole.
+_USER_WORD_FREQ = 200_000
+# Longest prefix (in characters) a suggestion is completed from.
+SUGGEST_PREFIX_CHARS = 24
+
+_t2s = opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Same length as `text` for nearly all input (NFKC and t2s map character to character);
+    the highlighter relies on that and checks it."""
+    return _t2s.convert(unicodedata.normalize("NFKC", text).lower())
+
+
+def _is_term(token: str) -> bool:
+    return bool(token.strip()) and token not in STOPWORDS and any(ch.isalnum() for ch in token)
+
+
+class Analyzer:
+    """A segmenter with the taxonomy's words. Replaced (not mutated) when the vocabulary
+    changes, so a search running meanwhile keeps a consistent one."""
+
+    def __init__(self, user_words: Iterable[str] = ()) -> None:
+        self._jieba = rjieba.Jieba()
+        self.user_words = sorted({normalize(w).strip() for w in user_words if w and w.strip()})
+        for word in self.user_words:
+            self._jieba.add_word(word, _USER_WORD_FREQ, None)
+        # rjieba's Jieba is not documented as thread-safe for concurrent cuts.
+        self._lock = threading.Lock()
+
+    def terms(self, text: str) -> list[str]:
+        """Search-mode terms of `text`, normalised, in order, duplicates kept (they count)."""
+        if not text:
+            return []
+        normal = normalize(text)
+        with self._lock:
+            tokens = self._jieba.cut_for_search(normal, True)
+        return [t for t in tokens if _is_term(t)]
+
+    def words(self, text: str) -> list[str]:
+        """Precise-mode words: the longest dictionary words, for pinyin and highlighting."""
+        if not text:
+            return []
+        with self._lock:
+            tokens = self._jieba.cut(normalize(text), True)
+        return [t for t in tokens if _is_term(t)]
+
+    def indexed(self, text: str) -> str:
+        return " ".join(self.terms(text))
+
+    def pinyin_terms(self, text: str) -> list[str]:
+        """Full pinyin and initials of every word, and of the whole text (for typing a title's
+        start in pinyin). Latin words pass through."""
+        words = self.words(text)
+        out: list[str] = []
+        for word in words:
+            full, initials = pinyin_forms(word)
+            out.append(full)
+            if initials != full:
+                out.append(initials)
+        if len(words) > 1:
+            full, initials = pinyin_forms("".join(words))
+            out += [full, initials]
+        return out
+
+
+@lru_cache(maxsize=65536)
+def pinyin_forms(text: str) -> tuple[str, str]:
+    """('yiyuanercifangcheng', 'yyecfc') for 一元二次方程; Latin and digits are kept as they are."""
+    normal = normalize(text)
+    syllables = [s for s in lazy_pinyin(normal, errors=lambda chars: list(chars)) if s.strip()]
+    full = "".join(s for s in syllables if s.isalnum())
+    # Non-Han text arrives one character per "syllable", so its initial is itself.
+    initials = "".join(s[0] for s in syllables if s.isalnum())
+    return full, initials
+
+
+def suggest_keys(text: str) -> list[str]:
+    """Every prefix a user may type to be offered `text`: of its normalised characters, of its
+    full pinyin and of its initials. Spaces are dropped, so "yi yuan" and "yiyuan" both work."""
+    normal = "".join(normalize(text).split())
+    full, initials = pinyin_forms(normal)
+    keys: set[str] = set()
+    for form in (normal, full, initials):
+        form = form[:SUGGEST_PREFIX_CHARS]
+        keys.update(form[:n] for n in range(1, len(form) + 1))
+    return sorted(keys)
+
+
+def suggest_key(typed: str) -> str:
+    """What a typed prefix is looked up by, normalised like `suggest_keys`."""
+    return "".join(normalize(typed).split())[:SUGGEST_PREFIX_CHARS]
+

@@ -1,0 +1,1 @@
+"""Index backends: tantivy (embedded) and Elasticsearch (scale-out), one interface (`base`)."""

@@ -1,0 +1,62 @@
+"""A `SearchDocument` as the backends index it: analysed terms, exact values, suggest keys."""
+from __future__ import annotations
+
+from services.common.search import SearchDocument
+from services.search.analysis import Analyzer, suggest_keys
+from services.search.backends.base import AnalysedDocument
+
+# Documents longer than this (about 60 dense slides) are indexed by their first pages only:
+# ranking gains nothing from more, and one huge upload must not stall the index.
+MAX_PAGE_CHARS = 60_000
+
+# Facet buckets for lesson length, in minutes: micro lessons, short clips, a lesson, longer.
+DURATION_BUCKETS = ((5 * 60, "lt5"), (20 * 60, "5to20"), (50 * 60, "20to50"))
+DURATION_OVER = "gt50"
+
+
+def duration_bucket(duration_s: float | None) -> str | None:
+    if duration_s is None:
+        return None
+    for limit, name in DURATION_BUCKETS:
+        if duration_s < limit:
+            return name
+    return DURATION_OVER
+
+
+def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
+    if not doc.live:
+        return AnalysedDocument(id=doc.id, version=doc.version, live=False,
+                                source=doc.model_dump_json(include={"id", "version", "live"}).encode())
+    doc = _capped(doc)
+    body = " ".join(filter(None, [doc.description, " ".join(doc.tags), doc.chapter_name or "",
+                                  doc.school_name or "", doc.owner_name or ""]))
+    text = {
+        "title_terms": analyzer.indexed(doc.title),
+        "kp_terms": analyzer.indexed(" ".join(doc.knowledge_point_names)),
+        "pinyin_terms": " ".join(analyzer.pinyin_terms(" ".join([doc.title, *doc.knowledge_point_names]))),
+        "body_terms": analyzer.indexed(body),
+        "pages_terms": " ".join(analyzer.indexed(page.text) for page in doc.pages),
+    }
+    keywords = {
+        "subject": [doc.subject], "stage": [doc.stage], "grade": [doc.grade], "edition": [doc.edition],
+        "volume": [doc.volume], "chapter": [doc.chapter], "kind": [doc.kind], "school_id": [doc.school_id],
+        "license": [doc.license], "duration": [duration_bucket(doc.duration_s)],
+        "kp": doc.knowledge_points, "kp_ancestry": doc.knowledge_point_ancestry,
+        "visibility": [doc.visibility], "owner_id": [doc.owner_id], "district_id": [doc.district_id],
+    }
+    return AnalysedDocument(
+        id=doc.id, version=doc.version, live=True, text=text,
+        keywords={name: [v for v in values if v] for name, values in keywords.items()},
+        suggest=suggest_keys(doc.title),
+        published_at=int(doc.published_at.timestamp()) if doc.published_at else 0,
+        views=doc.views, source=doc.model_dump_json().encode())
+
+
+def _capped(doc: SearchDocument) -> SearchDocument:
+    budget, pages = MAX_PAGE_CHARS, []
+    for page in doc.pages:
+        if budget <= 0:
+            break
+        pages.append(page if len(page.text) <= budget else page.model_copy(update={"text": page.text[:budget]}))
+        budget -= len(page.text)
+    return doc if len(pages) == len(doc.pages) and budget >= 0 else doc.model_copy(update={"pages": pages})

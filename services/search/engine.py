@@ -1,0 +1,242 @@
+"""The search service's work, without HTTP: plan a query, run it on the backend, label facets,
+build hits with highlights; analyse and apply documents; keep the vocabulary.
+
+The benchmark calls this directly as its baseline, and the app is a thin layer over it.
+"""
+from __future__ import annotations
+
+import base64
+import bisect
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, Field
+
+from services.common.problems import DomainError
+from services.common.search import (
+    FacetValue,
+    IndexOutcome,
+    NamedRef,
+    SearchDocument,
+    SearchHit,
+    SearchPrincipal,
+    SearchResponse,
+    Sort,
+    Suggestion,
+    SuggestResponse,
+    Vocabulary,
+)
+from services.search.analysis import Analyzer, normalize, pinyin_forms, suggest_key
+from services.search.backends.base import QueryPlan, SearchBackend
+from services.search.documents import DURATION_BUCKETS, DURATION_OVER, analyse
+from services.search.highlight import highlight
+
+MAX_QUERY_CHARS = 200
+MAX_QUERY_TERMS = 32
+MAX_PAGE_SIZE = 50
+# Page-number paging stops here (Elasticsearch's default result window); deeper, use `cursor`.
+MAX_OFFSET = 10_000
+
+# Filters by request parameter -> keyword field. `knowledge_point` filters on the ancestry, so a
+# node matches resources of every node below it.
+FILTER_FIELDS = {"subject": "subject", "stage": "stage", "grade": "grade", "edition": "edition",
+                 "volume": "volume", "chapter": "chapter", "knowledge_point": "kp_ancestry", "kind": "kind",
+                 "school": "school_id", "license": "license", "duration": "duration"}
+# Facets as the API names them (api.md) -> keyword field.
+FACET_NAMES = {"subject": "subject", "stage": "stage", "grade": "grade", "edition": "edition", "volume": "volume",
+               "kind": "kind", "knowledge_point": "kp", "school": "school_id", "license": "license",
+               "duration": "duration"}
+_FIELD_TO_FACET = {field: name for name, field in FACET_NAMES.items()}
+
+KIND_LABELS = {"courseware": "课件", "lesson_recording": "课堂实录", "excellent_lesson": "一师一优课",
+               "micro_lesson": "微课", "exercise": "习题", "lesson_plan": "教案", "other": "其他"}
+DURATION_LABELS = {name: label for (_, name), label in zip(DURATION_BUCKETS, ["5 分钟以内", "5–20 分钟", "20–50 分钟"],
+                                                           strict=True)} | {DURATION_OVER: "50 分钟以上"}
+
+
+class PageTooDeep(DomainError):
+    status = 400
+    code = "search.page_too_deep"
+    title = {"zh-CN": "翻页过深", "en": "Page too deep"}
+    detail = {"zh-CN": "按页码最多翻到第 {max_offset} 条；更深请使用 next_cursor",
+              "en": "Page numbers reach result {max_offset} at most; page deeper with next_cursor"}
+
+
+class InvalidCursor(DomainError):
+    status = 400
+    code = "search.invalid_cursor"
+    title = {"zh-CN": "翻页游标无效", "en": "Invalid cursor"}
+    detail = {"zh-CN": "请使用上一页返回的 next_cursor", "en": "Pass the next_cursor of the previous page unchanged"}
+
+
+class SearchParams(BaseModel):
+    q: str = Field("", max_length=MAX_QUERY_CHARS)
+    subject: str | None = None
+    stage: str | None = None
+    grade: str | None = None
+    edition: str | None = None
+    volume: str | None = None
+    chapter: str | None = None
+    knowledge_point: str | None = None
+    kind: str | None = None
+    school: str | None = None
+    license: str | None = None
+    duration: str | None = None
+    sort: Sort = Sort.relevance
+    page: int = Field(1, ge=1)
+    size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = Field(None, max_length=512)
+    facets: bool = True
+
+
+@dataclass(frozen=True)
+class _Labels:
+    by_facet: dict[str, dict[str, str]]
+    kp_names: dict[str, str]
+
+
+class VocabularyStore:
+    """The last vocabulary the API sent, kept on disk so a restart segments as before."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.vocabulary = (Vocabulary.model_validate_json(path.read_bytes()) if path.exists()
+                           else Vocabulary(revision="none"))
+
+    def save(self, vocabulary: Vocabulary) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(vocabulary.model_dump_json().encode())
+        os.replace(tmp, self.path)
+        self.vocabulary = vocabulary
+
+
+class _KnowledgePointPrefixes:
+    """Knowledge points by every form a teacher may type: name, full pinyin, initials."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        rows = set()
+        for kp in vocabulary.knowledge_points:
+            name = "".join(normalize(kp.name).split())
+            for form in (name, *pinyin_forms(name)):
+                rows.add((form, len(kp.path), kp.id, kp.name))
+        self._rows = sorted(rows)
+        self._keys = [r[0] for r in self._rows]
+
+    def complete(self, key: str, limit: int) -> list[Suggestion]:
+        out: dict[str, Suggestion] = {}
+        at = bisect.bisect_left(self._keys, key)
+        # Shallow nodes first among matches: 一元二次方程 before its sub-points.
+        matches = []
+        while at < len(self._keys) and self._keys[at].startswith(key) and len(matches) < limit * 8:
+            matches.append(self._rows[at])
+            at += 1
+        for _, _, kp_id, name in sorted(matches, key=lambda r: (r[1], r[0])):
+            out.setdefault(kp_id, Suggestion(text=name, kind="knowledge_point", id=kp_id))
+        return list(out.values())[:limit]
+
+
+class SearchEngine:
+    def __init__(self, backend: SearchBackend, vocabulary_path: Path) -> None:
+        self.backend = backend
+        self._vocabulary = VocabularyStore(vocabulary_path)
+        self._lock = threading.Lock()
+        self._load(self._vocabulary.vocabulary)
+
+    # -- vocabulary -------------------------------------------------------------------------
+
+    @property
+    def vocabulary_revision(self) -> str:
+        return self._vocabulary.vocabulary.revision
+
+    def set_vocabulary(self, vocabulary: Vocabulary) -> None:
+        with self._lock:
+            self._vocabulary.save(vocabulary)
+            self._load(vocabulary)
+
+    def _load(self, v: Vocabulary) -> None:
+        words = [*(kp.name for kp in v.knowledge_points), *(c.name for c in v.chapters), *(s.name for s in v.subjects)]
+        # Swapped whole: a search running meanwhile keeps the analyzer and labels it started with.
+        self.analyzer = Analyzer(words)
+        self._kp_prefixes = _KnowledgePointPrefixes(v)
+        kp_names = {kp.id: kp.name for kp in v.knowledge_points}
+        by_facet = {
+            "subject": {e.code: e.name for e in v.subjects}, "stage": {e.code: e.name for e in v.stages},
+            "grade": {e.code: e.name for e in v.grades}, "edition": {e.code: e.name for e in v.editions},
+            "volume": {e.code: e.name for e in v.volumes}, "school": {e.code: e.name for e in v.schools},
+            "knowledge_point": kp_names, "kind": KIND_LABELS, "duration": DURATION_LABELS,
+        }
+        self._labels = _Labels(by_facet=by_facet, kp_names=kp_names)
+
+    # -- indexing ---------------------------------------------------------------------------
+
+    def index(self, documents: list[SearchDocument]) -> IndexOutcome:
+        analyzer = self.analyzer
+        result = self.backend.apply([analyse(doc, analyzer) for doc in documents])
+        return IndexOutcome(applied=result.applied, stale=result.stale)
+
+    # -- searching --------------------------------------------------------------------------
+
+    def plan(self, params: SearchParams, principal: SearchPrincipal) -> QueryPlan:
+        terms = tuple(dict.fromkeys(self.analyzer.terms(params.q)))[:MAX_QUERY_TERMS]
+        filters = tuple((FILTER_FIELDS[name], value) for name in FILTER_FIELDS
+                        if (value := getattr(params, name)) is not None)
+        offset = (params.page - 1) * params.size
+        cursor = _decode_cursor(params.cursor) if params.cursor else None
+        if cursor is None and offset + params.size > MAX_OFFSET:
+            raise PageTooDeep(max_offset=MAX_OFFSET)
+        # With nothing to rank by, relevance would be arbitrary: show the newest.
+        sort = Sort.newest if not terms and params.sort is Sort.relevance else params.sort
+        return QueryPlan(terms=terms, filters=filters, principal=principal, sort=sort, size=params.size,
+                         offset=offset, cursor=cursor, facets=tuple(FACET_NAMES.values()) if params.facets else ())
+
+    def search(self, params: SearchParams, principal: SearchPrincipal) -> SearchResponse:
+        labels = self._labels
+        plan = self.plan(params, principal)
+        raw = self.backend.search(plan)
+        hits = [self._hit(SearchDocument.model_validate(orjson.loads(h.source)), h.score, plan.terms, labels)
+                for h in raw.hits]
+        facets = {}
+        for field, buckets in raw.facets.items():
+            name = _FIELD_TO_FACET[field]
+            names = labels.by_facet.get(name, {})
+            facets[name] = [FacetValue(value=v, label=names.get(v, v), count=c) for v, c in buckets]
+        return SearchResponse(total=raw.total, page=params.page, size=params.size, hits=hits, facets=facets,
+                              next_cursor=_encode_cursor(raw.cursor) if raw.cursor else None)
+
+    def _hit(self, doc: SearchDocument, score: float | None, terms: tuple[str, ...], labels: _Labels) -> SearchHit:
+        return SearchHit(
+            id=doc.id, title=doc.title, kind=doc.kind, subject=doc.subject, stage=doc.stage, grade=doc.grade,
+            edition=doc.edition,
+            knowledge_points=[NamedRef(id=k, name=labels.kp_names.get(k, k)) for k in doc.knowledge_points],
+            school=NamedRef(id=doc.school_id, name=doc.school_name or doc.school_id) if doc.school_id else None,
+            duration_s=doc.duration_s, published_at=doc.published_at, views=doc.views,
+            highlight=highlight(title=doc.title, description=doc.description, pages=doc.pages, terms=list(terms)),
+            score=score)
+
+    def suggest(self, q: str, principal: SearchPrincipal, limit: int) -> SuggestResponse:
+        key = suggest_key(q)
+        if not key:
+            return SuggestResponse(suggestions=[])
+        points = self._kp_prefixes.complete(key, limit)
+        titles = [Suggestion(text=doc["title"], kind="title", id=doc["id"])
+                  for doc in (orjson.loads(h.source) for h in self.backend.suggest(key, principal, limit))]
+        # Knowledge points lead (they widen a search); titles fill the rest.
+        return SuggestResponse(suggestions=(points[: max(1, limit // 2)] + titles)[:limit] if titles else points)
+
+
+def _encode_cursor(cursor: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(text: str) -> dict:
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except ValueError:
+        raise InvalidCursor() from None
+    if not isinstance(cursor, dict) or not ({"offset", "after"} & cursor.keys()):
+        raise InvalidCursor()
+    return cursor
