@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import services.api.app  # noqa: F401 - loads every domain, and so every DomainError subclass
+import services.search.app  # noqa: F401 - and the search service's
 from services.common import problems
 from services.common.problems import DomainError
 

@@ -237,6 +237,8 @@ def _decode_cursor(text: str) -> dict:
         cursor = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except ValueError:
         raise InvalidCursor() from None
-    if not isinstance(cursor, dict) or not ({"offset", "after"} & cursor.keys()):
+    offset_ok = isinstance(cursor, dict) and isinstance(cursor.get("offset"), int) and cursor["offset"] >= 0
+    after_ok = isinstance(cursor, dict) and isinstance(cursor.get("after"), list)
+    if not (offset_ok or after_ok):
         raise InvalidCursor()
     return cursor
