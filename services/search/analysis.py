@@ -55,9 +55,12 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Search-mode terms of `text`, normalised, in order, duplicates kept (they count)."""
-        if not text:
+        return self.terms_of_normal(normalize(text)) if text else []
+
+    def terms_of_normal(self, normal: str) -> list[str]:
+        """`terms` of a text already passed through `normalize`."""
+        if not normal:
             return []
-        normal = normalize(text)
         with self._lock:
             tokens = self._jieba.cut_for_search(normal, True)
         return [t for t in tokens if _is_term(t)]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.common.search import SearchDocument
-from services.search.analysis import Analyzer, suggest_keys
+from services.search.analysis import Analyzer, normalize, suggest_keys
 from services.search.backends.base import AnalysedDocument
 
 # Documents longer than this (about 60 dense slides) are indexed by their first pages only:
@@ -25,17 +25,21 @@ def duration_bucket(duration_s: float | None) -> str | None:
 
 def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
     if not doc.live:
-        return AnalysedDocument(id=doc.id, version=doc.version, live=False,
-                                source=doc.model_dump_json(include={"id", "version", "live"}).encode())
+        return AnalysedDocument(id=doc.id, version=doc.version, live=False, source=stored_source(doc, plain=True))
     doc = _capped(doc)
-    body = " ".join(filter(None, [doc.description, " ".join(doc.tags), doc.chapter_name or "",
-                                  doc.school_name or "", doc.owner_name or ""]))
+    # The displayed texts are normalised once: for the terms, and to learn whether the highlighter
+    # may skip normalising them at query time (most are already Simplified and half-width).
+    title, description, *pages = (normalize(t) for t in [doc.title, doc.description, *(p.text for p in doc.pages)])
+    plain = title == doc.title.lower() and description == doc.description.lower() and all(
+        n == p.text.lower() for n, p in zip(pages, doc.pages, strict=True))
+    rest = " ".join(filter(None, [" ".join(doc.tags), doc.chapter_name or "", doc.school_name or "",
+                                  doc.owner_name or ""]))
     text = {
-        "title_terms": analyzer.indexed(doc.title),
+        "title_terms": " ".join(analyzer.terms_of_normal(title)),
         "kp_terms": analyzer.indexed(" ".join(doc.knowledge_point_names)),
         "pinyin_terms": " ".join(analyzer.pinyin_terms(" ".join([doc.title, *doc.knowledge_point_names]))),
-        "body_terms": analyzer.indexed(body),
-        "pages_terms": " ".join(analyzer.indexed(page.text) for page in doc.pages),
+        "body_terms": " ".join([*analyzer.terms_of_normal(description), *analyzer.terms(rest)]),
+        "pages_terms": " ".join(" ".join(analyzer.terms_of_normal(page)) for page in pages),
     }
     keywords = {
         "subject": [doc.subject], "stage": [doc.stage], "grade": [doc.grade], "edition": [doc.edition],
@@ -49,7 +53,13 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
         keywords={name: [v for v in values if v] for name, values in keywords.items()},
         suggest=suggest_keys(doc.title),
         published_at=int(doc.published_at.timestamp()) if doc.published_at else 0,
-        views=doc.views, source=doc.model_dump_json().encode())
+        views=doc.views, source=stored_source(doc, plain=plain))
+
+
+def stored_source(doc: SearchDocument, *, plain: bool) -> bytes:
+    """What the index stores and returns with a hit: the document, and whether its displayed
+    texts are already in normal form (then highlighting needs no conversion)."""
+    return b'{"plain":%s,"doc":%s}' % (b"true" if plain else b"false", doc.model_dump_json().encode())
 
 
 def _capped(doc: SearchDocument) -> SearchDocument:

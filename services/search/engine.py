@@ -51,6 +51,9 @@ FACET_NAMES = {"subject": "subject", "stage": "stage", "grade": "grade", "editio
                "kind": "kind", "knowledge_point": "kp", "school": "school_id", "license": "license",
                "duration": "duration"}
 _FIELD_TO_FACET = {field: name for name, field in FACET_NAMES.items()}
+# Counted unless the caller asks for others (`facets=school,license` or `facets=` for none): each
+# facet costs a pass over every match, and these are the ones api.md promises.
+DEFAULT_FACETS = "subject,stage,grade,edition,kind,knowledge_point"
 
 KIND_LABELS = {"courseware": "课件", "lesson_recording": "课堂实录", "excellent_lesson": "一师一优课",
                "micro_lesson": "微课", "exercise": "习题", "lesson_plan": "教案", "other": "其他"}
@@ -73,6 +76,13 @@ class InvalidCursor(DomainError):
     detail = {"zh-CN": "请使用上一页返回的 next_cursor", "en": "Pass the next_cursor of the previous page unchanged"}
 
 
+class UnknownFacet(DomainError):
+    status = 400
+    code = "search.unknown_facet"
+    title = {"zh-CN": "未知的分面", "en": "Unknown facet"}
+    detail = {"zh-CN": "不支持的分面：{names}；可用：{known}", "en": "No such facet: {names}; known: {known}"}
+
+
 class SearchParams(BaseModel):
     q: str = Field("", max_length=MAX_QUERY_CHARS)
     subject: str | None = None
@@ -90,7 +100,7 @@ class SearchParams(BaseModel):
     page: int = Field(1, ge=1)
     size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(None, max_length=512)
-    facets: bool = True
+    facets: str = Field(DEFAULT_FACETS, max_length=200)
 
 
 @dataclass(frozen=True)
@@ -191,14 +201,13 @@ class SearchEngine:
         # With nothing to rank by, relevance would be arbitrary: show the newest.
         sort = Sort.newest if not terms and params.sort is Sort.relevance else params.sort
         return QueryPlan(terms=terms, filters=filters, principal=principal, sort=sort, size=params.size,
-                         offset=offset, cursor=cursor, facets=tuple(FACET_NAMES.values()) if params.facets else ())
+                         offset=offset, cursor=cursor, facets=_facet_fields(params.facets))
 
     def search(self, params: SearchParams, principal: SearchPrincipal) -> SearchResponse:
         labels = self._labels
         plan = self.plan(params, principal)
         raw = self.backend.search(plan)
-        hits = [self._hit(SearchDocument.model_validate(orjson.loads(h.source)), h.score, plan.terms, labels)
-                for h in raw.hits]
+        hits = [self._hit(orjson.loads(h.source), h.score, plan.terms, labels) for h in raw.hits]
         facets = {}
         for field, buckets in raw.facets.items():
             name = _FIELD_TO_FACET[field]
@@ -207,14 +216,16 @@ class SearchEngine:
         return SearchResponse(total=raw.total, page=params.page, size=params.size, hits=hits, facets=facets,
                               next_cursor=_encode_cursor(raw.cursor) if raw.cursor else None)
 
-    def _hit(self, doc: SearchDocument, score: float | None, terms: tuple[str, ...], labels: _Labels) -> SearchHit:
+    def _hit(self, stored: dict, score: float | None, terms: tuple[str, ...], labels: _Labels) -> SearchHit:
+        doc = SearchDocument.model_validate(stored["doc"])
         return SearchHit(
             id=doc.id, title=doc.title, kind=doc.kind, subject=doc.subject, stage=doc.stage, grade=doc.grade,
             edition=doc.edition,
             knowledge_points=[NamedRef(id=k, name=labels.kp_names.get(k, k)) for k in doc.knowledge_points],
             school=NamedRef(id=doc.school_id, name=doc.school_name or doc.school_id) if doc.school_id else None,
             duration_s=doc.duration_s, published_at=doc.published_at, views=doc.views,
-            highlight=highlight(title=doc.title, description=doc.description, pages=doc.pages, terms=list(terms)),
+            highlight=highlight(title=doc.title, description=doc.description, pages=doc.pages, terms=list(terms),
+                                plain=stored["plain"]),
             score=score)
 
     def suggest(self, q: str, principal: SearchPrincipal, limit: int) -> SuggestResponse:
@@ -222,10 +233,17 @@ class SearchEngine:
         if not key:
             return SuggestResponse(suggestions=[])
         points = self._kp_prefixes.complete(key, limit)
-        titles = [Suggestion(text=doc["title"], kind="title", id=doc["id"])
-                  for doc in (orjson.loads(h.source) for h in self.backend.suggest(key, principal, limit))]
+        titles = [Suggestion(text=stored["doc"]["title"], kind="title", id=h.id)
+                  for h in self.backend.suggest(key, principal, limit) for stored in [orjson.loads(h.source)]]
         # Knowledge points lead (they widen a search); titles fill the rest.
         return SuggestResponse(suggestions=(points[: max(1, limit // 2)] + titles)[:limit] if titles else points)
+
+
+def _facet_fields(names: str) -> tuple[str, ...]:
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    if unknown := [n for n in wanted if n not in FACET_NAMES]:
+        raise UnknownFacet(names=", ".join(unknown), known=", ".join(FACET_NAMES))
+    return tuple(dict.fromkeys(FACET_NAMES[n] for n in wanted))
 
 
 def _encode_cursor(cursor: dict) -> str:

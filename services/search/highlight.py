@@ -4,22 +4,28 @@ Done in the service rather than by a backend's highlighter, so both backends mar
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
-
 from services.common.search import Highlight, PageText
 from services.search.analysis import normalize
 
 SNIPPET_CHARS = 120
+_SEPARATOR = "\x00"
 _LEAD_CHARS = 24  # context kept before the first match
 
 
-def _spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+def _normalized(texts: list[str]) -> list[str]:
+    """Each text normalised, in one conversion (a call costs more than its characters)."""
+    joined = normalize(_SEPARATOR.join(texts))
+    parts = joined.split(_SEPARATOR)
+    if len(parts) != len(texts):
+        parts = [normalize(t) for t in texts]
+    # A conversion that changed a text's length would put marks in the wrong place.
+    return [n if len(n) == len(t) else t.lower() for n, t in zip(parts, texts, strict=True)]
+
+
+def _spans(normal: str, terms: list[str]) -> list[tuple[int, int]]:
     """Non-overlapping match spans, longest terms first (一元二次方程 before 一元)."""
-    normal = normalize(text)
-    if len(normal) != len(text):  # a conversion changed lengths: positions would not map back
-        normal = text.lower()
     taken: list[tuple[int, int]] = []
-    for term in sorted(set(terms), key=len, reverse=True):
+    for term in terms:
         start = normal.find(term)
         while start != -1:
             end = start + len(term)
@@ -51,14 +57,19 @@ def _snippet(text: str, spans: list[tuple[int, int]]) -> str:
     return ("…" if start else "") + mark(text[start:end], inside) + ("…" if end < len(text) else "")
 
 
-def highlight(*, title: str, description: str, pages: list[PageText], terms: list[str]) -> Highlight:
+def highlight(*, title: str, description: str, pages: list[PageText], terms: list[str], plain: bool) -> Highlight:
+    """`plain`: the texts are known to be in normal form already (see documents.stored_source)."""
     if not terms:
         return Highlight()
-    title_spans = _spans(title, terms)
+    ordered = sorted(set(terms), key=len, reverse=True)
+    passages = [(description, None), *((p.text, p.number) for p in pages)]
+    texts = [title, *(text for text, _ in passages)]
+    normal_title, *normal_passages = [t.lower() for t in texts] if plain else _normalized(texts)
+    title_spans = _spans(normal_title, ordered)
     # The passage matching the most distinct terms: the description, or the best page.
     best: tuple[int, str, list[tuple[int, int]], int | None] | None = None
-    for text, page in [(description, None), *((p.text, p.number) for p in pages)]:
-        spans = _spans(text, terms)
+    for (text, page), normal in zip(passages, normal_passages, strict=True):
+        spans = _spans(normal, ordered)
         if not spans:
             continue
         distinct = len({text[a:b] for a, b in spans})

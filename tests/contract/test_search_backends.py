@@ -195,7 +195,7 @@ def test_a_knowledge_point_matches_its_descendants(engine):
 
 
 def test_facets_count_the_matches_with_labels(engine):
-    facets = engine.search(SearchParams(q="方程"), TEACHER_B).facets
+    facets = engine.search(SearchParams(q="方程", facets="subject,knowledge_point,school"), TEACHER_B).facets
     subject = {f.value: (f.label, f.count) for f in facets["subject"]}
     assert subject == {"math": ("数学", 4)}
     points = {f.value: (f.label, f.count) for f in facets["knowledge_point"]}

@@ -37,7 +37,10 @@ def test_search_answers_the_api_contract_shape(client):
     assert body["total"] >= 3 and len(body["hits"]) == 2 and body["next_cursor"]
     hit = body["hits"][0]
     assert {"id", "title", "kind", "subject", "grade", "knowledge_points", "school", "highlight", "score"} <= hit.keys()
-    assert set(body["facets"]) >= {"subject", "stage", "grade", "edition", "kind", "knowledge_point"}
+    assert set(body["facets"]) == {"subject", "stage", "grade", "edition", "kind", "knowledge_point"}
+    chosen = client.get("/search", params={"q": "方程", "facets": "school,duration"}, headers=AS_TEACHER).json()
+    assert set(chosen["facets"]) == {"school", "duration"}
+    assert client.get("/search", params={"facets": ""}, headers=AS_TEACHER).json()["facets"] == {}
     following = client.get("/search", params={"q": "一元二次方程 配方法", "size": 2, "cursor": body["next_cursor"]},
                            headers=AS_TEACHER).json()
     assert {h["id"] for h in following["hits"]}.isdisjoint(h["id"] for h in body["hits"])
@@ -71,6 +74,7 @@ def test_an_expired_principal_is_refused(client):
     ({"q": "字" * 201}, 422, "request.validation_failed"),
     ({"page": 1000, "size": 50}, 400, "search.page_too_deep"),
     ({"cursor": "%%%"}, 400, "search.invalid_cursor"),
+    ({"facets": "subject,colour"}, 400, "search.unknown_facet"),
     ({"cursor": base64.urlsafe_b64encode(b'{"offset": -5}').decode()}, 400, "search.invalid_cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"[1, 2]").decode()}, 400, "search.invalid_cursor"),
 ])
