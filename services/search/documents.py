@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from services.common.search import SearchDocument
 from services.search.analysis import Analyzer, normalize, suggest_keys
-from services.search.backends.base import AnalysedDocument
+from services.search.backends.base import AnalysedDocument, audience_of
 
 # Documents longer than this (about 60 dense slides) are indexed by their first pages only:
 # ranking gains nothing from more, and one huge upload must not stall the index.
@@ -46,7 +46,8 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
         "volume": [doc.volume], "chapter": [doc.chapter], "kind": [doc.kind], "school_id": [doc.school_id],
         "license": [doc.license], "duration": [duration_bucket(doc.duration_s)],
         "kp": doc.knowledge_points, "kp_ancestry": doc.knowledge_point_ancestry,
-        "visibility": [doc.visibility], "owner_id": [doc.owner_id], "district_id": [doc.district_id],
+        "audience": audience_of(visibility=doc.visibility, owner_id=doc.owner_id, school_id=doc.school_id,
+                                district_id=doc.district_id),
     }
     return AnalysedDocument(
         id=doc.id, version=doc.version, live=True, text=text,

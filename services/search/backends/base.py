@@ -23,9 +23,10 @@ TEXT_FIELDS: dict[str, float] = {
 }
 # Exact-value fields: filters and facets. `kp` holds the assigned knowledge points, `kp_ancestry`
 # the same with every ancestor (the knowledge-point filter, so a node matches its descendants).
+# `audience` holds who may see the document (see `audience_of`).
 KEYWORD_FIELDS = ("subject", "stage", "grade", "edition", "volume", "chapter", "kind", "school_id", "license",
-                  "duration", "kp", "kp_ancestry", "visibility", "owner_id", "district_id")
-MULTI_VALUED = frozenset({"kp", "kp_ancestry"})
+                  "duration", "kp", "kp_ancestry", "audience")
+MULTI_VALUED = frozenset({"kp", "kp_ancestry", "audience"})
 # Facets every search returns, by keyword field.
 FACET_FIELDS = ("subject", "stage", "grade", "edition", "volume", "kind", "kp", "school_id", "license", "duration")
 FACET_SIZE = 50
@@ -79,23 +80,38 @@ class ApplyResult:
     stale: int
 
 
-def visibility_clauses(principal: SearchPrincipal) -> list[dict[str, list[str]]]:
-    """Who may see a live document, as OR-ed clauses of AND-ed exact matches. Mirrors the API's
-    `resources.visibility.visible_for` for published resources; the contract suite checks both."""
-    clauses: list[dict[str, list[str]]] = [
-        {"owner_id": [principal.user_id]},
-        {"visibility": ["public"]},
-        {"visibility": ["district"], "district_id": [principal.district_id]},
-    ]
+def audience_of(*, visibility: str | None, owner_id: str | None, school_id: str | None,
+                district_id: str | None) -> list[str]:
+    """Who may see a live document, as tokens indexed with it; a searcher sees it if they hold one
+    of them (`audience_for`). This is the API's `resources.visibility.visible_for` for published
+    resources, precomputed: one term-set filter instead of OR-ed intersections, which cost a pass
+    over every document of the district (2.4 ms at 100,000 documents on tantivy, against 0.2 ms)."""
+    tokens = [f"owner:{owner_id}"] if owner_id else []
+    if district_id:
+        tokens.append(f"manage_d:{district_id}")  # moderators and district administrators
+    if school_id:
+        tokens.append(f"manage_s:{school_id}")  # school administrators
+    if visibility == "public":
+        tokens.append("public")
+    elif visibility == "district" and district_id:
+        tokens.append(f"district:{district_id}")
+    elif visibility in ("school", "paired") and school_id:
+        tokens.append(f"school:{school_id}")
+        if visibility == "paired":
+            tokens.append(f"paired:{school_id}")  # held by the schools paired with it
+    return tokens
+
+
+def audience_for(principal: SearchPrincipal) -> list[str]:
+    tokens = [f"owner:{principal.user_id}", "public", f"district:{principal.district_id}"]
     if principal.manages_district:
-        clauses.append({"district_id": [principal.district_id]})
+        tokens.append(f"manage_d:{principal.district_id}")
     if principal.school_id:
+        tokens.append(f"school:{principal.school_id}")
         if principal.manages_school:
-            clauses.append({"school_id": [principal.school_id]})
-        clauses.append({"visibility": ["school", "paired"], "school_id": [principal.school_id]})
-        if principal.partner_school_ids:
-            clauses.append({"visibility": ["paired"], "school_id": list(principal.partner_school_ids)})
-    return clauses
+            tokens.append(f"manage_s:{principal.school_id}")
+    tokens += [f"paired:{school}" for school in principal.partner_school_ids]
+    return tokens
 
 
 class SearchBackend(Protocol):

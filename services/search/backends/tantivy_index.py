@@ -32,7 +32,7 @@ from services.search.backends.base import (
     QueryPlan,
     RawHit,
     RawResult,
-    visibility_clauses,
+    audience_for,
 )
 
 _WHITESPACE = "lb_whitespace"  # our analysis already produced the terms; split on spaces only
@@ -188,13 +188,8 @@ class TantivyBackend:
         return Query.term_query(self.schema, name, value)
 
     def _visible(self, principal: SearchPrincipal) -> Query:
-        clauses = []
-        for clause in visibility_clauses(principal):
-            parts = [self._term(name, values[0]) if len(values) == 1
-                     else Query.term_set_query(self.schema, name, values) for name, values in clause.items()]
-            clauses.append(parts[0] if len(parts) == 1 else Query.boolean_query([(Occur.Must, p) for p in parts]))
-        return Query.boolean_query([(Occur.Must, self._term("live", True)),
-                                    (Occur.Must, Query.boolean_query([(Occur.Should, c) for c in clauses]))])
+        # Tombstones have no audience, so this also keeps them out.
+        return Query.term_set_query(self.schema, "audience", audience_for(principal))
 
     def _filtered(self, plan: QueryPlan) -> tuple[Query, Query]:
         """(the scoring query, the filter alone: what facets count over)."""
