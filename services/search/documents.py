@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.common.search import SearchDocument
-from services.search.analysis import Analyzer, normalize, suggest_keys
+from services.search.analysis import Analyzer, fold, normalize, suggest_keys
 from services.search.backends.base import AnalysedDocument, audience_of
 
 # Documents longer than this (about 60 dense slides) are indexed by their first pages only:
@@ -28,10 +28,10 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
         return AnalysedDocument(id=doc.id, version=doc.version, live=False, source=stored_source(doc, plain=True))
     doc = _capped(doc)
     # The displayed texts are normalised once: for the terms, and to learn whether the highlighter
-    # may skip normalising them at query time (most are already Simplified and half-width).
+    # may make do with `fold` at query time (most are Simplified already).
     title, description, *pages = (normalize(t) for t in [doc.title, doc.description, *(p.text for p in doc.pages)])
-    plain = title == doc.title.lower() and description == doc.description.lower() and all(
-        n == p.text.lower() for n, p in zip(pages, doc.pages, strict=True))
+    plain = title == fold(doc.title) and description == fold(doc.description) and all(
+        n == fold(p.text) for n, p in zip(pages, doc.pages, strict=True))
     rest = " ".join(filter(None, [" ".join(doc.tags), doc.chapter_name or "", doc.school_name or "",
                                   doc.owner_name or ""]))
     text = {
@@ -58,8 +58,8 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
 
 
 def stored_source(doc: SearchDocument, *, plain: bool) -> bytes:
-    """What the index stores and returns with a hit: the document, and whether its displayed
-    texts are already in normal form (then highlighting needs no conversion)."""
+    """What the index stores and returns with a hit: the document, and whether `fold` brings its
+    displayed texts to normal form (then highlighting needs no full conversion)."""
     return b'{"plain":%s,"doc":%s}' % (b"true" if plain else b"false", doc.model_dump_json().encode())
 
 

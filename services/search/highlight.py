@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from services.common.search import Highlight, PageText
-from services.search.analysis import normalize
+from services.search.analysis import fold, normalize
 
 SNIPPET_CHARS = 120
 _SEPARATOR = "\x00"
@@ -58,13 +58,13 @@ def _snippet(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def highlight(*, title: str, description: str, pages: list[PageText], terms: list[str], plain: bool) -> Highlight:
-    """`plain`: the texts are known to be in normal form already (see documents.stored_source)."""
+    """`plain`: `fold` is known to normalise these texts (see documents.stored_source)."""
     if not terms:
         return Highlight()
     ordered = sorted(set(terms), key=len, reverse=True)
     passages = [(description, None), *((p.text, p.number) for p in pages)]
     texts = [title, *(text for text, _ in passages)]
-    normal_title, *normal_passages = [t.lower() for t in texts] if plain else _normalized(texts)
+    normal_title, *normal_passages = [fold(t) for t in texts] if plain else _normalized(texts)
     title_spans = _spans(normal_title, ordered)
     # The passage matching the most distinct terms: the description, or the best page.
     best: tuple[int, str, list[tuple[int, int]], int | None] | None = None

@@ -174,6 +174,12 @@ def test_highlights_mark_the_original_text(engine):
     assert hit.highlight.text == "用赵爽弦图<em>证明勾股定理</em>。"
 
 
+def test_highlights_mark_traditional_and_full_width_originals(make_engine):
+    engine = make_engine([doc("trad", "勾股定理的證明（ＰＰＴ）", kp="kp-pyth")])
+    hit = engine.search(SearchParams(q="勾股定理 证明 ppt"), TEACHER_B).hits[0]
+    assert hit.highlight.title == "<em>勾股定理</em>的<em>證明</em>（<em>ＰＰＴ</em>）"
+
+
 def test_highlight_escapes_html_in_titles(make_engine):
     engine = make_engine([doc("xss", "<script>配方法</script>", kp="kp-complete")])
     assert engine.search(SearchParams(q="配方法"), TEACHER_B).hits[0].highlight.title == \
