@@ -12,6 +12,7 @@ Pinyin: the title's and knowledge points' words also become full pinyin and init
 """
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -45,8 +46,12 @@ def fold(text: str) -> str:
     return text.translate(_HALF_WIDTH).lower()
 
 
-def _is_term(token: str) -> bool:
-    return bool(token.strip()) and token not in STOPWORDS and any(ch.isalnum() for ch in token)
+# A term has at least one letter, digit or Han character (punctuation and spaces are not terms).
+_HAS_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def _terms_only(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t not in STOPWORDS and _HAS_WORD_CHAR.search(t)]
 
 
 class Analyzer:
@@ -71,7 +76,7 @@ class Analyzer:
             return []
         with self._lock:
             tokens = self._jieba.cut_for_search(normal, True)
-        return [t for t in tokens if _is_term(t)]
+        return _terms_only(tokens)
 
     def words(self, text: str) -> list[str]:
         """Precise-mode words: the longest dictionary words, for pinyin and highlighting."""
@@ -79,25 +84,37 @@ class Analyzer:
             return []
         with self._lock:
             tokens = self._jieba.cut(normalize(text), True)
-        return [t for t in tokens if _is_term(t)]
+        return _terms_only(tokens)
 
     def indexed(self, text: str) -> str:
         return " ".join(self.terms(text))
 
     def pinyin_terms(self, text: str) -> list[str]:
-        """Full pinyin and initials of every word, and of the whole text (for typing a title's
-        start in pinyin). Latin words pass through."""
-        words = self.words(text)
+        """Full pinyin and initials of every word (Latin words pass through)."""
         out: list[str] = []
-        for word in words:
+        for word in self.words(text):
             full, initials = pinyin_forms(word)
             out.append(full)
             if initials != full:
                 out.append(initials)
-        if len(words) > 1:
-            full, initials = pinyin_forms("".join(words))
-            out += [full, initials]
         return out
+
+    def suggest_keys(self, text: str) -> list[str]:
+        """Every prefix a user may type to be offered `text`: of its normalised characters, of its
+        full pinyin and of its initials. Spaces are dropped, so "yi yuan" and "yiyuan" both work.
+        The pinyin is put together from the words' (cached) pinyin: words repeat across titles,
+        whole titles do not, and pypinyin is the costliest step of indexing otherwise."""
+        with self._lock:
+            tokens = self._jieba.cut(normalize(text), False)
+        tokens = [t for t in tokens if not t.isspace()]
+        forms = [pinyin_forms(t) for t in tokens]
+        normal = "".join(tokens)
+        full, initials = "".join(f for f, _ in forms), "".join(i for _, i in forms)
+        keys: set[str] = set()
+        for form in (normal, full, initials):
+            form = form[:SUGGEST_PREFIX_CHARS]
+            keys.update(form[:n] for n in range(1, len(form) + 1))
+        return sorted(keys)
 
 
 @lru_cache(maxsize=65536)
@@ -111,19 +128,7 @@ def pinyin_forms(text: str) -> tuple[str, str]:
     return full, initials
 
 
-def suggest_keys(text: str) -> list[str]:
-    """Every prefix a user may type to be offered `text`: of its normalised characters, of its
-    full pinyin and of its initials. Spaces are dropped, so "yi yuan" and "yiyuan" both work."""
-    normal = "".join(normalize(text).split())
-    full, initials = pinyin_forms(normal)
-    keys: set[str] = set()
-    for form in (normal, full, initials):
-        form = form[:SUGGEST_PREFIX_CHARS]
-        keys.update(form[:n] for n in range(1, len(form) + 1))
-    return sorted(keys)
-
-
 def suggest_key(typed: str) -> str:
-    """What a typed prefix is looked up by, normalised like `suggest_keys`."""
+    """What a typed prefix is looked up by, normalised like `Analyzer.suggest_keys`."""
     return "".join(normalize(typed).split())[:SUGGEST_PREFIX_CHARS]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.common.search import SearchDocument
-from services.search.analysis import Analyzer, fold, normalize, suggest_keys
+from services.search.analysis import Analyzer, fold, normalize
 from services.search.backends.base import AnalysedDocument, audience_of
 
 # Documents longer than this (about 60 dense slides) are indexed by their first pages only:
@@ -52,7 +52,7 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
     return AnalysedDocument(
         id=doc.id, version=doc.version, live=True, text=text,
         keywords={name: [v for v in values if v] for name, values in keywords.items()},
-        suggest=suggest_keys(doc.title),
+        suggest=analyzer.suggest_keys(doc.title),
         published_at=int(doc.published_at.timestamp()) if doc.published_at else 0,
         views=doc.views, source=stored_source(doc, plain=plain))
 
