@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from prometheus_client import Counter
 
 from services.common.http import install_request_context, operations_router
@@ -71,9 +71,9 @@ def create_app(settings: Settings, *, backend: SearchBackend | None = None) -> F
     public = APIRouter()
 
     @public.get("/search", response_model=SearchResponse)
-    def search(params: Annotated[SearchParams, Depends()],
-               principal: Caller) -> SearchResponse:
-        return engine.search(params, principal)
+    def search(params: Annotated[SearchParams, Depends()], principal: Caller) -> Response:
+        # Serialised here by pydantic-core: FastAPI would validate the whole response model again.
+        return Response(engine.search(params, principal).model_dump_json(), media_type="application/json")
 
     @public.get("/suggest", response_model=SuggestResponse)
     def suggest(principal: Caller,

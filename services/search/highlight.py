@@ -4,7 +4,7 @@ Done in the service rather than by a backend's highlighter, so both backends mar
 from __future__ import annotations
 
 import html
-from services.common.search import Highlight, PageText
+from services.common.search import Highlight
 from services.search.analysis import fold, normalize
 
 SNIPPET_CHARS = 120
@@ -57,12 +57,13 @@ def _snippet(text: str, spans: list[tuple[int, int]]) -> str:
     return ("…" if start else "") + mark(text[start:end], inside) + ("…" if end < len(text) else "")
 
 
-def highlight(*, title: str, description: str, pages: list[PageText], terms: list[str], plain: bool) -> Highlight:
-    """`plain`: `fold` is known to normalise these texts (see documents.stored_source)."""
+def highlight(*, title: str, passages: list[tuple[str, int | None]], terms: tuple[str, ...] | list[str],
+              plain: bool) -> Highlight:
+    """`passages`: (text, page number or None for the description). `plain`: `fold` is known to
+    normalise these texts (see documents.stored_source)."""
     if not terms:
-        return Highlight()
+        return Highlight.model_construct(title=None, text=None, page=None)
     ordered = sorted(set(terms), key=len, reverse=True)
-    passages = [(description, None), *((p.text, p.number) for p in pages)]
     texts = [title, *(text for text, _ in passages)]
     normal_title, *normal_passages = [fold(t) for t in texts] if plain else _normalized(texts)
     title_spans = _spans(normal_title, ordered)
@@ -72,9 +73,9 @@ def highlight(*, title: str, description: str, pages: list[PageText], terms: lis
         spans = _spans(normal, ordered)
         if not spans:
             continue
-        distinct = len({text[a:b] for a, b in spans})
+        distinct = len({normal[a:b] for a, b in spans})
         if best is None or distinct > best[0]:
             best = (distinct, text, spans, page)
-    return Highlight(title=mark(title, title_spans) if title_spans else None,
-                     text=_snippet(best[1], best[2]) if best else None,
-                     page=best[3] if best else None)
+    return Highlight.model_construct(title=mark(title, title_spans) if title_spans else None,
+                                     text=_snippet(best[1], best[2]) if best else None,
+                                     page=best[3] if best else None)
