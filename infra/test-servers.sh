@@ -3,7 +3,7 @@
 #   infra/test-servers.sh start|stop|status|env
 #   eval "$(infra/test-servers.sh env)"   # exports LB_TEST_<NAME>_URL
 # Each server is infra/<name>.sh with start|stop|status|url subcommands; to
-# add one (minio, elasticsearch), write that script and list it here.
+# add one, write that script and list it here.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -12,6 +12,7 @@ SERVERS=(
   "postgres:LB_TEST_POSTGRES_URL"
   "redis:LB_TEST_REDIS_URL"
   "minio:LB_TEST_S3_URL"
+  "elasticsearch:LB_TEST_ES_URL"
 )
 
 usage() { echo "usage: $0 {start|stop|status|env}" >&2; exit 2; }
