@@ -214,7 +214,7 @@ class SearchEngine:
         for field, buckets in raw.facets.items():
             name = _FIELD_TO_FACET[field]
             names = labels.by_facet.get(name, {})
-            facets[name] = [FacetValue.model_construct(value=v, label=names.get(v, v), count=c) for v, c in buckets]
+            facets[name] = [FacetValue(value=v, label=names.get(v, v), count=c) for v, c in buckets]
         return SearchResponse.model_construct(total=raw.total, page=params.page, size=params.size, hits=hits,
                                               facets=facets,
                                               next_cursor=_encode_cursor(raw.cursor) if raw.cursor else None)

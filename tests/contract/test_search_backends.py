@@ -202,20 +202,20 @@ def test_a_knowledge_point_matches_its_descendants(engine):
 
 def test_facets_count_the_matches_with_labels(engine):
     facets = engine.search(SearchParams(q="方程", facets="subject,knowledge_point,school"), TEACHER_B).facets
-    subject = {f.value: (f.label, f.count) for f in facets["subject"]}
+    subject = {f["value"]: (f["label"], f["count"]) for f in facets["subject"]}
     assert subject == {"math": ("数学", 4)}
-    points = {f.value: (f.label, f.count) for f in facets["knowledge_point"]}
+    points = {f["value"]: (f["label"], f["count"]) for f in facets["knowledge_point"]}
     assert points["kp-quad"] == ("一元二次方程", 2)
     assert points["kp-complete"] == ("配方法", 1)
-    assert {f.value: f.count for f in facets["school"]} == {SCHOOL_A: 4}
-    assert facets["school"][0].label == "城关一中"
+    assert {f["value"]: f["count"] for f in facets["school"]} == {SCHOOL_A: 4}
+    assert facets["school"][0]["label"] == "城关一中"
 
 
 def test_facets_without_a_query_count_everything_visible(engine):
     result = engine.search(SearchParams(), TEACHER_B)
     assert result.total == len(CORPUS)
-    assert {f.value: f.count for f in result.facets["subject"]} == {"math": 5, "chinese": 1}
-    assert {f.value: f.count for f in result.facets["grade"]} == {"g9": 5, "g8": 1}
+    assert {f["value"]: f["count"] for f in result.facets["subject"]} == {"math": 5, "chinese": 1}
+    assert {f["value"]: f["count"] for f in result.facets["grade"]} == {"g9": 5, "g8": 1}
 
 
 # -- sorting and paging ------------------------------------------------------------------------
@@ -300,8 +300,8 @@ def test_a_private_resource_of_school_a_is_never_shown_or_counted_for_a_teacher_
     assert "a-private" not in [h.id for h in result.hits]
     assert result.total == 2  # a-district and x-public, matching on 勾股定理
     # a-private is the only Chinese-subject document: no facet may count it.
-    assert all(f.value != "chinese" for f in result.facets["subject"])
-    assert all(f.count <= 2 for values in result.facets.values() for f in values)
+    assert all(f["value"] != "chinese" for f in result.facets["subject"])
+    assert all(f["count"] <= 2 for values in result.facets.values() for f in values)
     assert engine.search(SearchParams(subject="chinese"), TEACHER_B).total == 0
 
 
