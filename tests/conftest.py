@@ -45,10 +45,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def make_settings(data_dir: Path, database_url: str, **core: object) -> Settings:
-    # No media janitor thread: tests run its rounds by hand (app.state.media_janitor.run_once()).
+    # No media janitor or search relay threads: tests run their rounds by hand
+    # (app.state.media_janitor.run_once(), app.state.search_relay.run_once()).
     return Settings(core=CoreSettings(env="test", data_dir=data_dir, log_json=False, **core),
                     database=DatabaseSettings(url=database_url), auth=AuthSettings(secret_key=SECRET),
-                    api=ApiSettings(media_poll_s=0))
+                    api=ApiSettings(media_poll_s=0, search_relay_s=0))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -19,6 +20,10 @@ from services.api.pairing.router import router as pairing_router
 from services.api.playback.router import router as playback_router
 from services.api.resources import processing
 from services.api.resources.router import router as resources_router
+from services.api.search import outbox  # noqa: F401 - registers the listener that writes search outbox rows
+from services.api.search.client import SearchClient
+from services.api.search.relay import Relay
+from services.api.search.router import router as search_router
 from services.api.taxonomy.router import router as taxonomy_router
 from services.api.uploads.hashing import RunningHashes
 from services.api.uploads import service as uploads
@@ -35,7 +40,8 @@ from services.common.tasks import check_broker, create_celery
 JANITOR_INTERVAL_S = 600
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, search_transport: httpx.BaseTransport | None = None) -> FastAPI:
+    """`search_transport`: how to reach the search service (tests pass the search app itself)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
     engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size)
     celery = create_celery(settings, name="lessonbridge-api")
@@ -58,6 +64,11 @@ def create_app(settings: Settings) -> FastAPI:
         "apply_finished_jobs": apply_finished_jobs,
     })
 
+    search_client = SearchClient(settings.search_url, secret=settings.secret_key, transport=search_transport)
+    search_relay = Relay(sessionmaker=lambda: app.state.sessionmaker(), client=search_client, store=blob_store)
+    # Feeds the search service from the outbox; rows wait while it is down.
+    relay_janitor = Janitor(interval_s=settings.api.search_relay_s, jobs={"relay_search_outbox": search_relay.run_once})
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run on these threads. Python runs one at a time (the GIL); past a few,
@@ -67,9 +78,13 @@ def create_app(settings: Settings) -> FastAPI:
         janitor.start()
         if settings.api.media_poll_s > 0:  # 0: tests drive it by hand
             media_janitor.start()
+        if settings.api.search_relay_s > 0:
+            relay_janitor.start()
         yield
+        relay_janitor.stop()
         media_janitor.stop()
         janitor.stop()
+        search_client.close()
 
     app = FastAPI(title="LessonBridge API", version="1", openapi_url="/openapi.json",
                   docs_url="/docs", redoc_url=None, lifespan=lifespan)
@@ -81,6 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.upload_hashes = RunningHashes()
     app.state.janitor = janitor
     app.state.media_janitor = media_janitor
+    app.state.search_client = search_client
+    app.state.search_relay = search_relay
 
     def database_ready() -> None:
         with engine.connect() as connection:
@@ -88,7 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Routes are matched in this order: the most requested (resource reads) first.
     for router in (resources_router, auth_router, orgs_router, pairing_router, taxonomy_router,
-                   moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router):
+                   moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router,
+                   search_router):
         app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))

@@ -7,5 +7,6 @@ from services.api.moderation.models import ModerationDecision  # noqa: F401
 from services.api.orgs.models import District, School, User  # noqa: F401
 from services.api.pairing.models import Pairing  # noqa: F401
 from services.api.resources.models import Asset, Resource  # noqa: F401
+from services.api.search.models import SearchOutbox  # noqa: F401
 from services.api.uploads.models import Blob, Upload  # noqa: F401
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume  # noqa: F401

@@ -93,6 +93,8 @@ class ApiSettings(_FromEnv):
     # How often the API sends queued media jobs, rescues stalled ones and applies finished ones;
     # 0 turns it off (tests drive it by hand).
     media_poll_s: float = Field(2.0, ge=0, le=3600, validation_alias="LB_MEDIA_POLL_S")
+    # How often the API relays search outbox rows to the search service; 0 turns it off.
+    search_relay_s: float = Field(1.0, ge=0, le=3600, validation_alias="LB_SEARCH_RELAY_S")
 
 
 # Values people paste from examples. Refused as secrets anywhere but development.

@@ -89,6 +89,9 @@ class Resource(Base):
     progress: Mapped[int] = mapped_column(default=0)
     # Bumped on every change search cares about; the index applies an update only if newer.
     version: Mapped[int] = mapped_column(default=1)
+    # Counted on play; not a search-relevant change (no version bump): the index learns it with
+    # the next change or reindex.
+    view_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]

@@ -1,0 +1,75 @@
+"""The outbox relay: delivers changed resources to the search service, oldest first.
+
+A round reads the oldest outbox rows, builds the *current* documents of their resources, posts
+them, and deletes exactly the rows it read once the search service answers (after its index
+commit). A failed round keeps the rows for the next one. Several relays at once (API replicas)
+only repeat each other's work: the index skips versions it already has.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from services.api.search.client import SearchClient
+from services.api.search.documents import build_documents, build_vocabulary
+from services.api.search.errors import SearchUnavailable
+from services.api.search.models import SearchOutbox
+from services.common.storage.base import BlobStore
+
+log = structlog.get_logger("search.relay")
+
+BATCH = 500
+
+
+class Relay:
+    def __init__(self, *, sessionmaker: Callable[[], Session], client: SearchClient, store: BlobStore) -> None:
+        self.sessionmaker, self.client, self.store = sessionmaker, client, store
+        self._vocabulary_sent: str | None = None
+
+    def run_once(self) -> dict[str, int]:
+        """Relays until the outbox is empty or a round fails; returns what it delivered."""
+        delivered = stale = 0
+        try:
+            while True:
+                outcome = self._round()
+                if outcome is None:
+                    break
+                delivered, stale = delivered + outcome[0], stale + outcome[1]
+        except SearchUnavailable:
+            log.warning("search_unavailable", delivered=delivered, waiting=self.backlog())
+        return {"delivered": delivered, "stale": stale}
+
+    def _round(self) -> tuple[int, int] | None:
+        with self.sessionmaker() as session:
+            rows = session.execute(select(SearchOutbox.id, SearchOutbox.resource_id, SearchOutbox.version)
+                                   .order_by(SearchOutbox.id).limit(BATCH)).all()
+            if not rows:
+                return None
+            versions: dict[str, int] = {}
+            for _, resource_id, version in rows:
+                versions[resource_id] = max(version, versions.get(resource_id, 0))
+            self._send_vocabulary(session)
+            documents = build_documents(session, versions, self.store)
+            # No read transaction may stay open across the call (SQLite: docs/design.md).
+            session.rollback()
+        outcome = self.client.index(documents)
+        with self.sessionmaker() as session:
+            session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row.id for row in rows])))
+            session.commit()
+        return len(documents), outcome.stale
+
+    def _send_vocabulary(self, session: Session) -> None:
+        """The taxonomy as the search service needs it, whenever it differs from what it has."""
+        vocabulary = build_vocabulary(session)
+        if self._vocabulary_sent == vocabulary.revision:
+            return
+        if self.client.state().get("vocabulary_revision") != vocabulary.revision:
+            self.client.put_vocabulary(vocabulary)
+        self._vocabulary_sent = vocabulary.revision
+
+    def backlog(self) -> int:
+        with self.sessionmaker() as session:
+            return session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
