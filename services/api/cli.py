@@ -14,12 +14,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.api import demo, migrate
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
 from services.api.taxonomy import service as taxonomy
+from services.api.search import maintenance
+from services.api.search import outbox  # noqa: F401 - commands that change resources write outbox rows
+from services.api.search.client import SearchClient
+from services.api.search.documents import resource_count
+from services.api.search.errors import SearchUnavailable
+from services.api.search.models import SearchOutbox
 from services.api.uploads import gc
 from services.api.uploads import service as uploads
 from services.common.db import create_db_engine, create_sessionmaker
@@ -32,10 +39,12 @@ db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
 taxonomy_app = typer.Typer(help="Subjects, grades, editions, chapters and knowledge points.", no_args_is_help=True)
 blobs_app = typer.Typer(help="Stored files.", no_args_is_help=True)
 uploads_app = typer.Typer(help="tus uploads.", no_args_is_help=True)
+search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(blobs_app, name="blobs")
 app.add_typer(uploads_app, name="uploads")
 app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(search_app, name="search")
 console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,6 +189,59 @@ def uploads_expire() -> None:
         count = uploads.expire_uploads(session, store=create_blob_store(settings),
                                        spool_root=settings.core.data_dir / "uploads")
     console.print(f"expired {count} uploads")
+
+
+def _search_client(settings: Settings) -> SearchClient:
+    return SearchClient(settings.search_url, secret=settings.secret_key)
+
+
+@search_app.command("status")
+def search_status() -> None:
+    """The index as the search service reports it, and outbox rows waiting to be relayed."""
+    settings = Settings.from_env()
+    with _session() as session:
+        waiting = session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+    client = _search_client(settings)
+    try:
+        state = client.state()
+    except SearchUnavailable as error:
+        _fail(error)
+    typer.echo(json.dumps({**state, "outbox_waiting": waiting}, ensure_ascii=False))
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the index from the database beside the live one, then swap it in."""
+    settings = Settings.from_env()
+    client = _search_client(settings)
+    with _session() as session, _progress() as progress:
+        task = progress.add_task("reindexing resources", total=resource_count(session))
+        try:
+            sent = maintenance.reindex(session, client=client, store=create_blob_store(settings),
+                                       progress=lambda n: progress.advance(task, n))
+        except SearchUnavailable as error:
+            _fail(error)
+    console.print(f"reindexed {sent} resources")
+
+
+@search_app.command("reconcile")
+def search_reconcile(repair: Annotated[bool, typer.Option("--repair/--no-repair",
+                                                          help="Send the current state of every drifted resource.")] = True,
+                     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+    """Compare the database with the index; with --repair (the default) fix what differs."""
+    settings = Settings.from_env()
+    with _session() as session, console.status("comparing the database with the index"):
+        try:
+            drift = maintenance.reconcile(session, client=_search_client(settings), store=create_blob_store(settings),
+                                          repair=repair)
+        except SearchUnavailable as error:
+            _fail(error)
+    if as_json:
+        typer.echo(json.dumps(drift.summary(), ensure_ascii=False))
+        return
+    console.print(f"checked {drift.checked_database} resources against {drift.checked_index} index entries: "
+                  f"{len(drift.missing)} missing or outdated, {len(drift.stale_live)} shown but not published"
+                  + (f"; repaired {drift.repaired}" if repair and drift.total else ""))
 
 
 @app.command("demo")

@@ -24,15 +24,17 @@ BULK_TIMEOUT = httpx.Timeout(120.0, connect=2.0)
 
 
 class SearchClient:
-    def __init__(self, base_url: str, *, secret: str, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, base_url: str, *, secret: str, http: httpx.Client | None = None) -> None:
+        """`http`: a client of one's own (tests pass a TestClient of the search app itself)."""
         self._secret = secret
-        self._http = httpx.Client(base_url=base_url, timeout=TIMEOUT, transport=transport)
+        self._http = http or httpx.Client(base_url=base_url, timeout=TIMEOUT)
 
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, *, principal: SearchPrincipal | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {PRINCIPAL_HEADER: sign_principal(principal, secret=self._secret)}
+    def _call(self, method: str, path: str, *, principal: SearchPrincipal | None = None,
+              headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {**(headers or {}), PRINCIPAL_HEADER: sign_principal(principal, secret=self._secret)}
         try:
             return self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as error:
