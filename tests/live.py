@@ -59,9 +59,14 @@ def s3_environment(s3_url: str, bucket: str) -> dict[str, str]:
             "LB_S3_SECRET_KEY": parsed.password or "", "LB_S3_BUCKET": bucket}
 
 
+API_APP = "services.api.app:create_app_from_env"
+SEARCH_APP = "services.search.app:create_app_from_env"
+
+
 @dataclass
 class ApiProcess:
-    """The API under uvicorn in its own process group, as deployed."""
+    """The API (or, with `app=SEARCH_APP`, the search service) under uvicorn in its own process
+    group, as deployed."""
 
     database_url: str
     data_dir: Path
@@ -69,6 +74,7 @@ class ApiProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    app: str = API_APP
 
     @property
     def url(self) -> str:
@@ -78,22 +84,22 @@ class ApiProcess:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("LB_")}, "LB_ENV": "test",
                "LB_DATABASE_URL": self.database_url, "LB_DATA_DIR": str(self.data_dir), "LB_SECRET_KEY": self.secret,
                "LB_API_PORT": str(self.port), "LB_LOG_LEVEL": os.environ.get("LB_TEST_API_LOG_LEVEL", "WARNING"), **self.extra_env}
-        self.log = (self.data_dir.parent / f"api-{self.port}.log").open("ab")
+        self.log = (self.data_dir.parent / f"{self.app.split('.')[1]}-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "uvicorn"), "--factory", "services.api.app:create_app_from_env",
+            [str(Path(sys.executable).parent / "uvicorn"), "--factory", self.app,
              "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"API exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.app} exited with {self.process.returncode}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("API never became ready")
+        raise RuntimeError(f"{self.app} never became ready")
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, as when a machine loses power or the OOM killer strikes."""
