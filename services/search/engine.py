@@ -33,7 +33,7 @@ from services.common.search import (
     Vocabulary,
 )
 from services.search.analysis import Analyzer, normalize, pinyin_forms, suggest_key
-from services.search.backends.base import QueryPlan, SearchBackend
+from services.search.backends.base import InvalidCursor, QueryPlan, SearchBackend
 from services.search.documents import DURATION_BUCKETS, DURATION_OVER, analyse
 from services.search.highlight import highlight
 
@@ -42,6 +42,9 @@ MAX_QUERY_TERMS = 32
 MAX_PAGE_SIZE = 50
 # Page-number paging stops here (Elasticsearch's default result window); deeper, use `cursor`.
 MAX_OFFSET = 10_000
+# A tantivy cursor is an offset, and collecting past it costs memory in proportion: a forged one
+# must not be able to ask for gigabytes.
+MAX_CURSOR_OFFSET = 1_000_000
 
 # Filters by request parameter -> keyword field. `knowledge_point` filters on the ancestry, so a
 # node matches resources of every node below it.
@@ -69,13 +72,6 @@ class PageTooDeep(DomainError):
     title = {"zh-CN": "翻页过深", "en": "Page too deep"}
     detail = {"zh-CN": "按页码最多翻到第 {max_offset} 条；更深请使用 next_cursor",
               "en": "Page numbers reach result {max_offset} at most; page deeper with next_cursor"}
-
-
-class InvalidCursor(DomainError):
-    status = 400
-    code = "search.invalid_cursor"
-    title = {"zh-CN": "翻页游标无效", "en": "Invalid cursor"}
-    detail = {"zh-CN": "请使用上一页返回的 next_cursor", "en": "Pass the next_cursor of the previous page unchanged"}
 
 
 class UnknownFacet(DomainError):
@@ -264,8 +260,11 @@ def _decode_cursor(text: str) -> dict:
         cursor = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except ValueError:
         raise InvalidCursor() from None
-    offset_ok = isinstance(cursor, dict) and isinstance(cursor.get("offset"), int) and cursor["offset"] >= 0
-    after_ok = isinstance(cursor, dict) and isinstance(cursor.get("after"), list)
+    offset = cursor.get("offset") if isinstance(cursor, dict) else None
+    offset_ok = isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset <= MAX_CURSOR_OFFSET
+    after = cursor.get("after") if isinstance(cursor, dict) else None
+    after_ok = isinstance(after, list) and 0 < len(after) <= 3 and all(
+        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in after)
     if not (offset_ok or after_ok):
         raise InvalidCursor()
     return cursor

@@ -6,6 +6,8 @@ facets, highlights, sorts, paging, suggest, visibility, version checks and rebui
 """
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +22,7 @@ from services.common.search import (
     Vocabulary,
     VocabularyEntry,
 )
+from services.search.backends.base import InvalidCursor
 from services.search.backends.tantivy_index import TantivyBackend
 from services.search.engine import SearchEngine, SearchParams
 from tests.conftest import server_url
@@ -245,6 +248,16 @@ def test_cursors_walk_every_hit_once(make_engine, sort):
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 57
+
+
+@pytest.mark.parametrize("forged", [{"after": ["not-a-number", 3]}, {"after": [1.5, "x", "y"]}, {"offset": 10**12}])
+def test_a_forged_cursor_is_a_clear_error_or_an_empty_page(engine, forged):
+    cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    try:
+        result = engine.search(SearchParams(sort=Sort.newest, cursor=cursor), TEACHER_B)
+    except InvalidCursor:
+        return
+    assert result.hits == [] and result.next_cursor is None
 
 
 # -- suggest -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from services.common.problems import DomainError
 from services.common.search import SearchPrincipal, Sort
 
 # Analysed text fields and their weight in relevance: a title match outranks a knowledge-point
@@ -32,6 +33,15 @@ FACET_FIELDS = ("subject", "stage", "grade", "edition", "volume", "kind", "kp", 
 FACET_SIZE = 50
 # What a suggestion is found by (every prefix of title, pinyin and initials).
 SUGGEST_FIELD = "suggest"
+
+
+class InvalidCursor(DomainError):
+    """A cursor this service did not make (a backend may only find out when it uses it)."""
+
+    status = 400
+    code = "search.invalid_cursor"
+    title = {"zh-CN": "翻页游标无效", "en": "Invalid cursor"}
+    detail = {"zh-CN": "请使用上一页返回的 next_cursor", "en": "Pass the next_cursor of the previous page unchanged"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from services.search.backends.base import (
     SUGGEST_FIELD,
     TEXT_FIELDS,
     FACET_SIZE,
+    InvalidCursor,
     AnalysedDocument,
     ApplyResult,
     QueryPlan,
@@ -207,6 +208,8 @@ class TantivyBackend:
     def search(self, plan: QueryPlan) -> RawResult:
         query, _ = self._filtered(plan)
         searcher = self._live.index.searcher()
+        if plan.cursor is not None and "offset" not in plan.cursor:
+            raise InvalidCursor()  # another backend's
         offset = int((plan.cursor or {}).get("offset", plan.offset))
         order = {"newest": "published_at", "most_viewed": "views"}.get(plan.sort.value)
         kwargs: dict[str, Any] = {"order_by_field": order, "order": Order.Desc} if order else {}
