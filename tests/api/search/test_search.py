@@ -16,6 +16,10 @@ from services.search.app import create_app as create_search_app
 from tests.conftest import SECRET, make_settings
 from tests.helpers import assert_problem
 
+# The search service is reached through a TestClient here, which dislikes per-request timeouts
+# (the bulk calls of reindex and reconcile set longer ones).
+pytestmark = pytest.mark.filterwarnings("ignore:You should not use the 'timeout' argument with the TestClient")
+
 
 @pytest.fixture
 def search_service(tmp_path):
