@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-transcode clean
+.PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-transcode bench-search clean
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
 run: setup
@@ -35,6 +35,9 @@ bench-api: setup
 
 bench-transcode: setup
 	$(VENV)/bin/python bench/transcode.py
+
+bench-search: setup
+	$(VENV)/bin/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
