@@ -32,6 +32,7 @@ SUGGEST_PREFIX_CHARS = 24
 _t2s = opencc.OpenCC("t2s")
 # Full-width ASCII forms (Ａ, １, （, ，) and the ideographic space, to their half-width twins.
 _HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_HAS_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def normalize(text: str) -> str:
@@ -43,7 +44,8 @@ def normalize(text: str) -> str:
 def fold(text: str) -> str:
     """The cheap part of `normalize`: width and case. Equal to `normalize` for most Simplified
     text; the highlighter uses it when index time found it enough (documents.stored_source)."""
-    return text.translate(_HALF_WIDTH).lower()
+    # Searching first is ~10x cheaper than translating, and most texts have nothing to fold.
+    return (text.translate(_HALF_WIDTH) if _HAS_FULL_WIDTH.search(text) else text).lower()
 
 
 # A term has at least one letter, digit or Han character (punctuation and spaces are not terms).

@@ -3,7 +3,10 @@ what the teacher wrote, so matches are found again here and marked with <em> in 
 Done in the service rather than by a backend's highlighter, so both backends mark the same."""
 from __future__ import annotations
 
+import functools
 import html
+import re
+
 from services.common.search import Highlight
 from services.search.analysis import fold, normalize
 
@@ -22,18 +25,30 @@ def _normalized(texts: list[str]) -> list[str]:
     return [n if len(n) == len(t) else t.lower() for n, t in zip(parts, texts, strict=True)]
 
 
-def _spans(normal: str, terms: list[str]) -> list[tuple[int, int]]:
-    """Non-overlapping match spans, longest terms first (一元二次方程 before 一元)."""
-    taken: list[tuple[int, int]] = []
-    for term in terms:
-        start = normal.find(term)
-        while start != -1:
-            end = start + len(term)
-            if all(end <= a or start >= b for a, b in taken):
-                taken.append((start, end))
-            start = normal.find(term, end)
+@functools.lru_cache(maxsize=1024)
+def _matcher(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation of the terms, longest first, so at any place the longest term wins
+    (一元二次方程 before 一元) and a text is scanned once, in C, whatever the number of terms.
+
+    It matches width and case itself (terms are normalised: half-width, lower case), so texts
+    that need no other normalisation are searched as they are, without a folded copy."""
+    alternatives = ("".join(_char_class(c) for c in term) for term in sorted(set(terms), key=len, reverse=True))
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _char_class(char: str) -> str:
+    if char == " ":
+        return "[ \u3000]"
+    if "!" <= char <= "~":  # also its full-width twin (Ａ, １, （), see analysis.fold
+        return f"[{re.escape(char)}{chr(ord(char) + 0xFEE0)}]"
+    return re.escape(char)
+
+
+def _spans(normal: str, matcher: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Non-overlapping match spans, adjacent ones merged: 配 + 方法 side by side read better as one."""
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(taken):  # 配 + 方法 side by side read better as one mark
+    for match in matcher.finditer(normal):
+        start, end = match.span()
         if merged and merged[-1][1] == start:
             merged[-1] = (merged[-1][0], end)
         else:
@@ -60,20 +75,21 @@ def _snippet(text: str, spans: list[tuple[int, int]]) -> str:
 def highlight(*, title: str, passages: list[tuple[str, int | None]], terms: tuple[str, ...] | list[str],
               plain: bool) -> Highlight:
     """`passages`: (text, page number or None for the description). `plain`: `fold` is known to
-    normalise these texts (see documents.stored_source)."""
+    normalise these texts (see documents.stored_source), so the matcher, which folds width and
+    case itself, runs on them as they are."""
     if not terms:
         return Highlight.model_construct(title=None, text=None, page=None)
-    ordered = sorted(set(terms), key=len, reverse=True)
+    matcher = _matcher(tuple(terms))
     texts = [title, *(text for text, _ in passages)]
-    normal_title, *normal_passages = [fold(t) for t in texts] if plain else _normalized(texts)
-    title_spans = _spans(normal_title, ordered)
+    normal_title, *normal_passages = texts if plain else _normalized(texts)
+    title_spans = _spans(normal_title, matcher)
     # The passage matching the most distinct terms: the description, or the best page.
     best: tuple[int, str, list[tuple[int, int]], int | None] | None = None
     for (text, page), normal in zip(passages, normal_passages, strict=True):
-        spans = _spans(normal, ordered)
+        spans = _spans(normal, matcher)
         if not spans:
             continue
-        distinct = len({normal[a:b] for a, b in spans})
+        distinct = len({fold(normal[a:b]) for a, b in spans})
         if best is None or distinct > best[0]:
             best = (distinct, text, spans, page)
     return Highlight.model_construct(title=mark(title, title_spans) if title_spans else None,
