@@ -67,7 +67,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     search_client = SearchClient(settings.search_url, secret=settings.secret_key, http=search_http)
     search_relay = Relay(sessionmaker=lambda: app.state.sessionmaker(), client=search_client, store=blob_store)
     # Feeds the search service from the outbox; rows wait while it is down.
-    relay_janitor = Janitor(interval_s=settings.api.search_relay_s, jobs={"relay_search_outbox": search_relay.run_once})
+    relay_janitor = Janitor(interval_s=settings.api.search_relay_s, jobs={"relay_search_outbox": search_relay.tick})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -221,3 +221,20 @@ def test_reconcile_finds_and_repairs_drift_and_reindex_rebuilds(client, app, fac
     with sessions() as session:
         assert maintenance.reindex(session, client=search_client, store=store) >= 3
     assert {h["id"] for h in search(client, factory, b, q="数一数")["hits"]} == set(ids[1:])
+
+
+def test_the_janitor_backs_off_while_the_search_service_is_down(client, app, factory, people, monkeypatch):
+    a, moderator = people["a"], people["moderator"]
+    relay = app.state.search_relay
+    working = relay.client
+    relay.client = SearchClient("http://127.0.0.1:9", secret=SECRET)  # nothing listens there
+    publish(client, factory, a, moderator, title="认识钟表", visibility="district")
+    now = [1000.0]
+    monkeypatch.setattr("services.api.search.relay.time.monotonic", lambda: now[0])
+    relay.tick()
+    relay.client = working
+    relay.tick()  # within the first second's backoff: no round, the rows wait
+    assert relay.backlog() == 3
+    now[0] += 1.1
+    relay.tick()
+    assert relay.backlog() == 0
