@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from services.api.auth.errors import Forbidden, NotAuthenticated
@@ -20,18 +21,18 @@ def bearer_token(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def authenticate(request: Request, session: Session) -> Principal:
+def authenticate(request: Request, connection: Connection) -> Principal:
     """The caller of the request, their account re-checked in the database (blocking I/O: call it
     on a worker thread)."""
     token = bearer_token(request)
     if not token:
         raise NotAuthenticated()
     claims = verify_access_token(token, secret=request.app.state.settings.secret_key)
-    return principal_for(session, claims)
+    return principal_for(connection, claims)
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
-    principal = authenticate(request, session)
+    principal = authenticate(request, session.connection())
     # Give the connection back while the request waits for the route's worker thread.
     session.rollback()
     return principal

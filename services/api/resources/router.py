@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.api.auth.deps import CurrentUser, authenticate
-from services.api.db import SessionDep, read_in_session
+from services.api.db import SessionDep, read_on_connection
 from services.api.pagination import Page, PageDep, fetch_page
 from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
@@ -50,12 +50,12 @@ def list_resources(session: SessionDep, caller: CurrentUser, paging: PageDep,
 async def read_resource(request: Request, resource_id: str) -> Response:
     # The hottest route (bench/api_read.py): authentication, the queries and rendering run as
     # one unit with no dependency machinery, and the JSON is rendered straight from the model.
-    def render(session: Session) -> bytes:
-        caller = authenticate(request, session)
-        detail = service.read_detail(session, actor=caller, resource_id=resource_id)
+    def render(connection: Connection) -> bytes:
+        caller = authenticate(request, connection)
+        detail = service.read_detail(connection, actor=caller, resource_id=resource_id)
         return _read(detail, request.app.state.blob_store).model_dump_json().encode()
 
-    return Response(await read_in_session(request, render), media_type="application/json")
+    return Response(await read_on_connection(request, render), media_type="application/json")
 
 
 @router.patch("/{resource_id}", response_model=ResourceRead)
@@ -63,7 +63,7 @@ def update_resource(request: Request, session: SessionDep, caller: CurrentUser, 
                     body: ResourceUpdate) -> ResourceRead:
     service.update_resource(session, actor=caller, resource_id=resource_id, changes=body.model_dump(exclude_unset=True))
     session.commit()
-    return _read(service.read_detail(session, actor=caller, resource_id=resource_id), request.app.state.blob_store)
+    return _read(service.read_detail(session.connection(), actor=caller, resource_id=resource_id), request.app.state.blob_store)
 
 
 @router.delete("/{resource_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Connection, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.audit import service as audit
@@ -20,6 +20,7 @@ from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import KnowledgePoint
 from services.api.uploads.models import Blob
 from services.api.uploads.uploader import Uploader
+from services.common.db import PreparedQuery
 from services.common.problems import InvalidField
 
 # Fields of the API that are taxonomy codes, and the columns that hold them.
@@ -85,19 +86,20 @@ def _visible_by_id(shape: ViewerShape) -> Select[Any]:
 
 
 @cache
-def _detail_by_id(shape: ViewerShape) -> Select[Any]:
-    return (select(*Resource.__table__.c, User.real_name.label("owner_name"), School.name.label("school_name"))
-            .join(User, User.id == Resource.owner_id)
-            .outerjoin(School, School.id == Resource.school_id)
-            .where(Resource.id == bindparam("resource_id"), visible_for(shape)))
+def _detail_by_id(shape: ViewerShape) -> PreparedQuery:
+    return PreparedQuery(
+        select(*Resource.__table__.c, User.real_name.label("owner_name"), School.name.label("school_name"))
+        .join(User, User.id == Resource.owner_id)
+        .outerjoin(School, School.id == Resource.school_id)
+        .where(Resource.id == bindparam("resource_id"), visible_for(shape)))
 
 
-_KNOWLEDGE_POINTS_OF = (
+_KNOWLEDGE_POINTS_OF = PreparedQuery(
     select(KnowledgePoint.id, KnowledgePoint.code, KnowledgePoint.name, KnowledgePoint.path)
     .join(resource_knowledge_points, resource_knowledge_points.c.knowledge_point_id == KnowledgePoint.id)
     .where(resource_knowledge_points.c.resource_id == bindparam("resource_id")).order_by(KnowledgePoint.path))
-_ASSETS_OF = (select(*Asset.__table__.c).where(Asset.resource_id == bindparam("resource_id"))
-              .order_by(Asset.created_at, Asset.id))
+_ASSETS_OF = PreparedQuery(select(*Asset.__table__.c).where(Asset.resource_id == bindparam("resource_id"))
+                           .order_by(Asset.created_at, Asset.id))
 
 
 def get_visible(session: Session, *, actor: Principal, resource_id: str) -> Resource:
@@ -108,17 +110,16 @@ def get_visible(session: Session, *, actor: Principal, resource_id: str) -> Reso
     return resource
 
 
-def read_detail(session: Session, *, actor: Principal, resource_id: str) -> ResourceDetail:
-    # Core rows on the session's connection, not ORM entities: this is the hottest read, and
-    # loading entities cost four times the SQL (measured, docs/benchmarks.md).
-    connection = session.connection()
-    row = connection.execute(_detail_by_id(viewer_shape(actor)),
-                             {"resource_id": resource_id, **viewer_params(actor)}).one_or_none()
+def read_detail(connection: Connection, *, actor: Principal, resource_id: str) -> ResourceDetail:
+    # Prepared Core statements, not ORM entities: this is the hottest read, and loading entities
+    # cost four times the SQL, executing Core statements twice (measured, docs/benchmarks.md).
+    row = _detail_by_id(viewer_shape(actor)).one_or_none(connection, {"resource_id": resource_id,
+                                                                     **viewer_params(actor)})
     if row is None:
         raise ResourceNotFound()
-    points = connection.execute(_KNOWLEDGE_POINTS_OF, {"resource_id": resource_id}).all()
-    files = connection.execute(_ASSETS_OF, {"resource_id": resource_id}).all()
-    return ResourceDetail(resource=row, knowledge_points=list(points), assets=list(files))
+    return ResourceDetail(resource=row,
+                          knowledge_points=_KNOWLEDGE_POINTS_OF.rows(connection, {"resource_id": resource_id}),
+                          assets=_ASSETS_OF.rows(connection, {"resource_id": resource_id}))
 
 
 def get_editable(session: Session, *, actor: Principal, resource_id: str) -> Resource:

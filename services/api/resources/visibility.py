@@ -53,7 +53,9 @@ def visible_for(shape: ViewerShape) -> ColumnElement[bool]:
                 and_(Resource.visibility == Visibility.district, Resource.district_id == VIEWER_DISTRICT)]
     if shape.has_school:
         audience += [
-            and_(Resource.visibility.in_([Visibility.school, Visibility.paired]), Resource.school_id == VIEWER_SCHOOL),
+            # Not `in_([...])`: an IN list is compiled per execution, and PreparedQuery runs this.
+            and_(or_(Resource.visibility == Visibility.school, Resource.visibility == Visibility.paired),
+                 Resource.school_id == VIEWER_SCHOOL),
             and_(Resource.visibility == Visibility.paired, Resource.school_id.in_(partner_school_ids(VIEWER_SCHOOL))),
         ]
     return or_(
