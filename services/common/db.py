@@ -144,8 +144,8 @@ def _drop_after_commit_callbacks(session: Session, _previous: Any) -> None:
 class _CompiledQuery:
     sql: str
     positions: tuple[str, ...] | None  # parameter names in order, for positional drivers (SQLite)
-    defaults: dict[str, Any]  # values written into the statement (enum members, literals)
-    bind: dict[str, Callable[[Any], Any]]
+    defaults: dict[str, Any]  # values written into the statement (enum members...), processed once
+    bind: dict[str, Callable[[Any], Any]]  # for the caller's parameters
     row: type
     # Filled from the first cursor's description: some drivers' processors need its type codes.
     results: tuple[Callable[[Any], Any] | None, ...] | None = None
@@ -170,9 +170,9 @@ class PreparedQuery:
         """Named-tuple rows. Runs on the connection's DB-API connection, so inside the
         transaction a Session's connection already has, and in none on a fresh `engine.connect()`."""
         compiled = self._compiled.get(connection.dialect.name) or self._compile(connection.dialect)
-        values = {**compiled.defaults, **params}
-        for name, process in compiled.bind.items():
-            values[name] = process(values[name])
+        values = compiled.defaults | params
+        for name in params.keys() & compiled.bind.keys():
+            values[name] = compiled.bind[name](values[name])
         arguments = values if compiled.positions is None else tuple(values[n] for n in compiled.positions)
         cursor = connection.connection.cursor()
         try:
@@ -194,17 +194,16 @@ class PreparedQuery:
         compiled = self.statement.compile(dialect=dialect)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("expanding parameters need compiling per execution; see PreparedQuery")
-        bind = {}
-        for name, parameter in compiled.binds.items():
-            process = parameter.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                bind[name] = process
+        bind = {name: process for name, parameter in compiled.binds.items()
+                if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        defaults = {name: bind[name](p.value) if name in bind else p.value
+                    for name, p in compiled.binds.items() if not p.required}
         columns = list(self.statement.selected_columns)
         query = _CompiledQuery(
             sql=compiled.string,
             positions=tuple(compiled.positiontup) if dialect.positional else None,
-            defaults={name: p.value for name, p in compiled.binds.items() if not p.required},
-            bind=bind,
+            defaults=defaults,
+            bind={name: process for name, process in bind.items() if name not in defaults},
             row=namedtuple("Row", [c.key for c in columns]))  # type: ignore[misc]  # noqa: PYI024
         self._compiled[dialect.name] = query
         return query
