@@ -174,3 +174,14 @@ def test_move_local_file_and_tool_source(store, prefix):
     assert read == data
     with pytest.raises(BlobNotFound):
         store.tool_source(f"{prefix}/absent")
+
+
+def test_keep_puts_finished_content_where_it_costs_no_copy(store, prefix):
+    data = os.urandom(70_000)
+    put_bytes(store, f"{prefix}/staged", data, "video/mp4")
+    kept = store.keep(f"{prefix}/staged", f"{prefix}/by-content")
+    if store.backend == "local":  # a rename into the content-addressed layout
+        assert kept == f"{prefix}/by-content" and not store.exists(f"{prefix}/staged")
+    else:  # S3 has no rename: the object stays where it was assembled
+        assert kept == f"{prefix}/staged" and not store.exists(f"{prefix}/by-content")
+    assert b"".join(store.open(kept)) == data

@@ -246,16 +246,19 @@ def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: 
     if existing is not None:
         store.delete(staging_key)
         return existing
-    session.rollback()  # as in finish: no read snapshot held across the (on S3, slow) move
-    key = content_key(sha256)
-    store.move(staging_key, key)
+    session.rollback()  # as in finish: no read snapshot held across the storage call
+    key = store.keep(staging_key, content_key(sha256))
     blob = Blob(sha256=sha256, size=size, media_type=media_type, backend=store.backend, key=key)
     try:
         with session.begin_nested():
             session.add(blob)
     except IntegrityError:
-        # The same content finished concurrently; its bytes sit at the same key as ours.
-        return session.scalars(select(Blob).where(Blob.sha256 == sha256)).one()
+        # The same content finished concurrently and is recorded: keep theirs. On local disk its
+        # bytes sit at the same content key as ours; on S3 ours are a second copy.
+        winner = session.scalars(select(Blob).where(Blob.sha256 == sha256)).one()
+        if winner.key != key:
+            store.delete(key)
+        return winner
     return blob
 
 

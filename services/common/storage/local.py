@@ -108,6 +108,10 @@ class LocalBlobStore:
         source_path.with_name(source_path.name + ".type").unlink(missing_ok=True)
         return info
 
+    def keep(self, source: str, content_key: str) -> str:
+        self.move(source, content_key)
+        return content_key
+
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:
         path = self._path(key)

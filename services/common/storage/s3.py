@@ -88,6 +88,9 @@ class S3BlobStore:
         self.delete(source)
         return info
 
+    def keep(self, source: str, content_key: str) -> str:
+        return validate_key(source)  # no rename in S3: the object stays where it was assembled
+
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="lb-blob-") as directory:
