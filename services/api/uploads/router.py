@@ -256,11 +256,7 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             hashes.forget(upload_id)
             await run_in_threadpool(finish, lease, running.hexdigest() if running is not None else None)
             return lease.length
-        # The client waits for this answer, so a last full part normally stays in the (synced)
-        # spool for the next PATCH to send while it receives; sending it here stalled every
-        # 64 MiB PATCH by a copy and two fsyncs. Two or more waiting parts go now, so small
-        # PATCHes cannot pile up a spool.
-        await run_in_threadpool(commit, lease, position, flush=spool.size >= 2 * PART_SIZE)
+        await run_in_threadpool(commit, lease, position, flush=True)
         _keep_running(hashes, upload_id, position, running)
         return position
     finally:

@@ -145,8 +145,12 @@ def send_full_parts(store: BlobStore, lease: Lease, spool: Spool, *, everything:
 
 def send_parts(store: BlobStore, lease: Lease, spool: Spool, segments: list[tuple[int, Path]]) -> None:
     """Sends these (full, no longer written) segments as parts. Safe to run in a worker thread
-    while the request goes on writing the next segment; the caller retires them afterwards."""
-    spool.sync(segments)
+    while the request goes on writing the next segment; the caller retires them afterwards.
+
+    The segments are not fsynced first: a part is durable once `upload_part` returns (the local
+    store fsyncs its assembly file, S3 acknowledges), and only then may an offset covering it be
+    committed. Syncing the segment as well wrote every byte to disk twice; unsynced, a segment
+    sent and unlinked within seconds mostly never reaches the disk at all."""
     for number, path in segments:
         lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
 

@@ -60,13 +60,11 @@ class Spool:
             self._writing[1].close()
             self._writing = None
 
-    def sync(self, segments: list[tuple[int, Path]] | None = None) -> None:
-        """fsync the given segments (default: all of them, from the writing thread only)."""
-        if segments is None:
-            if self._writing is not None:
-                self._writing[1].flush()
-            segments = self.all_segments()
-        for _, path in segments:
+    def sync(self) -> None:
+        """fsync every segment: bytes about to be committed that are not in a part yet."""
+        if self._writing is not None:
+            self._writing[1].flush()
+        for _, path in self.all_segments():
             with path.open("rb+") as handle:
                 os.fsync(handle.fileno())
 
