@@ -373,17 +373,17 @@ class Backend:
         if view.get("status") != "complete" or view.get("sha256") != sha256:
             raise RuntimeError(f"{self.name}: upload {upload_id} ended {view.get('status')} "
                                f"(refusal {view.get('refusal_code')}), sha256 {view.get('sha256')} != {sha256}")
-        self._drop_blob(sha256)
+        self._drop_blob(upload_id, sha256)
 
-    def _drop_blob(self, sha256: str) -> None:
+    def _drop_blob(self, upload_id: str, sha256: str) -> None:
         """The stored copy is not needed once checked: keeps 2 GiB files from piling up."""
         from services.api.uploads.service import content_key
 
-        key = content_key(sha256)
-        if self.s3_url:
+        if self.s3_url:  # on S3 a blob stays at the key it was assembled at (BlobStore.keep)
             with contextlib.suppress(Exception):
-                self._minio().remove_object(self.bucket, key)
+                self._minio().remove_object(self.bucket, f"staging/uploads/{upload_id}")
             return
+        key = content_key(sha256)
         path = self.root / "data" / "blobs" / "objects" / key
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".type").unlink(missing_ok=True)
@@ -451,6 +451,19 @@ def measured_baseline(receiver: Server, path: Path) -> dict:
             "receiver_io": {k: after_io[k] - io[k] for k in ("wchar", "write_bytes") if k in io}}
 
 
+def measured_s3_direct(backend: Backend, path: Path, number: int) -> dict:
+    """The same file put straight into MinIO by its own client (16 MiB parts, as the API sends):
+    what the S3 server takes on this machine, a ceiling for any upload that ends in it."""
+    minio = backend._minio()
+    key = f"bench/direct-{number}"
+    settle()
+    started = time.perf_counter()
+    minio.fput_object(backend.bucket, key, str(path), part_size=16 * MiB)
+    seconds = time.perf_counter() - started
+    minio.remove_object(backend.bucket, key)
+    return {"seconds": round(seconds, 3), "mb_s": round(path.stat().st_size / seconds / 1e6, 1)}
+
+
 def run_backend(name: str, s3_url: str | None, args: argparse.Namespace, workdir: Path, files: dict) -> dict:
     big, big_tag = files["large"]
     small, small_tag = files["small"]
@@ -480,6 +493,9 @@ def run_backend(name: str, s3_url: str | None, args: argparse.Namespace, workdir
             entry: dict = {"round": number, "baseline": measured_baseline(receiver, big)}
             _say(f"[{name}] round {number}/{args.rounds} baseline {entry['baseline']['mb_s']:8.1f} MB/s "
                  f"({entry['baseline']['seconds']:.1f} s)")
+            if s3_url:
+                entry["s3_direct"] = measured_s3_direct(backend, big, number)
+                _say(f"[{name}] round {number}/{args.rounds} minio fput {entry['s3_direct']['mb_s']:8.1f} MB/s")
             for client in args.clients:
                 entry[client] = measured_upload(backend, client, big, big_tag, chunk)
                 got = entry[client]
@@ -561,6 +577,10 @@ def summarize_backend(name: str, rounds: list[dict], small_run: dict, size: int,
                        "note": "the largest growth over every large upload (all clients, all rounds)",
                        "every_upload_mib": [x["growth_mib"] for x in large_rss]},
     }
+    if all("s3_direct" in r for r in rounds):
+        direct = rate([r["s3_direct"] for r in rounds], "seconds")
+        document["s3_direct"] = {"mb_s": direct, "ratio": round(direct / baseline_mb_s, 3),
+                                 "note": "minio fput_object of the same file: the S3 server's own ceiling here"}
     document["rounds"] = rounds
     document["rss_small_upload"] = small_run
     if profile:
@@ -680,7 +700,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             "size_mib": args.size_mib, "size_bytes": size, "rss_small_mib": args.rss_small_mib,
             "rounds": args.rounds, "clients": args.clients, "headline_client": args.clients[0],
             "tuspy_chunk_mib": args.chunk_mib,
-            "order": "per round: baseline, then " + ", ".join(args.clients),
+            "order": "per round: baseline, (S3: minio fput of the same file), then " + ", ".join(args.clients),
             "file": "H.264/AAC MP4 (ffmpeg testsrc2, 3 s) padded with a free box; 32 bytes of padding changed "
                     "before every upload, so each upload is new content",
             "baseline": "HTTP/1.1 PUT over 127.0.0.1 to a receiver process: recv_into a 1 MiB buffer, "
@@ -733,6 +753,9 @@ def _print_summary(doc: dict, output: Path) -> None:
             print(f"  {name:5s} {section.get('skipped') and 'skipped: ' + section['skipped'] or 'ERROR: ' + section['error']}")
             continue
         print(f"  {name:5s} baseline {section['baseline_mb_s']:7.1f} MB/s")
+        if "s3_direct" in section:
+            print(f"  {name:5s} minio fput {section['s3_direct']['mb_s']:7.1f} MB/s  ratio "
+                  f"{section['s3_direct']['ratio']:.3f}  (the S3 server's own ceiling, no API)")
         for client in doc["config"]["clients"]:
             c = section[client]
             print(f"  {name:5s} {client:8s} {c['mb_s']:7.1f} MB/s  ratio {c['ratio']:.3f}  (without completion "

@@ -7,8 +7,10 @@ GiB = 1024 * MiB
 MAX_SIZE = {"video": 8 * GiB, "audio": 1 * GiB, "document": 300 * MiB, "image": 50 * MiB}
 LARGEST = max(MAX_SIZE.values())
 
-# Parts sent to blob storage: above S3's 5 MiB floor, small enough to hold one in memory.
-PART_SIZE = 16 * MiB
+# Parts sent to blob storage: above S3's 5 MiB floor, and small, since S3 parts are sent two at a
+# time and each is held in memory (twice, briefly) while it goes: 16 MiB parts took a 2 GiB
+# upload's RSS growth to the 64 MiB limit (measured, docs/benchmarks.md).
+PART_SIZE = 8 * MiB
 
 EXPIRES_AFTER_S = 24 * 3600      # an upload untouched this long is abandoned
 LOCK_LEASE_S = 15 * 60           # a PATCH holding the lock longer than this is presumed dead

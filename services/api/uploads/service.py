@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -151,8 +152,14 @@ def send_parts(store: BlobStore, lease: Lease, spool: Spool, segments: list[tupl
     store fsyncs its assembly file, S3 acknowledges), and only then may an offset covering it be
     committed. Syncing the segment as well wrote every byte to disk twice; unsynced, a segment
     sent and unlinked within seconds mostly never reaches the disk at all."""
-    for number, path in segments:
-        lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
+    if store.parallel_parts == 1 or len(segments) <= 1:
+        for number, path in segments:
+            lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
+        return
+    with ThreadPoolExecutor(min(store.parallel_parts, len(segments)), thread_name_prefix="upload-part") as pool:
+        sent = pool.map(lambda segment: store.upload_part(lease.staging_key, lease.multipart_id,
+                                                          number=segment[0], path=segment[1]), segments)
+        lease.parts.extend(sent)  # in part order, whichever finished first
 
 
 def commit_progress(session: Session, lease: Lease, *, offset: int) -> None:

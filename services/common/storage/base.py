@@ -97,6 +97,9 @@ class BlobStore(Protocol):
 
     # Multipart: parts are uploaded in ascending order; repeating the last one (a retry)
     # replaces it. Every part but the last is at least MIN_PART_SIZE.
+    parallel_parts: int
+    """How many parts of one multipart upload may be sent at once (1: strictly in order)."""
+
     def create_multipart(self, key: str, *, content_type: str) -> str: ...
 
     def upload_part(self, key: str, upload_id: str, *, number: int, path: Path) -> MultipartPart: ...

@@ -157,6 +157,8 @@ class LocalBlobStore:
         self._write_manifest(directory, {"key": key, "content_type": content_type, "parts": []})
         return upload_id
 
+    parallel_parts = 1  # parts are appended to one assembly file, in order
+
     def upload_part(self, key: str, upload_id: str, *, number: int, path: Path) -> MultipartPart:
         """Parts come in ascending order; repeating the last one (a retry) replaces it."""
         directory = self._multipart_dir(upload_id)
