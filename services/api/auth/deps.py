@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 from services.api.auth.errors import Forbidden, NotAuthenticated
 from services.api.auth.principal import Principal

@@ -22,7 +22,7 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Order, Query
 
-from services.common.search import SearchPrincipal, Sort
+from services.common.search import SearchPrincipal
 from services.search.backends.base import (
     KEYWORD_FIELDS,
     SUGGEST_FIELD,
