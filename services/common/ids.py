@@ -1,15 +1,14 @@
 """Opaque, time-ordered identifiers (ULIDs): sortable by creation, friendly to B-tree indexes."""
 from __future__ import annotations
 
-import base64
 import os
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 26
-# base64's RFC 4648 base32 digits, mapped to Crockford's: the encoding is done in C (every request
-# gets an id, and a Python digit loop was 3 % of the hottest read's CPU).
-_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
+# Every pair of digits, so an id is 13 table lookups of 10 bits: every request gets an id, and a
+# digit-by-digit loop was 3 % of the hottest read's CPU (this is about twice as fast).
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 
 
 def new_id() -> str:
@@ -19,5 +18,5 @@ def new_id() -> str:
 
 def ulid(milliseconds: int, randomness: bytes) -> str:
     value = milliseconds << 80 | int.from_bytes(randomness, "big")
-    # 160 bits make 32 base32 digits; the ULID is the last 26 (130 bits, the top two zero).
-    return base64.b32encode(value.to_bytes(20, "big"))[-ID_LENGTH:].translate(_TO_CROCKFORD).decode()
+    # 26 digits are 130 bits, the top two zero: 13 pairs from the most significant.
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -10, -10)])
