@@ -103,16 +103,17 @@ def test_hostile_keys_are_refused(store, key):
 def test_multipart_assembles_parts_in_order_and_a_retried_part_replaces(store, prefix, tmp_path):
     first, second, last = os.urandom(MIN_PART_SIZE), os.urandom(MIN_PART_SIZE), os.urandom(1234)
     upload_id = store.create_multipart(f"{prefix}/mp", content_type="video/mp4")
-    parts = []
+    paths = []
     for number, data in enumerate([first, second], start=1):
-        path = tmp_path / f"part{number}"
-        path.write_bytes(data)
-        parts.append(store.upload_part(f"{prefix}/mp", upload_id, number=number, path=path))
+        paths.append((number, tmp_path / f"part{number}"))
+        paths[-1][1].write_bytes(data)
+    parts = store.upload_parts(f"{prefix}/mp", upload_id, paths)  # a batch, in order
+    assert [(p.number, p.size) for p in parts] == [(1, MIN_PART_SIZE), (2, MIN_PART_SIZE)]
     retry = tmp_path / "part3"
     retry.write_bytes(b"garbage that a retry will replace")
-    store.upload_part(f"{prefix}/mp", upload_id, number=3, path=retry)
+    store.upload_parts(f"{prefix}/mp", upload_id, [(3, retry)])
     retry.write_bytes(last)
-    parts.append(store.upload_part(f"{prefix}/mp", upload_id, number=3, path=retry))
+    parts += store.upload_parts(f"{prefix}/mp", upload_id, [(3, retry)])
     info = store.complete_multipart(f"{prefix}/mp", upload_id, parts)
     assert info.size == 2 * MIN_PART_SIZE + 1234
     assert b"".join(store.open(f"{prefix}/mp")) == first + second + last
@@ -122,7 +123,7 @@ def test_aborted_multipart_leaves_nothing(store, prefix, tmp_path):
     upload_id = store.create_multipart(f"{prefix}/aborted", content_type="video/mp4")
     path = tmp_path / "part"
     path.write_bytes(os.urandom(MIN_PART_SIZE))
-    store.upload_part(f"{prefix}/aborted", upload_id, number=1, path=path)
+    store.upload_parts(f"{prefix}/aborted", upload_id, [(1, path)])
     store.abort_multipart(f"{prefix}/aborted", upload_id)
     assert not store.exists(f"{prefix}/aborted")
 

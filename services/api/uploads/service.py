@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -148,18 +147,12 @@ def send_parts(store: BlobStore, lease: Lease, spool: Spool, segments: list[tupl
     """Sends these (full, no longer written) segments as parts. Safe to run in a worker thread
     while the request goes on writing the next segment; the caller retires them afterwards.
 
-    The segments are not fsynced first: a part is durable once `upload_part` returns (the local
-    store fsyncs its assembly file, S3 acknowledges), and only then may an offset covering it be
+    The segments are not fsynced first: parts are durable once `upload_parts` returns (the local
+    store fsyncs its assembly file, S3 acknowledges), and only then may an offset covering them be
     committed. Syncing the segment as well wrote every byte to disk twice; unsynced, a segment
     sent and unlinked within seconds mostly never reaches the disk at all."""
-    if store.parallel_parts == 1 or len(segments) <= 1:
-        for number, path in segments:
-            lease.parts.append(store.upload_part(lease.staging_key, lease.multipart_id, number=number, path=path))
-        return
-    with ThreadPoolExecutor(min(store.parallel_parts, len(segments)), thread_name_prefix="upload-part") as pool:
-        sent = pool.map(lambda segment: store.upload_part(lease.staging_key, lease.multipart_id,
-                                                          number=segment[0], path=segment[1]), segments)
-        lease.parts.extend(sent)  # in part order, whichever finished first
+    if segments:
+        lease.parts.extend(store.upload_parts(lease.staging_key, lease.multipart_id, segments))
 
 
 def commit_progress(session: Session, lease: Lease, *, offset: int) -> None:

@@ -97,12 +97,14 @@ class BlobStore(Protocol):
 
     # Multipart: parts are uploaded in ascending order; repeating the last one (a retry)
     # replaces it. Every part but the last is at least MIN_PART_SIZE.
-    parallel_parts: int
-    """How many parts of one multipart upload may be sent at once (1: strictly in order)."""
 
     def create_multipart(self, key: str, *, content_type: str) -> str: ...
 
-    def upload_part(self, key: str, upload_id: str, *, number: int, path: Path) -> MultipartPart: ...
+    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, Path]]) -> list[MultipartPart]:
+        """Sends the files as parts (number, path), in ascending numbers, and returns them in that
+        order once every one is durable. A batch lets each backend do what is cheap for it: the
+        local store appends them all and syncs once, S3 sends several at a time."""
+        ...
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[MultipartPart]) -> BlobInfo: ...
 
