@@ -2,7 +2,7 @@
 loopback, and the API process's peak RSS growth for a small and a large upload.
 
     .venv/bin/python bench/upload.py [--size-mib 2048] [--rounds 1] [--chunk-mib 64]
-                                     [--clients tuspy,httpx] [--s3-url URL | --no-s3] [--profile DIR]
+                                     [--clients tuspy,tuspy-chunked,httpx] [--s3-url URL | --no-s3] [--profile DIR]
 
 For each storage backend (local disk, then S3/MinIO when one is reachable) a fresh API process
 runs as deployed (`uvicorn --factory services.api.app:create_app_from_env`, one worker,
@@ -19,17 +19,20 @@ wire stay the same.
              in the same directory tree as the API's data (same disk), fsyncs it, and answers
              204. The sender here streams the file with socket.sendfile(). Timed from connect
              to the 204.
-* tuspy      the official tus client (tuspy, unmodified, `requests` underneath) with
-             `--chunk-mib` PATCHes: creation POST, PATCHes up to the last byte, then one PATCH
-             with the last byte. That last PATCH is the server's completion step (assemble,
-             ffprobe, hash, keep), so it is timed separately: `completion_s`. Timed from the
-             creation POST to the final 204.
-* httpx      the same protocol with one streaming PATCH for all but the last byte (what
-             tus-js-client does by default), httpx reading the file 1 MiB at a time.
+* tuspy      the official tus client (tuspy, unmodified, `requests` underneath) with its default
+             chunk_size, which is the whole file: creation POST, one PATCH for all but the last
+             byte, then one PATCH with the last byte. That last PATCH is the server's completion
+             step (assemble, ffprobe, hash, keep), so it is timed separately: `completion_s`.
+             Timed from the creation POST to the final 204. (tus-js-client's default is the same:
+             one PATCH, resumed from HEAD's offset after a cut.)
+* tuspy-chunked  tuspy with `--chunk-mib` PATCHes (64): what a client behind a proxy that caps
+             request bodies would do; every PATCH pays a new connection on the client's side
+             and a durable commit on ours.
+* httpx      the same protocol as tuspy's default, httpx streaming the file 1 MiB at a time.
 
 Rates are MB/s (10^6 bytes per second) of the file's size over the whole time, completion
 included; `ratio` = tus MB/s / baseline MB/s (goal >= 0.8). `*_transfer_*` leaves the completion
-step out. Rounds alternate baseline, tuspy, httpx. Every tus upload is checked afterwards (status
+step out. Rounds alternate baseline, then each client. Every tus upload is checked afterwards (status
 complete, sha256 equal to the file's); its stored blob is then deleted to keep the disk free.
 
 RSS: the API's VmHWM is reset (/proc/PID/clear_refs = 5) before each upload and read after it;
@@ -71,6 +74,7 @@ SECRET = "bench-upload-secret-key-that-is-long-enough-0123456789"
 TUS_HEADERS = {"Tus-Resumable": "1.0.0"}
 RECEIVER_BUFFER = 1 * MiB
 TAG_BYTES = 32
+CLIENTS = ("tuspy", "tuspy-chunked", "httpx")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -250,12 +254,14 @@ def settle() -> None:
 
 # --------------------------------------------------------------------------- tus clients
 
-def upload_tuspy(base_url: str, headers: dict[str, str], path: Path, chunk: int) -> dict:
+def upload_tuspy(base_url: str, headers: dict[str, str], path: Path, chunk: int | None) -> dict:
+    """`chunk` None: tuspy's own default chunk_size."""
     from tusclient import client as tus_client
 
     size = path.stat().st_size
+    options = {} if chunk is None else {"chunk_size": chunk}
     uploader = tus_client.TusClient(f"{base_url}/api/v1/uploads/", headers=headers).uploader(
-        str(path), chunk_size=chunk, metadata={"filename": "x.mp4", "content_type": "video/mp4"})
+        str(path), metadata={"filename": "x.mp4", "content_type": "video/mp4"}, **options)
     clock = time.perf_counter
     started = clock()
     uploader.set_url(uploader.create_url())
@@ -342,6 +348,7 @@ class Backend:
         from tests.live import ApiProcess, fresh_database, s3_environment
 
         self.name, self.s3_url = name, s3_url
+        self.s3_pid = _local_s3_server_pid(s3_url) if s3_url else None
         self.root = workdir / name
         self.root.mkdir(parents=True)
         self.bucket = f"bench-upload-{uuid.uuid4().hex[:10]}" if s3_url else None
@@ -409,18 +416,39 @@ class Backend:
                 client.remove_bucket(self.bucket)
 
 
+def _local_s3_server_pid(url: str) -> int | None:
+    """The MinIO process serving `url` if it runs on this machine (its CPU time is part of every
+    S3 upload's cost here), found by its --address."""
+    port = urlparse(url).port
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if argv and b"minio" in Path(argv[0].decode(errors="replace")).name.encode() and b"server" in argv:
+                address = argv[argv.index(b"--address") + 1].decode() if b"--address" in argv else ":9000"
+                if address.rsplit(":", 1)[-1] == str(port):
+                    return int(entry.name)
+    return None
+
+
 def measured_upload(backend: Backend, client: str, path: Path, tag_offset: int, chunk: int) -> dict:
     """One upload of new content, with the API's RSS, CPU and write counters around it."""
     sha256 = retag(path, tag_offset)
     settle()
     pid = backend.pid
+    server_cpu = cpu_times(backend.s3_pid) if backend.s3_pid else None
     cpu, io, client_cpu = cpu_times(pid), io_counters(pid), time.process_time()
     with RssWatch(pid) as watch:
         if client == "tuspy":
+            result = upload_tuspy(backend.api.url, backend.headers, path, None)
+        elif client == "tuspy-chunked":
             result = upload_tuspy(backend.api.url, backend.headers, path, chunk)
         else:
             result = upload_httpx(backend.api.url, backend.headers, path)
     client_cpu = time.process_time() - client_cpu
+    if server_cpu is not None:
+        result["s3_server_cpu_seconds"] = round(sum(_cpu_delta(server_cpu, cpu_times(backend.s3_pid)).values()), 2)
     after_io = io_counters(pid)
     result["api_cpu"] = _cpu_delta(cpu, cpu_times(pid))
     result["api_cpu_seconds"] = round(sum(result["api_cpu"].values()), 2)
@@ -457,11 +485,17 @@ def measured_s3_direct(backend: Backend, path: Path, number: int) -> dict:
     minio = backend._minio()
     key = f"bench/direct-{number}"
     settle()
+    server_cpu = cpu_times(backend.s3_pid) if backend.s3_pid else None
+    client_cpu = time.process_time()
     started = time.perf_counter()
     minio.fput_object(backend.bucket, key, str(path), part_size=16 * MiB)
     seconds = time.perf_counter() - started
+    result = {"seconds": round(seconds, 3), "mb_s": round(path.stat().st_size / seconds / 1e6, 1),
+              "client_cpu_seconds": round(time.process_time() - client_cpu, 2)}
+    if server_cpu is not None:
+        result["s3_server_cpu_seconds"] = round(sum(_cpu_delta(server_cpu, cpu_times(backend.s3_pid)).values()), 2)
     minio.remove_object(backend.bucket, key)
-    return {"seconds": round(seconds, 3), "mb_s": round(path.stat().st_size / seconds / 1e6, 1)}
+    return result
 
 
 def run_backend(name: str, s3_url: str | None, args: argparse.Namespace, workdir: Path, files: dict) -> dict:
@@ -561,6 +595,9 @@ def summarize_backend(name: str, rounds: list[dict], small_run: dict, size: int,
                 r["api_io"].get("write_bytes", 0) for r in runs) / size, 2),
             "ratio_rounds": [round(r[client]["mb_s"] / r["baseline"]["mb_s"], 3) for r in rounds],
         }
+        if all("s3_server_cpu_seconds" in r for r in runs):
+            document[client]["s3_server_cpu_s_per_gib"] = _per_gib(runs, "s3_server_cpu_seconds", size)
+            document[client]["client_cpu_s_per_gib"] = _per_gib(runs, "client_cpu_seconds", size)
     main = args.clients[0]
     document.update({
         "client": main,
@@ -579,8 +616,16 @@ def summarize_backend(name: str, rounds: list[dict], small_run: dict, size: int,
     }
     if all("s3_direct" in r for r in rounds):
         direct = rate([r["s3_direct"] for r in rounds], "seconds")
+        runs = [r["s3_direct"] for r in rounds]
         document["s3_direct"] = {"mb_s": direct, "ratio": round(direct / baseline_mb_s, 3),
                                  "note": "minio fput_object of the same file: the S3 server's own ceiling here"}
+        if all("s3_server_cpu_seconds" in r for r in runs):
+            document["s3_direct"]["s3_server_cpu_s_per_gib"] = _per_gib(runs, "s3_server_cpu_seconds", size)
+            document["s3_direct"]["client_cpu_s_per_gib"] = _per_gib(runs, "client_cpu_seconds", size)
+        for client in args.clients:
+            document[client]["ratio_vs_s3_direct"] = round(document[client]["mb_s"] / direct, 3)
+    if all("s3_server_cpu_s_per_gib" in document[c] for c in args.clients):
+        document["cpu_bound"] = _cpu_bound(document, args.clients, baseline_mb_s, size)
     document["rounds"] = rounds
     document["rss_small_upload"] = small_run
     if profile:
@@ -589,6 +634,25 @@ def summarize_backend(name: str, rounds: list[dict], small_run: dict, size: int,
                                "rss_growth": worst["growth_mib"] <= GOAL_RSS_MIB}
     document["label"] = name
     return document
+
+
+def _per_gib(runs: list[dict], key: str, size: int) -> float:
+    return round(statistics.median(r[key] for r in runs) * 1024 ** 3 / size, 2)
+
+
+def _cpu_bound(document: dict, clients: list[str], baseline_mb_s: float, size: int) -> dict:
+    """The best ratio the machine's cores allow: client, API and S3 server all run here, so an
+    upload can never take less wall time than their CPU time spread over every core."""
+    cores = os.cpu_count() or 1
+    bound: dict = {"cores": cores, "note": "ratio no upload can beat here: (client + API + S3 server CPU-s per "
+                   "GiB) / cores is the least wall time per GiB; compared with the baseline's time per GiB"}
+    for client in clients:
+        c = document[client]
+        cpu = c["client_cpu_s_per_gib"] + c["api_cpu_s_per_gib"] + c["s3_server_cpu_s_per_gib"]
+        best_mb_s = 1024 ** 3 / (cpu / cores) / 1e6
+        bound[client] = {"cpu_s_per_gib": round(cpu, 2), "best_mb_s": round(best_mb_s, 1),
+                         "best_ratio": round(best_mb_s / baseline_mb_s, 3)}
+    return bound
 
 
 def _label(size: int) -> str:
@@ -637,9 +701,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=2048, help="size of the measured upload (2048)")
     parser.add_argument("--rss-small-mib", type=int, default=100, help="size of the small RSS upload (100)")
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds: baseline, then each client (1)")
-    parser.add_argument("--chunk-mib", type=int, default=64, help="tuspy chunk_size, one PATCH each (64)")
-    parser.add_argument("--clients", default="tuspy,httpx",
-                        help="tus clients, comma-separated, the first is the headline (tuspy,httpx)")
+    parser.add_argument("--chunk-mib", type=int, default=64, help="tuspy-chunked's chunk_size, one PATCH each (64)")
+    parser.add_argument("--clients", default=",".join(CLIENTS),
+                        help=f"tus clients, comma-separated, the first is the headline ({','.join(CLIENTS)})")
     parser.add_argument("--s3-url", help="MinIO as http://user:password@host:port (else LB_BENCH_S3_URL, "
                                          "LB_TEST_S3_URL, infra/minio.sh url)")
     parser.add_argument("--no-s3", action="store_true", help="local backend only")
@@ -653,8 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
-    if not args.clients or any(c not in ("tuspy", "httpx") for c in args.clients):
-        parser.error("--clients takes tuspy and/or httpx")
+    if not args.clients or any(c not in CLIENTS for c in args.clients):
+        parser.error(f"--clients takes some of {', '.join(CLIENTS)}")
 
     install_cleanup()
     workdir = Path(tempfile.mkdtemp(prefix="lb-bench-upload-", dir=args.workdir))
@@ -705,8 +769,9 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
                     "before every upload, so each upload is new content",
             "baseline": "HTTP/1.1 PUT over 127.0.0.1 to a receiver process: recv_into a 1 MiB buffer, "
                         "os.write to a new file on the API's disk, fsync, 204; sender socket.sendfile()",
-            "tuspy": f"tuspy, chunk_size {args.chunk_mib} MiB: POST, PATCHes to size-1, then a 1-byte PATCH "
-                     "(the completion step: assemble, ffprobe, hash, keep)",
+            "tuspy": "tuspy with its default chunk_size (the whole file): POST, one PATCH of size-1 bytes, then a "
+                     "1-byte PATCH (the completion step: assemble, ffprobe, hash, keep)",
+            "tuspy-chunked": f"tuspy, chunk_size {args.chunk_mib} MiB: POST, PATCHes to size-1, then a 1-byte PATCH",
             "httpx": "POST, one streaming PATCH of size-1 bytes (1 MiB reads), then a 1-byte PATCH",
             "api": "uvicorn --factory services.api.app:create_app_from_env, 1 worker, LB_ENV=test, "
                    "LB_LOG_LEVEL=WARNING, --no-access-log, fresh SQLite (tests/live.py ApiProcess)",
@@ -754,13 +819,20 @@ def _print_summary(doc: dict, output: Path) -> None:
             continue
         print(f"  {name:5s} baseline {section['baseline_mb_s']:7.1f} MB/s")
         if "s3_direct" in section:
-            print(f"  {name:5s} minio fput {section['s3_direct']['mb_s']:7.1f} MB/s  ratio "
-                  f"{section['s3_direct']['ratio']:.3f}  (the S3 server's own ceiling, no API)")
+            direct = section["s3_direct"]
+            print(f"  {name:5s} minio fput {direct['mb_s']:7.1f} MB/s  ratio {direct['ratio']:.3f}  (the S3 server's "
+                  f"own ceiling, no API; MinIO cpu {direct.get('s3_server_cpu_s_per_gib', '?')} s/GiB)")
         for client in doc["config"]["clients"]:
             c = section[client]
             print(f"  {name:5s} {client:8s} {c['mb_s']:7.1f} MB/s  ratio {c['ratio']:.3f}  (without completion "
                   f"{c['transfer_mb_s']:.1f} MB/s, {c['ratio_without_completion']:.3f}; completion "
-                  f"{c['completion_s']:.2f} s; api cpu {c['api_cpu_s_per_gib']:.2f} s/GiB)")
+                  f"{c['completion_s']:.2f} s; api cpu {c['api_cpu_s_per_gib']:.2f} s/GiB"
+                  + (f"; MinIO cpu {c['s3_server_cpu_s_per_gib']:.2f} s/GiB; vs minio fput {c['ratio_vs_s3_direct']:.3f}"
+                     if "s3_server_cpu_s_per_gib" in c else "") + ")")
+        if "cpu_bound" in section:
+            print(f"  {name:5s} cpu bound: " + "  ".join(
+                f"{client} {v['cpu_s_per_gib']} CPU-s/GiB -> ratio <= {v['best_ratio']:.3f}"
+                for client, v in section["cpu_bound"].items() if isinstance(v, dict)))
         rss = "  ".join(f"{label}: +{v['growth_mib']} MiB" for label, v in section["rss"].items())
         goals = section["meets_goals"]
         print(f"  {name:5s} rss growth {rss}   goals: ratio >= {GOAL_RATIO} "

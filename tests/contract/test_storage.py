@@ -11,23 +11,28 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from minio.error import S3Error
 
 from services.api.app import create_app
 from services.common.settings import StorageSettings
-from services.common.storage import BlobNotFound, InvalidKey, create_blob_store
+from services.common.storage import BlobNotFound, InvalidKey, create_blob_store, s3
 from services.common.storage.base import MIN_PART_SIZE
 from tests.conftest import make_settings, server_url
 
 
-@pytest.fixture(scope="module", params=["local", "s3"])
-def backend(request, tmp_path_factory):
+def _settings(backend: str, tmp_path_factory):
     settings = make_settings(tmp_path_factory.mktemp("storage"), "sqlite://")
-    if request.param == "s3":
+    if backend == "s3":
         url = urlparse(server_url("LB_TEST_S3_URL", "S3 (MinIO)"))
         settings = settings.model_copy(update={"storage": StorageSettings(
             s3_endpoint=f"{url.hostname}:{url.port}", s3_access_key=url.username, s3_secret_key=url.password,
             s3_bucket=f"contract-{uuid.uuid4().hex[:12]}")})
     return settings
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def backend(request, tmp_path_factory):
+    return _settings(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +191,20 @@ def test_keep_puts_finished_content_where_it_costs_no_copy(store, prefix):
     else:  # S3 has no rename: the object stays where it was assembled
         assert kept == f"{prefix}/staged" and not store.exists(f"{prefix}/by-content")
     assert b"".join(store.open(kept)) == data
+
+
+def test_s3_refuses_a_part_whose_bytes_do_not_match_their_checksum(tmp_path_factory, prefix, tmp_path, monkeypatch):
+    """Parts go with an unsigned payload (see S3BlobStore._put_part): the CRC-32 is what stops
+    bytes changed on the way, so the server must check it. (S3 only: the local store copies
+    parts within one machine.)"""
+    store = create_blob_store(_settings("s3", tmp_path_factory))
+    upload_id = store.create_multipart(f"{prefix}/crc", content_type="video/mp4")
+    path = tmp_path / "part"
+    path.write_bytes(os.urandom(MIN_PART_SIZE))
+    monkeypatch.setattr(s3.zlib, "crc32", lambda data: 12345)  # as if a bit flipped on the way
+    with pytest.raises(S3Error) as refused:
+        store.upload_parts(f"{prefix}/crc", upload_id, [(1, path)])
+    assert refused.value.code in ("XAmzContentChecksumMismatch", "BadDigest", "InvalidDigest")
+    monkeypatch.undo()
+    part = store.upload_parts(f"{prefix}/crc", upload_id, [(1, path)])
+    assert store.complete_multipart(f"{prefix}/crc", upload_id, part).size == MIN_PART_SIZE
