@@ -22,12 +22,13 @@ from services.api.routing import api_router
 from services.api.uploads import service, tus
 from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, WrongContentType
 from services.api.uploads.limits import PART_SIZE
+from services.api.uploads.models import Blob, Upload, UploadStatus
+from services.api.uploads.service import Lease
+from services.api.uploads.spool import InPlace, Spool
+from services.api.uploads.uploader import Uploader
 
 # Received bytes are written and hashed in batches this size, off the event loop.
 BATCH_BYTES = 4 * 1024 * 1024
-from services.api.uploads.models import Blob, Upload, UploadStatus
-from services.api.uploads.service import Lease
-from services.api.uploads.uploader import Uploader
 
 router = api_router("/uploads", tags=["uploads"])
 
@@ -144,12 +145,12 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
     def commit(lease: Lease, new_offset: int, *, flush: bool) -> None:
         if flush:
             service.send_full_parts(store, lease, spool)
-        else:
-            spool.sync()
+        spool.sync()  # what stays behind (not in a part) is durable before the offset covers it
         service.commit_progress(session, lease, offset=new_offset)
 
     def finish(lease: Lease, sha256: str | None) -> None:
         service.send_full_parts(store, lease, spool, everything=True)
+        spool.sync()
         service.commit_progress(session, lease, offset=lease.length)
         try:
             service.finish(session, store=store, lease=lease, sha256=sha256)
@@ -157,6 +158,8 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             spool.discard()
 
     def release(lease: Lease) -> None:
+        if spool is not None:
+            spool.close()
         session.rollback()  # whatever failed mid-way is not ours to keep
         service.release(session, lease)
 
@@ -176,6 +179,7 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             chunk_digest.update(batch)
 
     lease = await run_in_threadpool(acquire)
+    spool: Spool | InPlace | None = None
     sending: asyncio.Future[None] | None = None
     sending_segments: list[tuple[int, Path]] = []
     storing: asyncio.Future[None] | None = None  # the one batch being written and hashed
@@ -197,7 +201,7 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
                 spool.sent(number)
 
     try:
-        spool = await run_in_threadpool(service.open_spool, lease, spool_root=_spool_root(request))
+        spool = await run_in_threadpool(service.open_spool, store, lease, spool_root=_spool_root(request))
         running = hashes.resume(upload_id, lease.offset)
         chunk_digest = tus.CHECKSUMS[checksum[0]]() if checksum else None
         start, position = spool.size, lease.offset  # `position`: bytes received, from the file's start

@@ -27,7 +27,7 @@ from services.api.uploads.filenames import clean_filename, extension_of
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.sniff import (CATEGORY_OF, EXTENSION_CATEGORY, HEAD_BYTES, OLE_CONTAINER, ZIP_CONTAINER,
                                         sniff)
-from services.api.uploads.spool import Spool
+from services.api.uploads.spool import InPlace, Spool
 from services.api.uploads.uploader import Uploader
 from services.common.db import utcnow
 from services.common.storage import BlobStore, MultipartPart
@@ -72,7 +72,8 @@ def create_upload(session: Session, *, store: BlobStore, owner: Uploader, length
     session.add(upload)
     session.flush()
     upload.staging_key = f"staging/uploads/{upload.id}"
-    upload.multipart_id = store.create_multipart(upload.staging_key, content_type="application/octet-stream")
+    if store.direct_path(upload.staging_key) is None:  # else written in place: see open_spool
+        upload.multipart_id = store.create_multipart(upload.staging_key, content_type="application/octet-stream")
     return upload
 
 
@@ -128,12 +129,19 @@ def acquire(session: Session, *, owner: Uploader, upload_id: str, offset: int) -
                  multipart_id=upload.multipart_id or "")
 
 
-def open_spool(lease: Lease, *, spool_root: Path) -> Spool:
-    return Spool(spool_root / lease.upload_id, first_part=len(lease.parts) + 1,
-                 kept_bytes=lease.offset - lease.sent_bytes)
+def open_spool(store: BlobStore, lease: Lease, *, spool_root: Path) -> Spool | InPlace:
+    """Where this PATCH's bytes go: straight into the blob's file where the store has one (local
+    disk: each byte written once, docs/design.md), else the spool that turns them into parts."""
+    if lease.multipart_id:
+        return Spool(spool_root / lease.upload_id, first_part=len(lease.parts) + 1,
+                     kept_bytes=lease.offset - lease.sent_bytes)
+    path = store.direct_path(lease.staging_key)
+    if path is None:
+        raise RuntimeError(f"upload {lease.upload_id} has no multipart upload and {store.backend} has no files")
+    return InPlace(path, offset=lease.offset)
 
 
-def send_full_parts(store: BlobStore, lease: Lease, spool: Spool, *, everything: bool = False) -> None:
+def send_full_parts(store: BlobStore, lease: Lease, spool: Spool | InPlace, *, everything: bool = False) -> None:
     """Sends full segments (or, at the end, every segment) to blob storage as parts. Called
     with the request no longer writing, so the open segment can be closed first."""
     spool.close()
@@ -143,7 +151,7 @@ def send_full_parts(store: BlobStore, lease: Lease, spool: Spool, *, everything:
         spool.sent(number)
 
 
-def send_parts(store: BlobStore, lease: Lease, spool: Spool, segments: list[tuple[int, Path]]) -> None:
+def send_parts(store: BlobStore, lease: Lease, spool: Spool | InPlace, segments: list[tuple[int, Path]]) -> None:
     """Sends these (full, no longer written) segments as parts. Safe to run in a worker thread
     while the request goes on writing the next segment; the caller retires them afterwards.
 
@@ -179,7 +187,8 @@ def release(session: Session, lease: Lease) -> None:
 def finish(session: Session, *, store: BlobStore, lease: Lease, sha256: str | None) -> Upload:
     """Every byte has arrived: assemble, check, hash, and keep the content once. A file that
     fails a check is deleted and the upload marked refused; the error goes to the client."""
-    store.complete_multipart(lease.staging_key, lease.multipart_id, lease.parts)
+    if lease.multipart_id:
+        store.complete_multipart(lease.staging_key, lease.multipart_id, lease.parts)
     upload = session.get_one(Upload, lease.upload_id)
     filename, length = upload.filename, upload.length
     # The checks and the hashing take seconds: no transaction stays open across them. On SQLite a
@@ -293,6 +302,8 @@ def expire_uploads(session: Session, *, store: BlobStore, spool_root: Path, now:
 def _discard(upload: Upload, *, store: BlobStore, spool_root: Path) -> None:
     if upload.multipart_id:
         store.abort_multipart(upload.staging_key, upload.multipart_id)
+    else:
+        store.delete(upload.staging_key)  # written in place
     Spool(spool_root / upload.id, first_part=1, kept_bytes=0).discard()
     upload.status = UploadStatus.expired
     upload.lock_token = upload.locked_until = None

@@ -1,5 +1,8 @@
-"""The bytes of an upload between the network and blob storage: segment files on local disk,
-each becoming one multipart part once full (PART_SIZE) or once the upload ends.
+"""The bytes of an upload between the network and blob storage.
+
+`Spool` (S3): segment files on local disk, each becoming one multipart part once full
+(PART_SIZE) or once the upload ends. `InPlace` (local disk): the bytes go straight into the
+blob's own file, once, and there are never parts to send.
 
 Segment files are named by the part number they will become. What the database says was
 received (`offset`) is the truth: on reopening, bytes on disk beyond it (from a request that
@@ -12,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import BinaryIO
 
+from services.api.uploads.appender import Appender
 from services.api.uploads.limits import PART_SIZE
 
 
@@ -98,3 +102,50 @@ class Spool:
     def discard(self) -> None:
         self.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class InPlace:
+    """An upload written where its blob will stay (the local store's file for its staging key):
+    no second copy, and nothing to send. Same interface as Spool, with no segments ever."""
+
+    def __init__(self, path: Path, *, offset: int) -> None:
+        self.path = path
+        self._appender: Appender | None = Appender(path, offset=offset)
+        self.size = offset
+
+    def write(self, data: bytes) -> None:
+        self._writer().write(data)
+        self.size += len(data)
+
+    def sync(self) -> None:
+        self._writer().sync()
+
+    def truncate(self, size: int) -> None:
+        """Drops bytes past `size` (a chunk that failed its checksum)."""
+        self.close()
+        self._appender = Appender(self.path, offset=size)
+        self.size = size
+
+    def full_segments(self) -> list[tuple[int, Path]]:
+        return []
+
+    def all_segments(self) -> list[tuple[int, Path]]:
+        return []
+
+    def sent(self, number: int) -> None:
+        raise AssertionError("an upload written in place has no parts to send")
+
+    def close(self) -> None:
+        """Lets go of the file; writing again reopens it."""
+        if self._appender is not None:
+            appender, self._appender = self._appender, None
+            appender.close()
+
+    def discard(self) -> None:
+        """Done receiving. The file is the blob itself: it stays (the caller deletes or keeps it)."""
+        self.close()
+
+    def _writer(self) -> Appender:
+        if self._appender is None:
+            self._appender = Appender(self.path, offset=self.size)
+        return self._appender

@@ -79,6 +79,13 @@ class BlobStore(Protocol):
         copying every byte (S3: a server-side copy of a 2 GiB object took 8.5 s)."""
         ...
 
+    def direct_path(self, key: str) -> Path | None:
+        """The plain file a new blob's bytes may be written straight into, once, where they will
+        stay (local disk), or None where there is no such file (S3: bytes go as multipart parts).
+        Its parent directory exists. For keys nobody reads until the writer is done (staging keys):
+        unlike `put`, nothing here is atomic, and the writer syncs the file itself."""
+        ...
+
     def local_file(self, key: str) -> AbstractContextManager[Path]:
         """A file with the blob's bytes for libraries that need one (zipfile, Pillow): the blob
         itself on local disk, a temporary download on S3, removed on exit. Do not write to it."""

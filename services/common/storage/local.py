@@ -112,6 +112,11 @@ class LocalBlobStore:
         self.move(source, content_key)
         return content_key
 
+    def direct_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:
         path = self._path(key)

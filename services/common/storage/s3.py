@@ -96,6 +96,9 @@ class S3BlobStore:
     def keep(self, source: str, content_key: str) -> str:
         return validate_key(source)  # no rename in S3: the object stays where it was assembled
 
+    def direct_path(self, key: str) -> Path | None:
+        return None
+
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="lb-blob-") as directory:

@@ -146,31 +146,47 @@ def test_creation_with_upload(client, headers, tmp_path):
     assert client.get(response.headers["location"].rstrip("/"), headers=headers).json()["status"] == "complete"
 
 
+def leftovers(app, settings, upload_id):
+    """Where an unfinished upload's bytes can be: its spool (S3 parts) or its staging file (local disk)."""
+    spool = settings.core.data_dir / "uploads" / upload_id
+    return ([str(spool)] if spool.exists() else []) + stored_keys(app)
+
+
 def test_termination_discards_everything(client, app, headers, session, settings):
     location = create(client, headers, 10 * 1024 * 1024, "lesson.mp4")
     assert patch(client, headers, location, 0, os.urandom(1024)).status_code == 204
     upload_id = location.rstrip("/").rsplit("/", 1)[1]
-    assert (settings.core.data_dir / "uploads" / upload_id).exists()
+    assert leftovers(app, settings, upload_id)
     assert client.delete(location, headers=headers).status_code == 204
     assert client.head(location, headers=headers).status_code == 410
     assert_problem(patch(client, headers, location, 1024, b"x"), 410, "upload.gone")
-    assert not (settings.core.data_dir / "uploads" / upload_id).exists()
-    assert stored_keys(app) == []
+    assert leftovers(app, settings, upload_id) == []
+
+
+def test_local_disk_writes_received_bytes_once_into_the_staging_file(client, app, headers, session, settings):
+    data = os.urandom(PART_SIZE + 12345)
+    location = create(client, headers, 40 * 1024 * 1024, "long.mp4")
+    assert patch(client, headers, location, 0, data[:5000]).status_code == 204  # ends mid-block
+    assert patch(client, headers, location, 5000, data[5000:]).status_code == 204  # resumes mid-block
+    upload_id = location.rstrip("/").rsplit("/", 1)[1]
+    upload = session.get(Upload, upload_id)
+    assert (upload.multipart_id, upload.parts) == (None, [])
+    assert not (settings.core.data_dir / "uploads" / upload_id).exists()  # no spool, no second copy
+    assert b"".join(app.state.blob_store.open(upload.staging_key)) == data
 
 
 def test_expired_uploads_are_cleaned_up_with_their_parts(client, app, headers, session, settings, teacher):
     location = create(client, headers, 40 * 1024 * 1024, "long.mp4")
-    assert patch(client, headers, location, 0, os.urandom(PART_SIZE + 1024)).status_code == 204  # one part sent
+    assert patch(client, headers, location, 0, os.urandom(PART_SIZE + 1024)).status_code == 204
     upload_id = location.rstrip("/").rsplit("/", 1)[1]
     upload = session.get(Upload, upload_id)
-    assert len(upload.parts) == 1
+    assert leftovers(app, settings, upload_id)
     expired = service.expire_uploads(session, store=app.state.blob_store, spool_root=settings.core.data_dir / "uploads",
                                      now=utcnow() + timedelta(days=2))
     assert expired == 1
     session.refresh(upload)
     assert upload.status is UploadStatus.expired
-    assert not (settings.core.data_dir / "uploads" / upload_id).exists()
-    assert list(app.state.blob_store.list("")) == []
+    assert leftovers(app, settings, upload_id) == []
     assert client.head(location, headers=headers).status_code == 410
 
 
@@ -218,7 +234,8 @@ def test_hostile_files_are_refused_and_nothing_is_kept(client, app, headers, ses
     assert_problem(response, status, code)
     assert stored_keys(app) == []
     assert session.scalar(select(func.count()).select_from(Blob)) == 0
-    assert list((settings.core.data_dir / "uploads").iterdir()) == []
+    spools = settings.core.data_dir / "uploads"
+    assert not spools.exists() or list(spools.iterdir()) == []
     upload = client.get(location.rstrip("/"), headers=headers).json()
     assert upload["status"] == "refused" and upload["refusal_code"] == code
 

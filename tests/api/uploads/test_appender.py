@@ -1,0 +1,59 @@
+"""The O_DIRECT appender: the same bytes as a plain append, whatever the offsets, reopened
+anywhere, with or without O_DIRECT."""
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from services.api.uploads import appender
+from services.api.uploads.appender import BLOCK, Appender
+
+
+@pytest.fixture(params=["direct", "buffered"])
+def mode(request, monkeypatch):
+    if request.param == "buffered":
+        monkeypatch.setattr(appender, "_DIRECT", 0)
+    return request.param
+
+
+def test_appends_in_pieces_of_every_size_and_resumes_mid_block(tmp_path, mode):
+    path = tmp_path / "blob"
+    rng = random.Random(7)
+    data = rng.randbytes(3 * 1024 * 1024 + 1234)
+    written = 0
+    while written < len(data):  # each "PATCH" reopens where the last one synced
+        writer = Appender(path, offset=written, buffer_bytes=64 * 1024)
+        end = min(len(data), written + rng.choice([1, BLOCK - 1, BLOCK, 70_001, 300_000]))
+        while written < end:
+            step = min(end - written, rng.choice([1, 17, BLOCK + 3, 65_536]))
+            writer.write(data[written:written + step])
+            written += step
+        writer.sync()
+        writer.close()
+        assert path.read_bytes() == data[:written]
+
+
+def test_uses_o_direct_where_the_filesystem_allows(tmp_path, mode):
+    writer = Appender(tmp_path / "blob", offset=0)
+    try:
+        assert (writer._direct is not None) == (mode == "direct" and hasattr(os, "O_DIRECT"))
+    finally:
+        writer.close()
+
+
+def test_bytes_past_the_committed_offset_are_cut_off(tmp_path, mode):
+    path = tmp_path / "blob"
+    path.write_bytes(b"a" * 10_000)  # 10,000 on disk, 6,000 committed: the rest died with a request
+    writer = Appender(path, offset=6000)
+    writer.write(b"b" * 10)
+    writer.close()
+    assert path.read_bytes() == b"a" * 6000 + b"b" * 10
+
+
+def test_refuses_to_resume_past_what_the_file_holds(tmp_path, mode):
+    path = tmp_path / "blob"
+    path.write_bytes(b"a" * 100)
+    with pytest.raises(RuntimeError, match="committed"):
+        Appender(path, offset=200)
