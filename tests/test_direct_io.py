@@ -1,20 +1,21 @@
-"""The O_DIRECT appender: the same bytes as a plain append, whatever the offsets, reopened
-anywhere, with or without O_DIRECT."""
+"""Files written and read past the page cache: the same bytes as plain writes and reads, whatever
+the offsets, reopened anywhere, with or without O_DIRECT."""
 from __future__ import annotations
 
+import mmap
 import os
 import random
 
 import pytest
 
-from services.api.uploads import appender
-from services.api.uploads.appender import BLOCK, Appender
+from services.common import direct_io
+from services.common.direct_io import BLOCK, Appender, read_file
 
 
 @pytest.fixture(params=["direct", "buffered"])
 def mode(request, monkeypatch):
     if request.param == "buffered":
-        monkeypatch.setattr(appender, "_DIRECT", 0)
+        monkeypatch.setattr(direct_io, "_DIRECT", 0)
     return request.param
 
 
@@ -57,3 +58,18 @@ def test_refuses_to_resume_past_what_the_file_holds(tmp_path, mode):
     path.write_bytes(b"a" * 100)
     with pytest.raises(RuntimeError, match="committed"):
         Appender(path, offset=200)
+
+
+@pytest.mark.parametrize("size", [0, 1, BLOCK - 1, BLOCK, 3 * BLOCK + 5])
+def test_read_file_returns_exactly_the_files_bytes(tmp_path, mode, size):
+    path = tmp_path / "part"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    assert bytes(read_file(path, mmap.mmap(-1, 4 * BLOCK))) == data
+
+
+def test_read_file_refuses_a_buffer_too_small(tmp_path, mode):
+    path = tmp_path / "part"
+    path.write_bytes(b"x" * (BLOCK + 1))  # needs two whole blocks
+    with pytest.raises(ValueError, match="do not fit"):
+        read_file(path, mmap.mmap(-1, BLOCK))

@@ -1,4 +1,4 @@
-"""Appending a large upload to a file without going through the page cache.
+"""Writing and reading large upload files without going through the page cache.
 
 Received bytes are written once with O_DIRECT, from an aligned buffer, in whole blocks: they go
 to the disk without the kernel first copying them into newly allocated page-cache pages. On this
@@ -105,11 +105,34 @@ class Appender:
         self._used = rest
 
 
-def _open_direct(path: Path) -> int | None:
+def read_file(path: Path, buffer: mmap.mmap) -> memoryview:
+    """Reads a whole file into `buffer` (at least its size rounded up to BLOCK), with O_DIRECT
+    where allowed, and returns the view of its bytes. Reading back a spooled part this way, into
+    a buffer used over and over, allocates no memory at all."""
+    size = os.stat(path).st_size
+    if len(buffer) < size + (-size % BLOCK):
+        raise ValueError(f"{path}: {size} bytes do not fit a {len(buffer)}-byte buffer")
+    view = memoryview(buffer)
+    fd = _open_direct(path, os.O_RDONLY)
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+    try:
+        got = 0
+        while got < size:  # whole blocks at block offsets: O_DIRECT stops short only at the end
+            read = os.preadv(fd, [view[got:size + (-size % BLOCK)]], got)
+            if read == 0:
+                raise OSError(f"{path} ended after {got} of {size} bytes")
+            got += read
+    finally:
+        os.close(fd)
+    return view[:size]
+
+
+def _open_direct(path: Path, flags: int = os.O_WRONLY) -> int | None:
     if not _DIRECT:
         return None
     try:
-        return os.open(path, os.O_WRONLY | _DIRECT)
+        return os.open(path, flags | _DIRECT)
     except OSError:
         return None
 
