@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import base64
-import mmap
-import queue
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -19,7 +17,7 @@ from minio.commonconfig import ComposeSource, CopySource
 from minio.datatypes import Part
 from minio.error import S3Error
 
-from services.common.direct_io import BLOCK, read_file
+from services.common.direct_io import aligned_buffer, read_file
 from services.common.storage.base import BlobInfo, BlobNotFound, MultipartPart, validate_key
 
 CHUNK = 1024 * 1024
@@ -34,7 +32,6 @@ class S3BlobStore:
 
     def __init__(self, *, client: Minio, bucket: str) -> None:
         self.client, self.bucket = client, bucket
-        self._buffers: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()  # see _part_buffer
 
     def ensure_bucket(self) -> None:
         if not self.client.bucket_exists(self.bucket):
@@ -148,7 +145,7 @@ class S3BlobStore:
 
         def send(part: tuple[int, Path]) -> MultipartPart:
             number, path = part
-            with self._part_buffer(path.stat().st_size) as buffer:
+            with aligned_buffer(path.stat().st_size) as buffer:
                 data = read_file(path, buffer)
                 return MultipartPart(number=number, etag=self._put_part(key, upload_id, number, data),
                                      size=len(data))
@@ -157,23 +154,6 @@ class S3BlobStore:
             return [send(part) for part in parts]
         with ThreadPoolExecutor(_PARTS_AT_ONCE, thread_name_prefix="s3-part") as pool:
             return list(pool.map(send, parts))
-
-    @contextmanager
-    def _part_buffer(self, size: int) -> Iterator[mmap.mmap]:
-        """A buffer for one part, reused: a fresh 8 MiB allocation per part costs page faults,
-        and on the virtual machines this runs on a page touched for the first time is dear."""
-        needed = size + (-size % BLOCK)
-        try:
-            buffer = self._buffers.get_nowait()
-        except queue.Empty:
-            buffer = None
-        if buffer is None or len(buffer) < needed:
-            buffer = mmap.mmap(-1, max(needed, BLOCK))
-        try:
-            yield buffer
-        finally:
-            if self._buffers.qsize() < _PARTS_AT_ONCE:
-                self._buffers.put(buffer)
 
     def _put_part(self, key: str, upload_id: str, number: int, data: bytes | memoryview) -> str:
         """UploadPart with an unsigned payload and a CRC-32 the server checks.
