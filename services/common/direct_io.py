@@ -16,6 +16,7 @@ from __future__ import annotations
 import mmap
 import os
 import queue
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,30 +25,27 @@ from pathlib import Path
 BLOCK = 4096  # O_DIRECT alignment: a multiple of every logical block size in use
 BUFFER_BYTES = 4 * 1024 * 1024  # two per file being written: 8 MiB per upload receiving
 _DIRECT = getattr(os, "O_DIRECT", 0)
-_KEPT_BUFFERS = 6  # two per upload being written, two parts on their way to S3
+_KEPT_BUFFERS = 4  # per size: two for a file being written, two parts on their way to S3
 
-_buffers: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
+_buffers: dict[int, queue.SimpleQueue[mmap.mmap]] = defaultdict(queue.SimpleQueue)
 
 
 def take_buffer(size: int) -> mmap.mmap:
-    """A page-aligned buffer of at least `size` bytes; `give_back` it when done. A fresh 8 MiB
-    buffer per segment or part cost 2,048 page faults and as many zeroed pages each time: a
-    fifth of the API's CPU in an S3 upload (perf, docs/benchmarks.md)."""
+    """A page-aligned buffer of at least `size` bytes (rounded up to a power of two); `give_back`
+    it when done. A fresh 8 MiB buffer per segment or part cost 2,048 page faults
+    and as many zeroed pages each time: a fifth of the API's CPU in an S3 upload (perf,
+    docs/benchmarks.md). Kept by size, so a part's buffer never displaces a writer's."""
+    size = max(BLOCK, 1 << (size - 1).bit_length())
     try:
-        buffer = _buffers.get_nowait()
+        return _buffers[size].get_nowait()
     except queue.Empty:
-        buffer = None
-    if buffer is not None and len(buffer) < size:
-        give_back(buffer)  # someone else's size
-        buffer = None
-    if buffer is None:
-        buffer = mmap.mmap(-1, max(size + (-size % BLOCK), BLOCK), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return buffer
+        return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 
 
 def give_back(buffer: mmap.mmap) -> None:
-    if _buffers.qsize() < _KEPT_BUFFERS:
-        _buffers.put(buffer)
+    kept = _buffers[len(buffer)]
+    if kept.qsize() < _KEPT_BUFFERS:
+        kept.put(buffer)
 
 
 @contextmanager
