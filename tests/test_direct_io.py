@@ -73,3 +73,25 @@ def test_read_file_refuses_a_buffer_too_small(tmp_path, mode):
     path.write_bytes(b"x" * (BLOCK + 1))  # needs two whole blocks
     with pytest.raises(ValueError, match="do not fit"):
         read_file(path, mmap.mmap(-1, BLOCK))
+
+
+def test_a_direct_write_refused_at_write_time_goes_through_the_page_cache(tmp_path, monkeypatch):
+    path = tmp_path / "blob"
+    writer = Appender(path, offset=0, buffer_bytes=64 * 1024)
+    if writer._direct is None:
+        writer.close()
+        pytest.skip("O_DIRECT is not available on this filesystem: nothing to fall back from")
+    real = direct_io._write_all
+
+    def refuse_direct(fd, data, offset):
+        if fd == writer._direct:
+            raise OSError(22, "Invalid argument")  # as some filesystems answer only at write time
+        real(fd, data, offset)
+
+    monkeypatch.setattr(direct_io, "_write_all", refuse_direct)
+    data = os.urandom(300_000)
+    writer.write(data)
+    writer.sync()
+    assert writer._direct is None
+    writer.close()
+    assert path.read_bytes() == data

@@ -175,6 +175,24 @@ def test_local_disk_writes_received_bytes_once_into_the_staging_file(client, app
     assert b"".join(app.state.blob_store.open(upload.staging_key)) == data
 
 
+def test_an_upload_begun_as_multipart_on_local_disk_finishes_through_its_spool(
+        client, app, headers, session, settings, tmp_path):
+    """Uploads that were receiving when in-place writing arrived keep their multipart upload."""
+    data = media.padded_mp4(media.lesson_mp4(tmp_path / "clip.mp4"), tmp_path / "旧.mp4",
+                            total_bytes=PART_SIZE + 300_000).read_bytes()
+    location = create(client, headers, len(data), "旧.mp4")
+    upload_id = location.rstrip("/").rsplit("/", 1)[1]
+    upload = session.get(Upload, upload_id)
+    upload.multipart_id = app.state.blob_store.create_multipart(upload.staging_key, content_type="video/mp4")
+    session.commit()
+    assert patch(client, headers, location, 0, data[:PART_SIZE + 5000]).status_code == 204
+    assert (settings.core.data_dir / "uploads" / upload_id).exists()  # the leftover is spooled
+    assert patch(client, headers, location, PART_SIZE + 5000, data[PART_SIZE + 5000:]).status_code == 204
+    view = client.get(location.rstrip("/"), headers=headers).json()
+    assert view["status"] == "complete", view
+    assert view["sha256"] == hashlib.sha256(data).hexdigest()
+
+
 def test_expired_uploads_are_cleaned_up_with_their_parts(client, app, headers, session, settings, teacher):
     location = create(client, headers, 40 * 1024 * 1024, "long.mp4")
     assert patch(client, headers, location, 0, os.urandom(PART_SIZE + 1024)).status_code == 204
