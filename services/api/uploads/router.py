@@ -158,10 +158,12 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             spool.discard()
 
     def release(lease: Lease) -> None:
-        if spool is not None:
-            spool.close()
-        session.rollback()  # whatever failed mid-way is not ours to keep
-        service.release(session, lease)
+        try:
+            if spool is not None:
+                spool.close()
+        finally:
+            session.rollback()  # whatever failed mid-way is not ours to keep
+            service.release(session, lease)
 
     def send_in_background(lease: Lease, segments: list[tuple[int, Path]]) -> None:
         # Only bytes inside sent parts become official here: the rest may not be on disk yet.
