@@ -333,7 +333,7 @@ def test_hls_js_in_headless_chromium_plays_the_signed_master(stack, teacher, tmp
             browser.close()
     assert state["supported"], state
     assert not [e for e in state["errors"] if "fatal" in e], state
-    assert sorted(height for height, _ in state["levels"]) == [240, 360]
+    assert sorted(height for height, _ in state["levels"]) == [240, 360], state
 
 
 # As root, in a closed network: no sandbox, no background calls home (see the env notes).
