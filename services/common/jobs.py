@@ -184,13 +184,18 @@ def sweep(engine: Engine, celery: Any, *, now: datetime | None = None, stale_aft
     attempts, then dispatches. Safe to run anywhere, any number of times at once."""
     now = now or utcnow()
     requeued = failed = 0
-    with engine.begin() as connection:
+    # Read first, then write each change in a transaction of its own that begins with the write.
+    # On SQLite a transaction that reads and then writes fails at once with "database is locked"
+    # if a worker's heartbeat committed in between (its read snapshot is stale; the busy timeout
+    # does not apply). Every UPDATE re-checks what it read, so nothing relies on the snapshot.
+    with engine.connect() as connection:
         lost = connection.execute(select(processing_jobs.c.id, processing_jobs.c.kind, processing_jobs.c.attempts,
                                          processing_jobs.c.max_attempts)
                                   .where(processing_jobs.c.state == JobState.running,
                                          processing_jobs.c.heartbeat_at < now - timedelta(seconds=stale_after_s))).all()
-        for job in lost:
-            out_of_attempts = job.attempts >= job.max_attempts
+    for job in lost:
+        out_of_attempts = job.attempts >= job.max_attempts
+        with engine.begin() as connection:
             changed = connection.execute(
                 update(processing_jobs)
                 .where(processing_jobs.c.id == job.id, processing_jobs.c.state == JobState.running,
@@ -200,11 +205,12 @@ def sweep(engine: Engine, celery: Any, *, now: datetime | None = None, stale_aft
                         error=(f"the worker stopped answering on each of {job.attempts} attempts"
                                if out_of_attempts else None),
                         finished_at=now if out_of_attempts else None)).rowcount
-            if changed and out_of_attempts:
-                failed += 1
-            elif changed:
-                requeued += 1  # sent again by dispatch below
-        # Sent long ago and still unclaimed: the message may be gone with a dead worker.
+        if changed and out_of_attempts:
+            failed += 1
+        elif changed:
+            requeued += 1  # sent again by dispatch below
+    # Sent long ago and still unclaimed: the message may be gone with a dead worker.
+    with engine.begin() as connection:
         resent = connection.execute(update(processing_jobs).where(
             processing_jobs.c.state == JobState.queued,
             processing_jobs.c.sent_at < now - timedelta(seconds=resend_after_s)).values(sent_at=None)).rowcount
