@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-transcode bench-search clean
+.PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-upload bench-transcode bench-search clean
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
 run: setup
@@ -32,6 +32,10 @@ test-servers:
 
 bench-api: setup
 	$(VENV)/bin/python bench/api_read.py
+
+# Local disk, and S3 when MinIO is running (infra/minio.sh start) or LB_BENCH_S3_URL names one.
+bench-upload: setup
+	$(VENV)/bin/python bench/upload.py
 
 bench-transcode: setup
 	$(VENV)/bin/python bench/transcode.py

@@ -111,9 +111,26 @@ def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
     def _on_begin(connection: Any) -> None:
         # Straight to the driver: through exec_driver_sql this one statement cost as much
         # Python as a request's real queries (measured with py-spy on GET /resources/{id}).
-        connection.connection.driver_connection.execute("BEGIN")
+        writer = connection.get_execution_options().get(_WRITER, False)
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+_WRITER = "lessonbridge_writer"
+
+
+def begin_write(session: Session) -> None:
+    """Starts the session's next transaction as a writer, for one that reads and then writes.
+
+    On SQLite such a transaction fails at once with 'database is locked' when another writer
+    commits between its first read and its first write: its snapshot is stale, and the busy
+    timeout does not apply (seen in CI). BEGIN IMMEDIATE takes the write lock first, waiting for
+    it up to the busy timeout. Only for those transactions: readers stay concurrent under WAL,
+    and the API's read speed depends on it. Elsewhere (PostgreSQL) the option does nothing."""
+    if session.in_transaction():
+        raise RuntimeError("begin_write must start the transaction: commit or roll back first")
+    session.connection(execution_options={_WRITER: True})
 
 
 def create_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -16,6 +16,7 @@ from services.api.resources.models import Asset, Resource, ResourceStatus
 from services.api.resources.status import ResourceEvent, apply_event
 from services.api.uploads.models import Blob
 from services.common import jobs
+from services.common.db import begin_write
 from services.common.jobs import JobKind, JobState, processing_jobs
 
 # The jobs each category of file gets.
@@ -43,6 +44,7 @@ def queue_processing(session: Session, *, resource: Resource, added: list[Asset]
 def apply_finished_jobs(session: Session) -> dict[str, int]:
     """Folds ended jobs into their assets, updates the progress of resources in processing, and
     moves on those whose jobs have all ended. Commits; idempotent."""
+    begin_write(session)  # reads the jobs, then writes what they ended as
     ended = session.execute(select(processing_jobs).where(processing_jobs.c.applied.is_(False),
                                                           processing_jobs.c.state.in_(_ENDED))).all()
     for job in ended:

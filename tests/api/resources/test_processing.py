@@ -31,6 +31,7 @@ def lesson(client, factory, tmp_path):
 def set_jobs(session, resource_id, kind, **values):
     session.execute(update(processing_jobs).where(processing_jobs.c.resource_id == resource_id,
                                                   processing_jobs.c.kind == kind).values(**values))
+    session.commit()  # as a worker would; apply_finished_jobs starts its own transaction
 
 
 def detail(client, resource_id, headers):
