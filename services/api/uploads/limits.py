@@ -12,6 +12,12 @@ LARGEST = max(MAX_SIZE.values())
 # upload's RSS growth to the 64 MiB limit (measured, docs/benchmarks.md).
 PART_SIZE = 8 * MiB
 
+# Received bytes an upload may hold in its spool while they wait to be sent as parts. MinIO here
+# takes parts more slowly than a fast client sends them (the backlog reached 35 parts, measured),
+# so without a bound a whole 8 GiB recording could pile up on the API's scratch disk. Past it, the
+# request stops reading until parts are sent, and TCP slows the client down.
+SPOOL_BACKLOG = 128 * MiB
+
 EXPIRES_AFTER_S = 24 * 3600      # an upload untouched this long is abandoned
 LOCK_LEASE_S = 15 * 60           # a PATCH holding the lock longer than this is presumed dead
 

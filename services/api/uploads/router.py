@@ -21,7 +21,7 @@ from services.api.db import SessionDep
 from services.api.routing import api_router
 from services.api.uploads import service, tus
 from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, WrongContentType
-from services.api.uploads.limits import PART_SIZE
+from services.api.uploads.limits import PART_SIZE, SPOOL_BACKLOG
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.service import Lease
 from services.api.uploads.spool import InPlace, Spool
@@ -225,8 +225,8 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
                     # No checksum to wait for: full parts go to storage in a worker thread while
                     # this request keeps reading, one batch at a time (the fsyncs, copies and
                     # S3 puts stalled the upload 40% of the time when done inline; measured).
-                    if sending is not None and sending.done():
-                        await settle()
+                    if sending is not None and (sending.done() or spool.size >= SPOOL_BACKLOG):
+                        await settle()  # past the backlog, this waits: no reading until parts are sent
                     if sending is None:
                         sending_segments = spool.full_segments()
                         if sending_segments:

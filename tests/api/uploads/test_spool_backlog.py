@@ -1,0 +1,87 @@
+"""On S3, a client faster than blob storage does not fill the API's disk: the spool holds at
+most SPOOL_BACKLOG (plus what is in flight), and the request waits for parts to be sent."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from services.api.uploads import router
+from services.api.uploads.limits import PART_SIZE
+from services.common.settings import StorageSettings
+from tests.api.uploads.test_tus import CHUNK, TUS, create
+from tests.conftest import make_settings, server_url
+
+MiB = 1024 * 1024
+BACKLOG = 16 * MiB  # small, so the test is quick; the rule is the same at any size
+LENGTH = 96 * MiB
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    url = urlparse(server_url("LB_TEST_S3_URL", "S3 (MinIO)"))
+    return make_settings(tmp_path / "data", database_url).model_copy(update={"storage": StorageSettings(
+        s3_endpoint=f"{url.hostname}:{url.port}", s3_access_key=url.username, s3_secret_key=url.password,
+        s3_bucket=f"backlog-{uuid.uuid4().hex[:12]}")})
+
+
+def spooled_bytes(directory):
+    try:
+        return sum(path.stat().st_size for path in directory.glob("*/part-*"))
+    except FileNotFoundError:  # a segment sent and unlinked while we looked
+        return spooled_bytes(directory)
+
+
+async def stream_patch(app, location, headers) -> httpx.Response:
+    """All but the last MiB (no completion), 1 MiB per ASGI message, read as the app asks for it.
+    (TestClient joins a streamed body into one message, which would leave nothing to wait for.)"""
+    async def body():
+        for _ in range(LENGTH // MiB - 1):
+            yield bytes(MiB)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        return await http.patch(location, content=body(), headers={**headers, **CHUNK, "Upload-Offset": "0"})
+
+
+def test_a_client_faster_than_storage_waits_instead_of_filling_the_spool(client, app, factory, settings,
+                                                                          monkeypatch):
+    teacher = factory.user()
+    factory.commit()
+    headers = {**factory.headers(teacher), **TUS}
+    monkeypatch.setattr(router, "SPOOL_BACKLOG", BACKLOG)
+    store = app.state.blob_store
+    send = store.upload_parts
+
+    def slow_storage(key, upload_id, parts):  # real MinIO, reached over a slow link
+        time.sleep(0.1 * len(parts))
+        return send(key, upload_id, parts)
+
+    monkeypatch.setattr(store, "upload_parts", slow_storage)
+    spools = settings.core.data_dir / "uploads"
+    peak, done = 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, spooled_bytes(spools))
+            time.sleep(0.005)
+
+    location = create(client, headers, LENGTH)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        response = asyncio.run(stream_patch(app, location, headers))
+    finally:
+        done.set()
+        watcher.join()
+    assert response.status_code == 204, response.text
+    assert response.headers["upload-offset"] == str(LENGTH - MiB)
+    # The backlog, the part that filled past it, and the batch being written meanwhile.
+    assert 0 < peak <= BACKLOG + PART_SIZE + 2 * router.BATCH_BYTES, peak / MiB
+    assert client.head(location, headers=headers).headers["upload-offset"] == str(LENGTH - MiB)
+    assert client.delete(location, headers=headers).status_code == 204
