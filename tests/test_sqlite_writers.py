@@ -1,8 +1,11 @@
 """A SQLite transaction that reads, then writes, survives another writer committing in between
-when it begins with `begin_write` (and fails at once without it: the hazard seen in CI)."""
+when its session is a `writer_session` (and fails at once without it: the hazard seen in CI);
+the API gives one to every request that may write."""
 from __future__ import annotations
 
+import asyncio
 import threading
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,8 @@ from sqlalchemy import Column, Integer, MetaData, Table, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from services.common.db import begin_write, create_db_engine, create_sessionmaker
+from services.api.db import get_session
+from services.common.db import create_db_engine, create_sessionmaker, writer_session
 
 _metadata = MetaData()
 _counters = Table("counters", _metadata, Column("id", Integer, primary_key=True), Column("value", Integer))
@@ -40,9 +44,8 @@ def test_a_plain_read_then_write_fails_when_another_writer_commits_in_between(se
             session.execute(update(_counters).where(_counters.c.id == 1).values(value=1))
 
 
-def test_begin_write_makes_the_other_writer_wait_instead(sessions) -> None:  # type: ignore[no-untyped-def]
-    with sessions() as session:
-        begin_write(session)
+def test_a_writer_session_makes_the_other_writer_wait_instead(sessions) -> None:  # type: ignore[no-untyped-def]
+    with writer_session(sessions) as session:
         value = session.scalar(select(_counters.c.value).where(_counters.c.id == 1))
         other = threading.Thread(target=_bump_other_row, args=(sessions,))
         other.start()
@@ -52,21 +55,38 @@ def test_begin_write_makes_the_other_writer_wait_instead(sessions) -> None:  # t
         session.commit()
         other.join(timeout=10)
         assert not other.is_alive()
+        # Its next transaction is a writer's too.
+        session.scalar(select(_counters.c.value).where(_counters.c.id == 1))
+        other = threading.Thread(target=_bump_other_row, args=(sessions,))
+        other.start()
+        other.join(timeout=0.3)
+        session.execute(update(_counters).where(_counters.c.id == 1).values(value=_counters.c.value + 1))
+        session.commit()
+        other.join(timeout=10)
     with sessions() as session:
-        assert session.execute(select(_counters.c.value).order_by(_counters.c.id)).scalars().all() == [1, 1]
+        assert session.execute(select(_counters.c.value).order_by(_counters.c.id)).scalars().all() == [2, 2]
 
 
 def test_readers_are_not_made_writers(sessions) -> None:  # type: ignore[no-untyped-def]
-    with sessions() as reader, sessions() as writer:
+    with sessions() as reader, writer_session(sessions) as writer:
         reader.scalar(select(_counters.c.value))  # an open plain transaction holds no write lock
-        begin_write(writer)
         writer.execute(update(_counters).where(_counters.c.id == 1).values(value=5))
         writer.commit()
         reader.commit()
 
 
-def test_begin_write_must_start_the_transaction(sessions) -> None:  # type: ignore[no-untyped-def]
-    with sessions() as session:
-        session.scalar(select(_counters.c.value))
-        with pytest.raises(RuntimeError, match="start the transaction"):
-            begin_write(session)
+@pytest.mark.parametrize(("method", "writes"), [("GET", False), ("HEAD", False), ("POST", True),
+                                               ("PATCH", True), ("PUT", True), ("DELETE", True)])
+def test_the_api_gives_requests_that_may_write_a_writer_session(sessions, method, writes) -> None:  # type: ignore[no-untyped-def]
+    request = SimpleNamespace(method=method, app=SimpleNamespace(state=SimpleNamespace(sessionmaker=sessions)))
+
+    async def writer_or_not() -> bool:
+        dependency = get_session(request)  # type: ignore[arg-type]
+        session = await anext(dependency)
+        try:
+            session.scalar(select(_counters.c.value))
+            return session.connection().get_execution_options().get("lessonbridge_writer", False)
+        finally:
+            await dependency.aclose()
+
+    assert asyncio.run(writer_or_not()) is writes

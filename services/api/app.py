@@ -29,7 +29,7 @@ from services.api.uploads.hashing import RunningHashes
 from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common import jobs
-from services.common.db import create_db_engine, create_sessionmaker
+from services.common.db import create_db_engine, create_sessionmaker, writer_session
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -48,13 +48,13 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     blob_store = create_blob_store(settings)
 
     def expire_uploads() -> int:
-        with app.state.sessionmaker() as session:
+        with writer_session(app.state.sessionmaker) as session:
             return uploads.expire_uploads(session, store=blob_store, spool_root=settings.core.data_dir / "uploads")
 
     janitor = Janitor(interval_s=JANITOR_INTERVAL_S, jobs={"expire_uploads": expire_uploads})
 
     def apply_finished_jobs() -> dict[str, int]:
-        with app.state.sessionmaker() as session:
+        with writer_session(app.state.sessionmaker) as session:
             return processing.apply_finished_jobs(session)
 
     # Media processing: send queued jobs, rescue stalled ones, fold finished ones into resources.

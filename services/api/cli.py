@@ -29,7 +29,7 @@ from services.api.search.errors import SearchUnavailable
 from services.api.search.models import SearchOutbox
 from services.api.uploads import gc
 from services.api.uploads import service as uploads
-from services.common.db import create_db_engine, create_sessionmaker
+from services.common.db import create_db_engine, create_sessionmaker, writer_session
 from services.common.problems import DomainError
 from services.common.settings import Settings
 from services.common.storage import create_blob_store
@@ -49,10 +49,13 @@ console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _session() -> Session:
+def _session(*, writer: bool = False) -> Session:
+    """`writer` for commands that read and then write while the API may be writing too (see
+    `writer_session`); not for long scans, which would hold every writer off meanwhile."""
     settings = Settings.from_env()
     engine = create_db_engine(settings.database_url, echo=settings.database.echo)
-    return create_sessionmaker(engine)()
+    sessions = create_sessionmaker(engine)
+    return writer_session(sessions) if writer else sessions()
 
 
 def _fail(error: DomainError) -> None:
@@ -82,7 +85,7 @@ def create_admin(district: Annotated[str, typer.Option(help="District name; crea
                  password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None) -> None:
     """Create a district administrator (and the district): the first account of a deployment."""
     password = password or getpass.getpass("password: ")
-    with _session() as session:
+    with _session(writer=True) as session:
         try:
             target = orgs.find_district(session, name=district) or orgs.create_district(
                 session, name=district, actor_id=None)
@@ -97,7 +100,7 @@ def create_admin(district: Annotated[str, typer.Option(help="District name; crea
 @app.command("create-school")
 def create_school(district_id: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
                   kind: Annotated[SchoolKind, typer.Option()], bandwidth_kbps: Annotated[int, typer.Option()]) -> None:
-    with _session() as session:
+    with _session(writer=True) as session:
         try:
             school = orgs.create_school(session, actor=None, district_id=district_id, name=name, kind=kind,
                                         bandwidth_kbps=bandwidth_kbps)
@@ -114,7 +117,7 @@ def create_user(username: Annotated[str, typer.Option()], real_name: Annotated[s
                 district_id: Annotated[str | None, typer.Option()] = None,
                 password: Annotated[str | None, typer.Option(help="Prompted for when omitted.")] = None) -> None:
     password = password or getpass.getpass("password: ")
-    with _session() as session:
+    with _session(writer=True) as session:
         try:
             user = orgs.create_user(session, actor=None, username=username, real_name=real_name, password=password,
                                     roles=role, school_id=school_id, district_id=district_id)
@@ -142,7 +145,7 @@ def taxonomy_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=F
 
 
 def _import(document: taxonomy.TaxonomyDocument, *, label: str) -> None:
-    with _session() as session, _progress() as progress:
+    with _session(writer=True) as session, _progress() as progress:
         task = progress.add_task(f"importing {label}", total=taxonomy.document_size(document))
         try:
             report = taxonomy.import_document(session, document, actor_id=None, district_id=None,
@@ -185,7 +188,7 @@ def blobs_gc(apply: Annotated[bool, typer.Option("--apply", help="Delete; withou
 def uploads_expire() -> None:
     """Discard abandoned uploads and their partial bytes (also run periodically by the API)."""
     settings = Settings.from_env()
-    with _session() as session:
+    with _session(writer=True) as session:
         count = uploads.expire_uploads(session, store=create_blob_store(settings),
                                        spool_root=settings.core.data_dir / "uploads")
     console.print(f"expired {count} uploads")
@@ -254,7 +257,7 @@ def seed_demo(password: Annotated[str | None, typer.Option(envvar="LB_DEMO_PASSW
 def _seed_demo_if_empty(settings: Settings, password: str | None) -> str | None:
     """Seeds an empty database; returns the demo password when it is known."""
     password_file = settings.core.data_dir / "demo-password.txt"
-    with _session() as session:
+    with _session(writer=True) as session:
         if not demo.is_empty(session):
             return password or (password_file.read_text().strip() if password_file.exists() else None)
         password = password or secrets.token_urlsafe(9)

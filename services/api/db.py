@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.common.db import UTCDateTime, new_metadata, utcnow
+from services.common.db import UTCDateTime, new_metadata, utcnow, writer_session
 from services.common.ids import ID_LENGTH, new_id
 
 
@@ -28,10 +28,15 @@ def created_at_column() -> Mapped[datetime]:
     return mapped_column(default=utcnow)
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # Async on purpose: making and closing a session needs no worker thread, and each thread
     # hop costs a request ~0.2 ms. The session does its I/O in the route's own thread.
-    session = request.app.state.sessionmaker()
+    # A request that may write gets a writer session: see `writer_session` for why.
+    sessions = request.app.state.sessionmaker
+    session = sessions() if request.method in READ_METHODS else writer_session(sessions)
     try:
         yield session
     finally:

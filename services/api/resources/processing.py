@@ -16,7 +16,6 @@ from services.api.resources.models import Asset, Resource, ResourceStatus
 from services.api.resources.status import ResourceEvent, apply_event
 from services.api.uploads.models import Blob
 from services.common import jobs
-from services.common.db import begin_write
 from services.common.jobs import JobKind, JobState, processing_jobs
 
 # The jobs each category of file gets.
@@ -43,8 +42,8 @@ def queue_processing(session: Session, *, resource: Resource, added: list[Asset]
 
 def apply_finished_jobs(session: Session) -> dict[str, int]:
     """Folds ended jobs into their assets, updates the progress of resources in processing, and
-    moves on those whose jobs have all ended. Commits; idempotent."""
-    begin_write(session)  # reads the jobs, then writes what they ended as
+    moves on those whose jobs have all ended. Commits; idempotent. Reads the jobs, then writes
+    what they ended as: give it a writer session (`services.common.db.writer_session`)."""
     ended = session.execute(select(processing_jobs).where(processing_jobs.c.applied.is_(False),
                                                           processing_jobs.c.state.in_(_ENDED))).all()
     for job in ended:
@@ -53,9 +52,13 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
             asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
                 rendition_summary(job.kind, job.result)]
         session.execute(update(processing_jobs).where(processing_jobs.c.id == job.id).values(applied=True))
+    # A job counts as ended once folded (`applied`), not when its state says so: on PostgreSQL
+    # each statement sees what committed before it, so a job that ended after the read above
+    # would otherwise move its resource on before its rendition is folded (seen in CI: a lesson
+    # in review that played only its first playable, the ladder folded a round later).
     in_processing = select(Resource.id).where(Resource.status == ResourceStatus.processing)
     rows = session.execute(select(processing_jobs.c.resource_id, processing_jobs.c.kind, processing_jobs.c.state,
-                                  processing_jobs.c.progress, processing_jobs.c.error)
+                                  processing_jobs.c.progress, processing_jobs.c.error, processing_jobs.c.applied)
                            .where(processing_jobs.c.resource_id.in_(in_processing))
                            .order_by(processing_jobs.c.created_at)).all()
     jobs_of: dict[str, list[Any]] = {}
@@ -64,7 +67,7 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
     moved = 0
     for resource in session.scalars(select(Resource).where(Resource.id.in_(list(jobs_of)))):
         own = jobs_of[resource.id]
-        if all(row.state in _ENDED for row in own):
+        if all(row.applied for row in own):
             failed = [row for row in own if row.state is JobState.failed]
             resource.progress = 100
             resource.failure_reason = failed[0].error if failed else None
@@ -72,7 +75,7 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
             moved += 1
             continue
         total = sum(_WEIGHTS[row.kind] for row in own)
-        progress = int(sum(_WEIGHTS[row.kind] * (100 if row.state in _ENDED else row.progress) for row in own) / total)
+        progress = int(sum(_WEIGHTS[row.kind] * (100 if row.applied else row.progress) for row in own) / total)
         if progress != resource.progress:
             resource.progress = min(progress, 99)
     session.commit()

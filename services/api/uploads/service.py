@@ -29,7 +29,7 @@ from services.api.uploads.sniff import (CATEGORY_OF, EXTENSION_CATEGORY, HEAD_BY
                                         sniff)
 from services.api.uploads.spool import InPlace, Spool
 from services.api.uploads.uploader import Uploader
-from services.common.db import begin_write, utcnow
+from services.common.db import utcnow
 from services.common.storage import BlobStore, MultipartPart
 
 CATEGORY_NAMES = {"video": "视频 video", "audio": "音频 audio", "document": "文档 document", "image": "图片 image"}
@@ -109,8 +109,9 @@ def get_own_upload(session: Session, *, owner: Uploader, upload_id: str) -> Uplo
 # --- writing: one PATCH holds a lease ------------------------------------------------------
 
 def acquire(session: Session, *, owner: Uploader, upload_id: str, offset: int) -> Lease:
-    session.commit()  # what authenticating the caller read
-    begin_write(session)  # this reads the upload, then writes its lock (concurrent PATCHes race here)
+    # A writer session (the request's): this reads the upload, then writes its lock, and
+    # concurrent PATCHes race here. Commit what authenticating the caller read first.
+    session.commit()
     upload = get_own_upload(session, owner=owner, upload_id=upload_id)
     if upload.status is not UploadStatus.receiving:
         raise UploadGone()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from services.api.resources import processing
 from services.api.uploads import gc
@@ -55,6 +55,38 @@ def test_progress_then_renditions_and_review(client, session, lesson):
     assert (shown["status"], shown["progress"]) == ("pending_review", 100)
     assert shown["assets"][0]["preview"]["kind"] == "hls" and "poster.jpg" in shown["assets"][0]["preview"]["url"]
     assert processing.apply_finished_jobs(session) == {"applied": 0, "moved": 0}  # idempotent
+
+
+def test_a_job_that_ends_during_a_round_moves_its_resource_only_once_folded(client, session, lesson):
+    """PostgreSQL shows each statement what committed before it: here the ladder ends (as the
+    transcoder's commit would appear) right after the round has read which jobs ended."""
+    resource_id, headers = lesson
+    set_jobs(session, resource_id, JobKind.first_playable, state=JobState.done, progress=100,
+             result={"kind": "hls", "prefix": "media/x/first_playable", "tracks": [], "files": []})
+    set_jobs(session, resource_id, JobKind.ladder, state=JobState.running, progress=90)
+    ladder = {"kind": "hls", "prefix": "media/x/ladder", "tracks": [], "files": []}
+
+    @event.listens_for(session, "do_orm_execute")
+    def ladder_ends_after_the_first_read(state):  # type: ignore[no-untyped-def]
+        if state.is_select and not state.session.info.get("ladder_ended"):
+            state.session.info["ladder_ended"] = True
+            rows = state.invoke_statement().freeze()  # read to the end before the update
+            state.session.execute(update(processing_jobs).where(
+                processing_jobs.c.resource_id == resource_id, processing_jobs.c.kind == JobKind.ladder)
+                .values(state=JobState.done, progress=100, result=ladder))
+            return rows()
+        return None
+
+    try:
+        assert processing.apply_finished_jobs(session) == {"applied": 1, "moved": 0}
+    finally:
+        event.remove(session, "do_orm_execute", ladder_ends_after_the_first_read)
+    shown = detail(client, resource_id, headers)
+    assert shown["status"] == "processing" and [r["job"] for r in shown["assets"][0]["renditions"]] == ["first_playable"]
+    assert processing.apply_finished_jobs(session) == {"applied": 1, "moved": 1}
+    shown = detail(client, resource_id, headers)
+    assert shown["status"] == "pending_review"
+    assert [r["job"] for r in shown["assets"][0]["renditions"]] == ["first_playable", "ladder"]
 
 
 def test_one_failed_job_fails_the_resource_with_its_reason(client, session, lesson):
