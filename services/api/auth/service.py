@@ -25,6 +25,10 @@ def log_in(session: Session, *, settings: AuthSettings, secret: str, username: s
     bookkeeping (failures must be counted even though the caller sees an error)."""
     _refuse_if_throttled(session, settings=settings, username=username, client_ip=client_ip)
     user = session.scalar(select(User).where(User.username == username))
+    # The check below takes ~0.1 s on purpose: no transaction (on SQLite, no write lock: the
+    # throttle check above wrote) is held across it, so a burst of sign-ins does not queue
+    # every other writer behind the hashing.
+    session.commit()
     if not verify_password(user.password_hash if user else None, password):
         session.add(LoginFailure(username=username, client_ip=client_ip))
         session.commit()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import jwt
 
+from services.api.auth import passwords, service
 from services.api.orgs.models import Role
 from tests.factories import PASSWORD
 from tests.helpers import assert_problem
@@ -25,6 +26,23 @@ def test_password_login_issues_tokens_that_work(client, factory):
     assert me.status_code == 200
     assert me.json()["username"] == user.username
     assert me.json()["roles"] == ["teacher"]
+
+
+def test_the_password_is_checked_outside_any_transaction(session, factory, settings, monkeypatch):
+    """The hashing takes ~0.1 s on purpose; on SQLite an open writing transaction across it
+    would hold every other writer off."""
+    user = factory.user()
+    factory.commit()
+    seen = []
+
+    def verify(password_hash, password):  # type: ignore[no-untyped-def]
+        seen.append(session.in_transaction())
+        return passwords.verify_password(password_hash, password)
+
+    monkeypatch.setattr(service, "verify_password", verify)
+    service.log_in(session, settings=settings.auth, secret=settings.secret_key, username=user.username,
+                   password=PASSWORD, client_ip="127.0.0.1")
+    assert seen == [False]
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, factory):
