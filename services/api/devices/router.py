@@ -22,9 +22,7 @@ def current_device(request: Request, session: SessionDep) -> Device:
     token = bearer_token(request)
     if not token.startswith(service.DEVICE_TOKEN_PREFIX):
         raise InvalidDeviceToken()
-    device = service.authenticate_device(session, token=token)
-    session.commit()  # last_seen_at
-    return device
+    return service.authenticate_device(session, token=token)
 
 
 CurrentDevice = Annotated[Device, Depends(current_device)]

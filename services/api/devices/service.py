@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 from pydantic import ValidationError
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.api.audit import service as audit
 from services.api.auth.errors import Forbidden
@@ -58,7 +59,15 @@ def authenticate_device(session: Session, *, token: str) -> Device:
     device = session.get(Device, device_id) if device_id else None
     if device is None or device.revoked_at is not None or not hmac.compare_digest(device.token_hash, _digest(secret)):
         raise InvalidDeviceToken()
-    device.last_seen_at = utcnow()
+    # Seen now: a transaction of its own that begins with the write. Also for reading requests
+    # (a HEAD to resume an upload), whose plain transactions must not go on to write (SQLite:
+    # services.common.db.writer_session). Commits.
+    session.commit()
+    seen = utcnow()
+    session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=seen)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    set_committed_value(device, "last_seen_at", seen)
     return device
 
 

@@ -42,6 +42,9 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
                       expires=int(time.time()) + PLAY_TTL_S)
     variants = listed_variants(rendition["tracks"][track], grant)
     # One statement, no version bump: a view is not a change search must be told of at once.
+    # In a transaction of its own that begins with it: this is a GET, whose plain transaction
+    # must not go on to write (SQLite: services.common.db.writer_session).
+    session.commit()
     session.execute(update(Resource).where(Resource.id == resource.id)
                     .values(view_count=Resource.view_count + 1).execution_options(synchronize_session=False))
     poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")

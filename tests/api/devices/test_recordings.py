@@ -114,6 +114,10 @@ def test_a_device_touches_only_its_own_uploads_and_a_revoked_token_nothing(clien
     ids = two_tracks(client, device, tmp_path)
     location = f"/api/v1/uploads/{ids['presenter']}"
     assert client.head(location, headers=other_device).status_code == 404
+    before = {d["id"]: d["last_seen_at"] for d in client.get("/api/v1/devices", headers=factory.headers(people["admin"])).json()["items"]}
+    assert client.head(location, headers=device).status_code == 200  # a reading request still marks it seen
+    after = {d["id"]: d["last_seen_at"] for d in client.get("/api/v1/devices", headers=factory.headers(people["admin"])).json()["items"]}
+    assert after[device_id] > before[device_id]
     stolen = client.post("/api/v1/recordings", headers=other_device, json={
         "started_at": (LESSON + timedelta(minutes=1)).isoformat(), "ended_at": (LESSON + timedelta(minutes=40)).isoformat(),
         "tracks": [{"role": "presenter", "upload_id": ids["presenter"]}]})
