@@ -83,7 +83,8 @@ class ApiProcess:
     def start(self, timeout: float = 60) -> ApiProcess:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("LB_")}, "LB_ENV": "test",
                "LB_DATABASE_URL": self.database_url, "LB_DATA_DIR": str(self.data_dir), "LB_SECRET_KEY": self.secret,
-               "LB_API_PORT": str(self.port), "LB_LOG_LEVEL": os.environ.get("LB_TEST_API_LOG_LEVEL", "WARNING"), **self.extra_env}
+               "LB_API_PORT": str(self.port), "LB_LOG_LEVEL": os.environ.get("LB_TEST_API_LOG_LEVEL", "WARNING"),
+               "LB_DATABASE_CHECK_WRITERS": "1", **self.extra_env}
         self.log = (self.data_dir.parent / f"{self.app.split('.')[1]}-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "uvicorn"), "--factory", self.app,
@@ -116,6 +117,13 @@ class ApiProcess:
                 self.kill()
         if getattr(self, "log", None):
             self.log.close()
+            self.assert_no_read_then_write()
+
+    def assert_no_read_then_write(self) -> None:
+        """SQLite: no plain transaction read and then wrote (services.common.db.WriterCheck)."""
+        found = [line for line in Path(self.log.name).read_text(errors="replace").splitlines()
+                 if "sqlite_read_then_write" in line]
+        assert not found, "a plain transaction read, then wrote:\n" + "\n".join(found[:5])
 
 
 class FaultyProxy:

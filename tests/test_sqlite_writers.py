@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from structlog.testing import capture_logs
 
 from services.api.db import get_session
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
@@ -90,3 +91,30 @@ def test_the_api_gives_requests_that_may_write_a_writer_session(sessions, method
             await dependency.aclose()
 
     assert asyncio.run(writer_or_not()) is writes
+
+
+def test_the_writer_check_reports_a_plain_read_then_write_and_nothing_else(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'checked.db'}", check_writers=True)
+    _metadata.create_all(engine)
+    sessions = create_sessionmaker(engine)
+    bump = update(_counters).where(_counters.c.id == 1).values(value=_counters.c.value + 1)
+    with capture_logs() as logs:
+        with engine.begin() as connection:  # begins with the write: fine
+            connection.execute(_counters.insert(), [{"id": 1, "value": 0}])
+            connection.execute(select(_counters.c.value)).all()
+            connection.execute(bump)
+        with writer_session(sessions) as session:  # a writer: fine
+            session.scalar(select(_counters.c.value))
+            session.execute(bump)
+            session.commit()
+        with sessions() as session:  # only reads: fine
+            session.scalar(select(_counters.c.value))
+        assert logs == []
+        with sessions() as session:
+            session.scalar(select(_counters.c.value))
+            session.execute(bump)
+            session.execute(bump)  # reported once per transaction
+            session.commit()
+    engine.dispose()
+    assert [entry["event"] for entry in logs] == ["sqlite_read_then_write"]
+    assert logs[0]["read"].startswith("SELECT") and logs[0]["write"].startswith("UPDATE counters")

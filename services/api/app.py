@@ -43,7 +43,8 @@ JANITOR_INTERVAL_S = 600
 def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -> FastAPI:
     """`search_http`: how to reach the search service (tests pass a client of the search app)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
-    engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size)
+    engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size,
+                              check_writers=settings.database.check_writers)
     celery = create_celery(settings, name="lessonbridge-api")
     blob_store = create_blob_store(settings)
 

@@ -2,6 +2,7 @@
 and after-commit hooks (work is queued only once the transaction that caused it commits)."""
 from __future__ import annotations
 
+import traceback
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -10,10 +11,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, Select, String, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+_log = structlog.get_logger("db")
 
 # Deterministic constraint names, so Alembic migrations can name (and drop) them on every backend.
 NAMING_CONVENTION = {
@@ -77,14 +82,15 @@ class EnumText(TypeDecorator[StrEnum]):
 POOL_SIZE = 40  # LB_DATABASE_POOL_SIZE
 
 
-def create_db_engine(url: str, *, echo: bool = False, pool_size: int = POOL_SIZE) -> Engine:
+def create_db_engine(url: str, *, echo: bool = False, pool_size: int = POOL_SIZE, check_writers: bool = False) -> Engine:
+    """`check_writers`: on SQLite, report plain transactions that read and then write (`WriterCheck`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(url, echo=echo, pool_size=pool_size)
+        return _create_sqlite_engine(url, echo=echo, pool_size=pool_size, check_writers=check_writers)
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
 
 
-def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
+def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int, check_writers: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +112,8 @@ def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+        if check_writers:
+            dbapi_connection.set_trace_callback(WriterCheck().statement)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -134,6 +142,35 @@ def writer_session(sessions: sessionmaker[Session]) -> Session:
     if isinstance(bind, Engine):
         return sessions(bind=bind.execution_options(**{_WRITER: True}))  # ~11 µs: a view, not a new pool
     return sessions()
+
+
+class WriterCheck:
+    """Watches one SQLite connection's statements, as SQLite runs them (PreparedQuery's too), and
+    logs `sqlite_read_then_write` when a plain transaction reads and then writes: the pattern
+    that fails at once when another writer commits in between (see `writer_session`), which CI
+    met only now and then. The tests that run the API as a process turn it on and fail on the
+    log line, so the pattern shows up every time its code runs rather than under load."""
+
+    def __init__(self) -> None:
+        self.plain = False
+        self.first_read: str | None = None
+
+    def statement(self, sql: str) -> None:
+        verb = sql.lstrip()[:10].upper()
+        if verb.startswith("BEGIN"):
+            self.plain, self.first_read = "IMMEDIATE" not in sql.upper(), None
+        elif verb.startswith(("COMMIT", "ROLLBACK", "END")):
+            self.plain = False
+        elif not self.plain:
+            return
+        elif verb.startswith(("SELECT", "WITH")):
+            self.first_read = self.first_read or sql
+        elif verb.startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+            if self.first_read:
+                code = [f"{frame.filename.rsplit('/services/', 1)[-1]}:{frame.lineno} {frame.name}"
+                        for frame in traceback.extract_stack() if "/services/" in frame.filename][:-1]
+                _log.error("sqlite_read_then_write", read=self.first_read[:300], write=sql[:300], code=code)
+            self.plain = False  # holds the write lock from here on (and is reported once)
 
 
 def create_sessionmaker(engine: Engine) -> sessionmaker[Session]:

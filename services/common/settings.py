@@ -39,6 +39,9 @@ class DatabaseSettings(_FromEnv):
     echo: bool = Field(False, validation_alias="LB_DATABASE_ECHO")
     # At least the API's concurrent sessions (services/api/db.py SESSIONS_AT_ONCE, 32).
     pool_size: int = Field(40, ge=32, le=500, validation_alias="LB_DATABASE_POOL_SIZE")
+    # SQLite: log `sqlite_read_then_write` for each plain transaction that reads and then writes
+    # (see services.common.db.writer_session). On in the tests that run the API as a process.
+    check_writers: bool = Field(False, validation_alias="LB_DATABASE_CHECK_WRITERS")
 
 
 class BrokerSettings(_FromEnv):

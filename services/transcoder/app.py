@@ -45,7 +45,8 @@ class Transcoder:
 
 def create_worker(settings: Settings) -> Celery:
     celery = create_celery(settings, name="lessonbridge-transcoder")
-    transcoder = Transcoder(engine=create_db_engine(settings.database_url, pool_size=32),
+    transcoder = Transcoder(engine=create_db_engine(settings.database_url, pool_size=32,
+                                                     check_writers=settings.database.check_writers),
                             store=create_blob_store(settings), celery=celery,
                             scratch_root=settings.core.data_dir / "scratch" / "transcoder",
                             name=f"{socket.gethostname()}:{os.getpid()}", heartbeat_s=settings.transcoder.heartbeat_s)
