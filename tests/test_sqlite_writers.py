@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
 from services.api.db import get_session

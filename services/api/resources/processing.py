@@ -7,6 +7,7 @@ renditions and, once every job of a resource has ended, `processed` or `processi
 """
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select, update
@@ -43,15 +44,28 @@ def queue_processing(session: Session, *, resource: Resource, added: list[Asset]
 def apply_finished_jobs(session: Session) -> dict[str, int]:
     """Folds ended jobs into their assets, updates the progress of resources in processing, and
     moves on those whose jobs have all ended. Commits; idempotent. Reads the jobs, then writes
-    what they ended as: give it a writer session (`services.common.db.writer_session`)."""
+    what they ended as: give it a writer session (`services.common.db.writer_session`).
+
+    Safe in several API processes at once. Each asset is locked and read afresh before its jobs
+    are claimed and folded, in asset order: a second process waits for the first to commit, then
+    finds those jobs taken and the renditions list as the first left it. So each job is folded
+    once, and no process writes the list without another's fold or waits on another in a cycle.
+    (On SQLite the writer session already runs one round at a time.)"""
     ended = session.execute(select(processing_jobs).where(processing_jobs.c.applied.is_(False),
-                                                          processing_jobs.c.state.in_(_ENDED))).all()
-    for job in ended:
-        asset = session.get(Asset, job.asset_id)
-        if asset is not None and job.state is JobState.done and job.result and not job.result.get("skipped"):
-            asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
-                rendition_summary(job.kind, job.result)]
-        session.execute(update(processing_jobs).where(processing_jobs.c.id == job.id).values(applied=True))
+                                                          processing_jobs.c.state.in_(_ENDED))
+                            .order_by(processing_jobs.c.asset_id, processing_jobs.c.id)).all()
+    applied = 0
+    for asset_id, jobs_of_asset in groupby(ended, key=lambda job: job.asset_id):
+        asset = session.get(Asset, asset_id, with_for_update=True, populate_existing=True)
+        for job in jobs_of_asset:
+            claimed = session.execute(update(processing_jobs).where(
+                processing_jobs.c.id == job.id, processing_jobs.c.applied.is_(False)).values(applied=True)).rowcount
+            if not claimed:
+                continue  # folded by another process while this one waited for the asset
+            applied += 1
+            if asset is not None and job.state is JobState.done and job.result and not job.result.get("skipped"):
+                asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
+                    rendition_summary(job.kind, job.result)]
     # A job counts as ended once folded (`applied`), not when its state says so: on PostgreSQL
     # each statement sees what committed before it, so a job that ended after the read above
     # would otherwise move its resource on before its rendition is folded (seen in CI: a lesson
@@ -65,7 +79,11 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
     for row in rows:
         jobs_of.setdefault(row.resource_id, []).append(row)
     moved = 0
-    for resource in session.scalars(select(Resource).where(Resource.id.in_(list(jobs_of)))):
+    # Locked, and only while still in processing: another process may have moved one on since.
+    for resource in session.scalars(select(Resource).where(Resource.id.in_(list(jobs_of)),
+                                                           Resource.status == ResourceStatus.processing)
+                                    .order_by(Resource.id).with_for_update()
+                                    .execution_options(populate_existing=True)):
         own = jobs_of[resource.id]
         if all(row.applied for row in own):
             failed = [row for row in own if row.state is JobState.failed]
@@ -79,7 +97,7 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
         if progress != resource.progress:
             resource.progress = min(progress, 99)
     session.commit()
-    return {"applied": len(ended), "moved": moved}
+    return {"applied": applied, "moved": moved}
 
 
 def rendition_summary(kind: JobKind, result: dict[str, Any]) -> dict[str, Any]:
