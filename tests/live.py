@@ -117,13 +117,14 @@ class ApiProcess:
                 self.kill()
         if getattr(self, "log", None):
             self.log.close()
-            self.assert_no_read_then_write()
+            assert_no_read_then_write(Path(self.log.name))
 
-    def assert_no_read_then_write(self) -> None:
-        """SQLite: no plain transaction read and then wrote (services.common.db.WriterCheck)."""
-        found = [line for line in Path(self.log.name).read_text(errors="replace").splitlines()
-                 if "sqlite_read_then_write" in line]
-        assert not found, "a plain transaction read, then wrote:\n" + "\n".join(found[:5])
+
+def assert_no_read_then_write(log: Path) -> None:
+    """SQLite: no plain transaction of a process read and then wrote (services.common.db.WriterCheck,
+    on with LB_DATABASE_CHECK_WRITERS)."""
+    found = [line for line in log.read_text(errors="replace").splitlines() if "sqlite_read_then_write" in line]
+    assert not found, "a plain transaction read, then wrote:\n" + "\n".join(found[:5])
 
 
 class FaultyProxy:

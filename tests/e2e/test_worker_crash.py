@@ -21,7 +21,7 @@ from services.common.tasks import create_celery
 from services.transcoder.pipeline import MANIFEST
 from tests import media
 from tests.conftest import SECRET, make_settings, server_url
-from tests.live import free_port, fresh_database
+from tests.live import assert_no_read_then_write, free_port, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 table = jobs.processing_jobs
@@ -38,7 +38,8 @@ class Worker:
     def __init__(self, *, database_url: str, data_dir: Path, broker_url: str | None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LB_")}
         env.update(LB_ENV="test", LB_DATABASE_URL=database_url, LB_DATA_DIR=str(data_dir), LB_SECRET_KEY=SECRET,
-                   LB_TRANSCODER_PORT=str(free_port()), LB_TRANSCODER_HEARTBEAT_S="0.5", LB_LOG_LEVEL="INFO")
+                   LB_TRANSCODER_PORT=str(free_port()), LB_TRANSCODER_HEARTBEAT_S="0.5", LB_LOG_LEVEL="INFO",
+                   LB_DATABASE_CHECK_WRITERS="1")
         if broker_url:
             env["LB_BROKER_URL"] = broker_url
         self.log = (data_dir.parent / f"worker-{time.monotonic_ns()}.log").open("ab")
@@ -60,6 +61,7 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
+        assert_no_read_then_write(Path(self.log.name))
 
 
 def job_row(engine, job_id):
