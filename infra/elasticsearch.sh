@@ -285,10 +285,25 @@ cmd_start() {
   # -d: the launcher returns once the node has started (or failed), and
   # prints startup errors, which we keep in launcher.log.
   # env -u JAVA_HOME: Elasticsearch only reads ES_JAVA_HOME and warns otherwise.
-  run_es env -u JAVA_HOME \
-    ES_JAVA_HOME="$ES_JAVA_HOME_RESOLVED" ES_PATH_CONF="$CONF_DIR" ES_TMPDIR="$TMP_DIR" \
-    "$ES_HOME/bin/elasticsearch" -d -p "$PID_FILE" >"$LAUNCHER_LOG" 2>&1 \
-    || { tail -n 30 "$LAUNCHER_LOG" "$LOG_FILE" >&2 2>/dev/null || true; die "elasticsearch failed to start"; }
+  # Up to three tries when a port was taken while the node booted (~15 s): the ports lie in
+  # Linux's ephemeral range, so an outgoing connection of anything on the machine can hold one
+  # for a moment (seen once, with the ports free before and after).
+  local attempt
+  for attempt in 1 2 3; do
+    if run_es env -u JAVA_HOME \
+        ES_JAVA_HOME="$ES_JAVA_HOME_RESOLVED" ES_PATH_CONF="$CONF_DIR" ES_TMPDIR="$TMP_DIR" \
+        "$ES_HOME/bin/elasticsearch" -d -p "$PID_FILE" >"$LAUNCHER_LOG" 2>&1; then
+      break
+    fi
+    if [ "$attempt" -lt 3 ] && grep -q "BindException" "$LAUNCHER_LOG" 2>/dev/null; then
+      log "a port was taken while starting (attempt $attempt); trying again"
+      rm -f "$PID_FILE"
+      sleep 2
+      continue
+    fi
+    tail -n 30 "$LAUNCHER_LOG" "$LOG_FILE" >&2 2>/dev/null || true
+    die "elasticsearch failed to start"
+  done
   # Yellow = every primary shard is allocated, all one node can do: an index
   # created with replicas (the default, 1) stays yellow here forever. An empty
   # cluster, or indices with number_of_replicas: 0, are green.
