@@ -144,6 +144,16 @@ def writer_session(sessions: sessionmaker[Session]) -> Session:
     return sessions()
 
 
+def write_apart(session: Session, statement: Any) -> None:
+    """Commits what the session has read, then runs `statement` (a write) in a transaction of its
+    own that begins with it, and commits: for the one write a reading request makes (a view
+    count, a last-seen time). A plain transaction must not read and then write (SQLite: see
+    `writer_session`), and making every such request a writer would serialise the reads."""
+    session.commit()
+    session.execute(statement.execution_options(synchronize_session=False))
+    session.commit()
+
+
 class WriterCheck:
     """Watches one SQLite connection's statements, as SQLite runs them (PreparedQuery's too), and
     logs `sqlite_read_then_write` when a plain transaction reads and then writes: the pattern

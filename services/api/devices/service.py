@@ -29,7 +29,7 @@ from services.api.resources.models import License, Resource, ResourceKind, Resou
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import Grade, Subject
 from services.api.uploads.uploader import Uploader
-from services.common.db import utcnow
+from services.common.db import utcnow, write_apart
 
 DEVICE_TOKEN_PREFIX = "lbd_"
 # Timetables and titles are in the schools' own time.
@@ -59,14 +59,9 @@ def authenticate_device(session: Session, *, token: str) -> Device:
     device = session.get(Device, device_id) if device_id else None
     if device is None or device.revoked_at is not None or not hmac.compare_digest(device.token_hash, _digest(secret)):
         raise InvalidDeviceToken()
-    # Seen now: a transaction of its own that begins with the write. Also for reading requests
-    # (a HEAD to resume an upload), whose plain transactions must not go on to write (SQLite:
-    # services.common.db.writer_session). Commits.
-    session.commit()
+    # Apart: reading requests (a HEAD to resume an upload) authenticate devices too. Commits.
     seen = utcnow()
-    session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=seen)
-                    .execution_options(synchronize_session=False))
-    session.commit()
+    write_apart(session, update(Device).where(Device.id == device.id).values(last_seen_at=seen))
     set_committed_value(device, "last_seen_at", seen)
     return device
 

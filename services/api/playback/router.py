@@ -23,11 +23,9 @@ _PLAYLIST_CACHE = "private, no-cache"
 def play(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
          max_height: Annotated[int | None, Query(ge=144, le=4320)] = None) -> dict[str, Any]:
     state = request.app.state
-    answer = service.play(session, actor=caller, resource_id=resource_id, max_height=max_height,
-                          store=state.blob_store, secret=state.settings.secret_key,
-                          api_url=state.settings.public_api_url)
-    session.commit()  # the view count
-    return answer
+    return service.play(session, actor=caller, resource_id=resource_id, max_height=max_height,
+                        store=state.blob_store, secret=state.settings.secret_key,
+                        api_url=state.settings.public_api_url)
 
 
 @router.get("/play/{token}/{path:path}", include_in_schema=False)

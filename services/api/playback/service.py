@@ -18,6 +18,7 @@ from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import service as resources
 from services.api.resources.models import Asset, Resource
 from services.common import hls
+from services.common.db import write_apart
 from services.common.storage import BlobNotFound, BlobStore
 
 PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expires
@@ -42,11 +43,8 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
                       expires=int(time.time()) + PLAY_TTL_S)
     variants = listed_variants(rendition["tracks"][track], grant)
     # One statement, no version bump: a view is not a change search must be told of at once.
-    # In a transaction of its own that begins with it: this is a GET, whose plain transaction
-    # must not go on to write (SQLite: services.common.db.writer_session).
-    session.commit()
-    session.execute(update(Resource).where(Resource.id == resource.id)
-                    .values(view_count=Resource.view_count + 1).execution_options(synchronize_session=False))
+    # Apart, as this is a GET. Commits.
+    write_apart(session, update(Resource).where(Resource.id == resource.id).values(view_count=Resource.view_count + 1))
     poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
     return {
         "hls_url": f"{api_url}/api/v1/play/{sign(grant, secret=secret)}/master.m3u8",
