@@ -25,7 +25,7 @@ from pathlib import Path
 BLOCK = 4096  # O_DIRECT alignment: a multiple of every logical block size in use
 BUFFER_BYTES = 4 * 1024 * 1024  # two per file being written: 8 MiB per upload receiving
 _DIRECT = getattr(os, "O_DIRECT", 0)
-_KEPT_BUFFERS = 4  # per size: two for a file being written, two parts on their way to S3
+_KEPT_BUFFERS = 6  # per size: an upload's four parts in memory and two read back on their way to S3
 
 _buffers: dict[int, queue.SimpleQueue[mmap.mmap]] = defaultdict(queue.SimpleQueue)
 
@@ -188,6 +188,28 @@ def read_file(path: Path, buffer: mmap.mmap) -> memoryview:
     finally:
         os.close(fd)
     return view[:size]
+
+
+def write_file(path: Path, data: memoryview) -> None:
+    """Makes `data` the whole of `path`, not synced: whole blocks with O_DIRECT (`data` starts at
+    an aligned buffer's start), the rest through the page cache."""
+    whole = len(data) - len(data) % BLOCK
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        direct = _open_direct(path) if whole else None
+        try:
+            _write_all(direct if direct is not None else fd, data[:whole], 0)
+        except OSError:
+            if direct is None:
+                raise
+            _write_all(fd, data[:whole], 0)  # refused at write time: through the page cache
+        finally:
+            if direct is not None:
+                os.close(direct)
+        _write_all(fd, data[whole:], whole)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
 
 
 def _open_direct(path: Path, flags: int = os.O_WRONLY) -> int | None:

@@ -108,11 +108,9 @@ def test_hostile_keys_are_refused(store, key):
 def test_multipart_assembles_parts_in_order_and_a_retried_part_replaces(store, prefix, tmp_path):
     first, second, last = os.urandom(MIN_PART_SIZE), os.urandom(MIN_PART_SIZE), os.urandom(1234)
     upload_id = store.create_multipart(f"{prefix}/mp", content_type="video/mp4")
-    paths = []
-    for number, data in enumerate([first, second], start=1):
-        paths.append((number, tmp_path / f"part{number}"))
-        paths[-1][1].write_bytes(data)
-    parts = store.upload_parts(f"{prefix}/mp", upload_id, paths)  # a batch, in order
+    (tmp_path / "part1").write_bytes(first)
+    batch = [(1, tmp_path / "part1"), (2, memoryview(bytearray(second)))]  # from a file, and from memory
+    parts = store.upload_parts(f"{prefix}/mp", upload_id, batch)  # a batch, in order
     assert [(p.number, p.size) for p in parts] == [(1, MIN_PART_SIZE), (2, MIN_PART_SIZE)]
     retry = tmp_path / "part3"
     retry.write_bytes(b"garbage that a retry will replace")

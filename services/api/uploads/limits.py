@@ -7,10 +7,15 @@ GiB = 1024 * MiB
 MAX_SIZE = {"video": 8 * GiB, "audio": 1 * GiB, "document": 300 * MiB, "image": 50 * MiB}
 LARGEST = max(MAX_SIZE.values())
 
-# Parts sent to blob storage: above S3's 5 MiB floor, and small, since S3 parts are sent two at a
-# time and each is held in memory (twice, briefly) while it goes: 16 MiB parts took a 2 GiB
-# upload's RSS growth to the 64 MiB limit (measured, docs/benchmarks.md).
+# Parts sent to blob storage: above S3's 5 MiB floor, and small, since an upload holds several
+# in memory: 16 MiB parts took a 2 GiB upload's RSS growth to the 64 MiB limit (measured,
+# docs/benchmarks.md).
 PART_SIZE = 8 * MiB
+
+# Parts an upload holds in memory at most: the one filling, and whole ones being sent (two at a
+# time) or waiting. Past it the oldest waiting part goes to the spool's file and is read back
+# when its turn comes (spool.py). Up to 6 × PART_SIZE per upload with those read-back buffers.
+PARTS_IN_MEMORY = 4
 
 # Received bytes an upload may hold in its spool while they wait to be sent as parts. MinIO here
 # takes parts more slowly than a fast client sends them (the backlog reached 35 parts, measured),

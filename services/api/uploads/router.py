@@ -24,7 +24,7 @@ from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, Wron
 from services.api.uploads.limits import PART_SIZE, SPOOL_BACKLOG
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.service import Lease
-from services.api.uploads.spool import InPlace, Spool
+from services.api.uploads.spool import InPlace, Segment, Spool
 from services.api.uploads.uploader import Uploader
 
 # Received bytes are written and hashed in batches this size, off the event loop.
@@ -165,7 +165,7 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             session.rollback()  # whatever failed mid-way is not ours to keep
             service.release(session, lease)
 
-    def send_in_background(lease: Lease, segments: list[tuple[int, Path]]) -> None:
+    def send_in_background(lease: Lease, segments: list[Segment]) -> None:
         # Only bytes inside sent parts become official here: the rest may not be on disk yet.
         service.send_parts(store, lease, spool, segments)
         service.commit_progress(session, lease, offset=lease.sent_bytes)
@@ -185,7 +185,7 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
     lease = await run_in_threadpool(acquire)
     spool: Spool | InPlace | None = None
     sending: asyncio.Future[None] | None = None
-    sending_segments: list[tuple[int, Path]] = []
+    sending_segments: list[Segment] = []
     storing: asyncio.Future[None] | None = None  # the one batch being written and hashed
 
     async def stored() -> None:

@@ -2,7 +2,7 @@
 on the last byte, checked, hashed and kept once per distinct content; or expired.
 
 The database row is the truth about how many bytes were received (`offset`) and which parts
-are in blob storage (`parts`); the spool on local disk holds the rest (see spool.py).
+are in blob storage (`parts`); the spool holds the rest, in memory or on local disk (spool.py).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from services.api.uploads.filenames import clean_filename, extension_of
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.sniff import (CATEGORY_OF, EXTENSION_CATEGORY, HEAD_BYTES, OLE_CONTAINER, ZIP_CONTAINER,
                                         sniff)
-from services.api.uploads.spool import InPlace, Spool
+from services.api.uploads.spool import InPlace, Segment, Spool
 from services.api.uploads.uploader import Uploader
 from services.common.db import utcnow
 from services.common.storage import BlobStore, MultipartPart
@@ -146,15 +146,14 @@ def open_spool(store: BlobStore, lease: Lease, *, spool_root: Path) -> Spool | I
 
 def send_full_parts(store: BlobStore, lease: Lease, spool: Spool | InPlace, *, everything: bool = False) -> None:
     """Sends full segments (or, at the end, every segment) to blob storage as parts. Called
-    with the request no longer writing, so the open segment can be closed first."""
-    spool.close()
+    with the request no longer writing."""
     segments = spool.all_segments() if everything else spool.full_segments()
     send_parts(store, lease, spool, segments)
     for number, _ in segments:
         spool.sent(number)
 
 
-def send_parts(store: BlobStore, lease: Lease, spool: Spool | InPlace, segments: list[tuple[int, Path]]) -> None:
+def send_parts(store: BlobStore, lease: Lease, spool: Spool | InPlace, segments: list[Segment]) -> None:
     """Sends these (full, no longer written) segments as parts. Safe to run in a worker thread
     while the request goes on writing the next segment; the caller retires them afterwards.
 

@@ -15,6 +15,9 @@ MAX_KEY_LENGTH = 512
 MIN_PART_SIZE = 5 * 1024 * 1024
 
 
+PartBytes = Path | memoryview  # a multipart part's bytes: a file, or a buffer in memory
+
+
 class BlobNotFound(Exception):
     pass
 
@@ -107,8 +110,8 @@ class BlobStore(Protocol):
 
     def create_multipart(self, key: str, *, content_type: str) -> str: ...
 
-    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, Path]]) -> list[MultipartPart]:
-        """Sends the files as parts (number, path), in ascending numbers, and returns them in that
+    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, PartBytes]]) -> list[MultipartPart]:
+        """Sends the parts (number, file or bytes), in ascending numbers, and returns them in that
         order once every one is durable. A batch lets each backend do what is cheap for it: the
         local store appends them all and syncs once, S3 sends several at a time."""
         ...

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from services.common.storage.base import BlobInfo, BlobNotFound, MultipartPart, validate_key
+from services.common.storage.base import BlobInfo, BlobNotFound, MultipartPart, PartBytes, validate_key
 from services.common.storage.signing import sign_blob_url
 
 CHUNK = 1024 * 1024
@@ -162,7 +162,7 @@ class LocalBlobStore:
         self._write_manifest(directory, {"key": key, "content_type": content_type, "parts": []})
         return upload_id
 
-    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, Path]]) -> list[MultipartPart]:
+    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, PartBytes]]) -> list[MultipartPart]:
         """Appends the parts to the assembly file and syncs it once for all of them (one fsync per
         8 MiB part kept the sender behind the network; measured, docs/benchmarks.md)."""
         directory = self._multipart_dir(upload_id)
@@ -174,12 +174,10 @@ class LocalBlobStore:
         with (directory / "assembly").open("r+b") as out:
             offset = sum(p["size"] for p in sent)
             out.truncate(offset)
-            for number, path in parts:
+            for number, data in parts:
                 if sent and number <= sent[-1]["number"]:
                     raise ValueError(f"part {number} after part {sent[-1]['number']}: parts must ascend")
-                size = path.stat().st_size
-                with path.open("rb") as source:
-                    _copy_in_kernel(source.fileno(), out.fileno(), size=size, offset=offset)
+                size = _append_part(out.fileno(), data, offset=offset)
                 offset += size
                 sent.append({"number": number, "etag": f"{number:x}-{size:x}", "size": size})
                 added.append(MultipartPart(**sent[-1]))
@@ -248,14 +246,23 @@ class LocalBlobStore:
         os.replace(temporary, directory / "manifest.json")
 
 
-def _copy_in_kernel(source: int, destination: int, *, size: int, offset: int) -> None:
-    """Appends a whole part with copy_file_range: the bytes never pass through Python."""
-    copied = 0
-    while copied < size:
-        done = os.copy_file_range(source, destination, size - copied, copied, offset + copied)
-        if done == 0:
-            raise OSError(f"part ended after {copied} of {size} bytes")
-        copied += done
+def _append_part(destination: int, data: PartBytes, *, offset: int) -> int:
+    """Writes a part at `offset`; returns its size. A file is copied with copy_file_range, so its
+    bytes never pass through Python."""
+    if isinstance(data, memoryview):
+        written = 0
+        while written < len(data):
+            written += os.pwrite(destination, data[written:], offset + written)
+        return written
+    size = data.stat().st_size
+    with data.open("rb") as source:
+        copied = 0
+        while copied < size:
+            done = os.copy_file_range(source.fileno(), destination, size - copied, copied, offset + copied)
+            if done == 0:
+                raise OSError(f"part ended after {copied} of {size} bytes")
+            copied += done
+    return size
 
 
 def _etag(status: os.stat_result) -> str:

@@ -18,7 +18,7 @@ from minio.datatypes import Part
 from minio.error import S3Error
 
 from services.common.direct_io import aligned_buffer, read_file
-from services.common.storage.base import BlobInfo, BlobNotFound, MultipartPart, validate_key
+from services.common.storage.base import BlobInfo, BlobNotFound, MultipartPart, PartBytes, validate_key
 
 CHUNK = 1024 * 1024
 PUT_PART_SIZE = 64 * 1024 * 1024
@@ -137,18 +137,22 @@ class S3BlobStore:
     def create_multipart(self, key: str, *, content_type: str) -> str:
         return self.client._create_multipart_upload(self.bucket, validate_key(key), {"Content-Type": content_type})
 
-    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, Path]]) -> list[MultipartPart]:
+    def upload_parts(self, key: str, upload_id: str, parts: list[tuple[int, PartBytes]]) -> list[MultipartPart]:
         # Parts are independent to S3, so two go at once: one at a time left the API waiting on
-        # MinIO's answer for most of each part (measured, docs/benchmarks.md). Each is read into
-        # a buffer kept for the next part, which is what keeps parts small (uploads.limits.PART_SIZE).
+        # MinIO's answer for most of each part (measured, docs/benchmarks.md). A part in a file is
+        # read into a buffer kept for the next part, which is what keeps parts small
+        # (uploads.limits.PART_SIZE).
         key = validate_key(key)
 
-        def send(part: tuple[int, Path]) -> MultipartPart:
-            number, path = part
-            with aligned_buffer(path.stat().st_size) as buffer:
-                data = read_file(path, buffer)
+        def send(part: tuple[int, PartBytes]) -> MultipartPart:
+            number, data = part
+            if isinstance(data, memoryview):
                 return MultipartPart(number=number, etag=self._put_part(key, upload_id, number, data),
                                      size=len(data))
+            with aligned_buffer(data.stat().st_size) as buffer:
+                read = read_file(data, buffer)
+                return MultipartPart(number=number, etag=self._put_part(key, upload_id, number, read),
+                                     size=len(read))
 
         if len(parts) <= 1:
             return [send(part) for part in parts]

@@ -1,11 +1,14 @@
-"""On S3, a client faster than blob storage does not fill the API's disk: the spool holds at
-most SPOOL_BACKLOG (plus what is in flight), and the request waits for parts to be sent."""
+"""On S3, parts go from memory to blob storage: a client slower than storage (a school's link)
+never makes the API write a part to disk, and a client faster than storage does not fill the
+API's disk either: the spool holds at most SPOOL_BACKLOG (plus what is in flight), and the request
+waits for parts to be sent."""
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
 import uuid
+from typing import Self
 from urllib.parse import urlparse
 
 import httpx
@@ -37,15 +40,52 @@ def spooled_bytes(directory):
         return spooled_bytes(directory)
 
 
-async def stream_patch(app, location, headers) -> httpx.Response:
+async def stream_patch(app, location, headers, *, pause_s: float = 0) -> httpx.Response:
     """All but the last MiB (no completion), 1 MiB per ASGI message, read as the app asks for it.
     (TestClient joins a streamed body into one message, which would leave nothing to wait for.)"""
     async def body():
         for _ in range(LENGTH // MiB - 1):
+            if pause_s:
+                await asyncio.sleep(pause_s)
             yield bytes(MiB)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         return await http.patch(location, content=body(), headers={**headers, **CHUNK, "Upload-Offset": "0"})
+
+
+class SpoolWatch:
+    """The most bytes the spools held on disk at any moment, sampled every 5 ms."""
+
+    def __init__(self, spools) -> None:
+        self.spools, self.peak, self._done = spools, 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, spooled_bytes(self.spools))
+            time.sleep(0.005)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def test_a_client_slower_than_storage_never_puts_a_part_on_disk(client, app, factory, settings):
+    teacher = factory.user()
+    factory.commit()
+    headers = {**factory.headers(teacher), **TUS}
+    location = create(client, headers, LENGTH)
+    with SpoolWatch(settings.core.data_dir / "uploads") as watch:  # 50 MB/s: MinIO keeps up
+        response = asyncio.run(stream_patch(app, location, headers, pause_s=0.02))
+    assert response.status_code == 204, response.text
+    # Only the end of the request's bytes, short of a part, went to disk (to be committed).
+    assert watch.peak <= (LENGTH - MiB) % PART_SIZE, watch.peak / MiB
+    assert client.head(location, headers=headers).headers["upload-offset"] == str(LENGTH - MiB)
+    assert client.delete(location, headers=headers).status_code == 204
 
 
 def test_a_client_faster_than_storage_waits_instead_of_filling_the_spool(client, app, factory, settings,
@@ -62,23 +102,10 @@ def test_a_client_faster_than_storage_waits_instead_of_filling_the_spool(client,
         return send(key, upload_id, parts)
 
     monkeypatch.setattr(store, "upload_parts", slow_storage)
-    spools = settings.core.data_dir / "uploads"
-    peak, done = 0, threading.Event()
-
-    def watch() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, spooled_bytes(spools))
-            time.sleep(0.005)
-
     location = create(client, headers, LENGTH)
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with SpoolWatch(settings.core.data_dir / "uploads") as watch:
         response = asyncio.run(stream_patch(app, location, headers))
-    finally:
-        done.set()
-        watcher.join()
+    peak = watch.peak
     assert response.status_code == 204, response.text
     assert response.headers["upload-offset"] == str(LENGTH - MiB)
     # The backlog, the part that filled past it, and the batch being written meanwhile.
