@@ -50,6 +50,14 @@ class OffsetMismatch(UploadError):
     detail = {"zh-CN": "服务器已收到 {offset} 字节，请从该位置继续", "en": "The server has {offset} bytes; resume from there"}
 
 
+class UploadRewound(UploadError):
+    status = 409
+    code = "upload.rewound"
+    title = {"zh-CN": "请从较早的位置继续上传", "en": "Resume the upload from an earlier offset"}
+    detail = {"zh-CN": "服务器丢失了最后一个已存储分片之后收到的数据，请从第 {offset} 字节继续",
+              "en": "The server lost the bytes it received after its last stored part; resume from byte {offset}"}
+
+
 class UploadLocked(UploadError):
     status = 423
     code = "upload.locked"

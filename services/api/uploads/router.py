@@ -20,11 +20,11 @@ from services.api.devices.service import DEVICE_TOKEN_PREFIX, authenticate_devic
 from services.api.db import SessionDep
 from services.api.routing import api_router
 from services.api.uploads import service, tus
-from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, WrongContentType
+from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, UploadRewound, WrongContentType
 from services.api.uploads.limits import PART_SIZE, SPOOL_BACKLOG
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.service import Lease
-from services.api.uploads.spool import InPlace, Segment, Spool
+from services.api.uploads.spool import InPlace, Segment, Spool, SpoolLost
 from services.api.uploads.uploader import Uploader
 
 # Received bytes are written and hashed in batches this size, off the event loop.
@@ -205,7 +205,12 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
                 spool.sent(number)
 
     try:
-        spool = await run_in_threadpool(service.open_spool, store, lease, spool_root=_spool_root(request))
+        try:
+            spool = await run_in_threadpool(service.open_spool, store, lease, spool_root=_spool_root(request))
+        except SpoolLost:
+            await run_in_threadpool(service.rewind_to_parts, session, lease, spool_root=_spool_root(request))
+            hashes.forget(upload_id)
+            raise UploadRewound(offset=lease.offset) from None
         running = hashes.resume(upload_id, lease.offset)
         chunk_digest = tus.CHECKSUMS[checksum[0]]() if checksum else None
         start, position = spool.size, lease.offset  # `position`: bytes received, from the file's start

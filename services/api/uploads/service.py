@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +32,8 @@ from services.api.uploads.spool import InPlace, Segment, Spool
 from services.api.uploads.uploader import Uploader
 from services.common.db import utcnow
 from services.common.storage import BlobStore, MultipartPart
+
+log = structlog.get_logger("uploads")
 
 CATEGORY_NAMES = {"video": "视频 video", "audio": "音频 audio", "document": "文档 document", "image": "图片 image"}
 
@@ -142,6 +145,16 @@ def open_spool(store: BlobStore, lease: Lease, *, spool_root: Path) -> Spool | I
     if path is None:
         raise RuntimeError(f"upload {lease.upload_id} has no multipart upload and {store.backend} has no files")
     return InPlace(path, offset=lease.offset)
+
+
+def rewind_to_parts(session: Session, lease: Lease, *, spool_root: Path) -> None:
+    """The spool lost bytes the offset covers (spool.SpoolLost): the upload goes back to the end
+    of its last part in blob storage, which cannot be lost, instead of failing every PATCH until
+    it expires. The client is told the lower offset (UploadRewound) and resumes from there."""
+    received = lease.offset
+    Spool(spool_root / lease.upload_id, first_part=1, kept_bytes=0).discard()
+    commit_progress(session, lease, offset=lease.sent_bytes)
+    log.warning("upload_spool_lost", upload_id=lease.upload_id, offset_was=received, offset=lease.sent_bytes)
 
 
 def send_full_parts(store: BlobStore, lease: Lease, spool: Spool | InPlace, *, everything: bool = False) -> None:

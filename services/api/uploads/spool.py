@@ -31,6 +31,11 @@ from services.api.uploads.limits import PART_SIZE, PARTS_IN_MEMORY
 Segment = tuple[int, PartBytes]  # a part to send: its number, and its bytes (in memory or a file)
 
 
+class SpoolLost(RuntimeError):
+    """The spool holds fewer bytes than the database says it does: this API's data directory was
+    replaced (a container recreated without a volume), or another replica holds the spool."""
+
+
 @dataclass
 class _Part:
     """One future part: its bytes in `buffer` (while in memory) and/or in its file."""
@@ -48,10 +53,10 @@ class _Part:
 
 class Spool:
     def __init__(self, directory: Path, *, first_part: int, kept_bytes: int, part_size: int = PART_SIZE,
-                 in_memory: int = PARTS_IN_MEMORY) -> None:
+                 in_memory: int | None = None) -> None:
         """`kept_bytes`: bytes received but not yet sent as parts, per the database."""
         self.directory, self.first_part, self.part_size = directory, first_part, part_size
-        self.in_memory = in_memory
+        self.in_memory = PARTS_IN_MEMORY if in_memory is None else in_memory
         directory.mkdir(parents=True, exist_ok=True)
         self._parts: list[_Part] = self._reconcile(kept_bytes)
         self.size = kept_bytes
@@ -73,7 +78,7 @@ class Spool:
             for path in sorted(self.directory.glob("part-*")))]
         missing = kept_bytes - sum(part.size for part in parts)
         if missing:
-            raise RuntimeError(f"spool {self.directory} lost {missing} committed bytes")
+            raise SpoolLost(f"spool {self.directory} lost {missing} committed bytes")
         return parts
 
     def write(self, data: bytes | memoryview) -> None:
