@@ -8,11 +8,14 @@ from collections.abc import Callable
 import structlog
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common import i18n, text
 from services.common.ids import new_id
-from services.common.problems import problem_body, problem_response
+from services.common.problems import (TOO_LARGE_TITLE, VALIDATION_TITLE, problem_body, problem_response,
+                                      request_language)
 
 log = structlog.get_logger("http")
 
@@ -69,6 +72,82 @@ class RequestContextMiddleware:
                      duration_ms=round(elapsed * 1000, 2))
 
 
+# JSON bodies are small (the largest is a taxonomy document); a bigger one is a mistake or an attack.
+JSON_BODY_LIMIT = 20 * 1024 * 1024
+_TOO_LARGE = {"zh-CN": "JSON 请求体不能超过 {limit_mib} MiB", "en": "A JSON body may not exceed {limit_mib} MiB"}
+_TITLES = {422: VALIDATION_TITLE, 413: TOO_LARGE_TITLE}
+
+
+class InputGuard:
+    """What no route should see, refused before any does: text with a NUL character in the path,
+    the query or a JSON body (services/common/text.py), and JSON bodies over JSON_BODY_LIMIT
+    (FastAPI reads a JSON body whole into memory). Bodies of other types (tus chunks, CSV) stream
+    past: their routes check what they parse."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
+            where = "path" if "\x00" in scope["path"] else "query"
+            await _refuse(scope, send, status=422, code="request.validation_failed", message=text.NUL_IN_TEXT, loc=[where])
+            return
+        if not _has_json_body(scope):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        body = bytearray()
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: the route will see that too
+            body += message.get("body", b"")
+            if len(body) > JSON_BODY_LIMIT:
+                await _refuse(scope, send, status=413, code="request.too_large", message=_TOO_LARGE,
+                              limit_mib=JSON_BODY_LIMIT // 2**20)
+                return
+            if not message.get("more_body", False):
+                break
+        if text.json_has_nul(bytes(body)):
+            await _refuse(scope, send, status=422, code="request.validation_failed", message=text.NUL_IN_TEXT, loc=["body"])
+            return
+        pending = iter(messages)
+
+        async def replay() -> Message:
+            return next(pending, None) or await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _has_json_body(scope: Scope) -> bool:
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media_type = value.split(b";")[0].strip().lower()
+            return media_type == b"application/json" or media_type.endswith(b"+json")
+    return True  # FastAPI reads a body without a content type as JSON
+
+
+async def _refuse(scope: Scope, send: Send, *, status: int, code: str, message: i18n.Message,
+                  loc: list[str] | None = None, **params: object) -> None:
+    """The problem, and the connection closed: a body not read may still be on its way."""
+    language = request_language(Request(scope))
+    detail = i18n.translate(message, language, **params)
+    extra = {"errors": [{"loc": loc, "msg": detail}]} if loc else {}
+    title = i18n.translate(_TITLES[status], language)
+    await problem_response(problem_body(status=status, code=code, title=title, detail=detail, **extra),
+                           headers={"Connection": "close"})(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
@@ -109,4 +188,6 @@ def operations_router(*, checks: dict[str, ReadinessCheck]) -> APIRouter:
 
 
 def install_request_context(app: FastAPI, *, service: str) -> None:
+    """Request ids, logs and metrics around everything, the input guard among it."""
+    app.add_middleware(InputGuard)
     app.add_middleware(RequestContextMiddleware, service=service)

@@ -119,13 +119,14 @@ def _validation_message(error: dict[str, Any], language: Language) -> str:
 
 
 _MALFORMED_BODY = {"zh-CN": "请求体不是有效的 JSON", "en": "The request body is not valid JSON"}
-_VALIDATION_TITLE = InvalidField.title
+VALIDATION_TITLE = InvalidField.title
+TOO_LARGE_TITLE: Message = {"zh-CN": "请求体过大", "en": "Request body too large"}
 _HTTP_PROBLEMS: dict[int, tuple[str, Message]] = {
     404: ("request.not_found", {"zh-CN": "请求的地址不存在", "en": "Nothing is found at this address"}),
     405: ("request.method_not_allowed", {"zh-CN": "不支持该请求方法", "en": "Method not allowed here"}),
     401: ("auth.not_authenticated", {"zh-CN": "需要登录", "en": "Authentication required"}),
     403: ("auth.forbidden", {"zh-CN": "没有权限", "en": "Not allowed"}),
-    413: ("request.too_large", {"zh-CN": "请求体过大", "en": "Request body too large"}),
+    413: ("request.too_large", TOO_LARGE_TITLE),
     415: ("request.unsupported_media_type", {"zh-CN": "不支持的内容类型", "en": "Unsupported media type"}),
 }
 _INTERNAL = {"zh-CN": "服务器内部错误", "en": "Internal server error"}
@@ -149,7 +150,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                  for error in errors]
         detail = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in items[:5])
         body = problem_body(status=422, code="request.validation_failed",
-                            title=translate(_VALIDATION_TITLE, language), detail=detail, errors=items)
+                            title=translate(VALIDATION_TITLE, language), detail=detail, errors=items)
         return problem_response(body)
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,6 +1,10 @@
 """Every wrong request gets a problem detail with a stable code, in the caller's language."""
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from services.api.orgs.models import Role, School
+from services.common import http
 from tests.helpers import assert_problem
 
 
@@ -55,3 +59,37 @@ def test_openapi_document_is_served(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/auth/token", "/api/v1/resources/{resource_id}", "/api/v1/taxonomy/knowledge-points",
             "/api/v1/moderation/resources/{resource_id}/decision", "/api/v1/pairings"} <= set(paths)
+
+
+def test_text_with_a_nul_character_is_refused_wherever_it_comes(client, factory, session):
+    """PostgreSQL cannot store U+0000 (probing every route with it gave 500s there); SQLite would
+    keep it. Refused on both, before any route runs, and nothing is stored."""
+    admin = factory.user(roles=(Role.district_admin,))
+    factory.commit()
+    headers = factory.headers(admin)
+    schools = session.scalar(select(func.count(School.id)))
+    refused = client.post("/api/v1/schools", json={"name": "石桥\u0000小学", "kind": "rural", "bandwidth_kbps": 8000},
+                          headers=headers)
+    assert assert_problem(refused, 422, "request.validation_failed")["errors"][0]["loc"] == ["body"]
+    assert session.scalar(select(func.count(School.id))) == schools
+    query = client.get("/api/v1/resources", params={"q": "a\u0000"}, headers=headers)
+    assert assert_problem(query, 422, "request.validation_failed")["errors"][0]["loc"] == ["query"]
+    assert_problem(client.get("/api/v1/resources/a%00b", headers=headers), 422, "request.validation_failed")
+    english = client.post("/api/v1/schools", json={"name": "\u0000"}, headers={**headers, "Accept-Language": "en"})
+    assert english.json()["detail"] == "Text may not contain NUL (U+0000) characters"
+    # A backslash followed by the text "u0000" is just text.
+    kept = client.post("/api/v1/schools", json={"name": "石桥\\u0000小学", "kind": "rural", "bandwidth_kbps": 8000},
+                       headers=headers)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["name"] == "石桥\\u0000小学"
+
+
+def test_a_json_body_over_the_limit_is_refused_before_it_is_read_whole(client, factory, monkeypatch):
+    monkeypatch.setattr(http, "JSON_BODY_LIMIT", 64 * 1024)
+    user = factory.user()
+    factory.commit()
+    body = b'{"title": "' + b"x" * 100_000 + b'", "kind": "courseware"}'
+    response = client.post("/api/v1/resources", content=body,
+                           headers={**factory.headers(user), "Content-Type": "application/json"})
+    assert_problem(response, 413, "request.too_large")
+    assert response.headers["connection"] == "close"

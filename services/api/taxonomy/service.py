@@ -15,6 +15,7 @@ from services.api.audit import service as audit
 from services.api.taxonomy.errors import InvalidTaxonomyDocument, KnowledgePointNotFound, UnsupportedTaxonomyFormat
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume
 from services.api.taxonomy.schemas import ImportReport, KnowledgePointEntry, TaxonomyDocument
+from services.common import text
 from services.common.problems import InvalidField
 
 SEED_DIR = Path(__file__).parent / "seed"
@@ -91,6 +92,8 @@ def parse_document(raw: bytes, *, media_type: str) -> TaxonomyDocument:
     """A document from JSON (the whole taxonomy) or CSV (knowledge points only)."""
     media_type = media_type.split(";")[0].strip().lower()
     if media_type in ("application/json", "text/json"):
+        if text.json_has_nul(raw):
+            raise InvalidTaxonomyDocument(errors=[{"loc": ["body"], "msg": text.NUL_IN_TEXT["en"]}], count=1)
         try:
             return TaxonomyDocument.model_validate_json(raw)
         except ValidationError as exc:
@@ -103,10 +106,13 @@ def parse_document(raw: bytes, *, media_type: str) -> TaxonomyDocument:
 
 def _parse_knowledge_point_csv(raw: bytes) -> TaxonomyDocument:
     try:
-        text = raw.decode("utf-8-sig")  # Excel writes a BOM
+        decoded = raw.decode("utf-8-sig")  # Excel writes a BOM
     except UnicodeDecodeError:
         raise InvalidTaxonomyDocument(errors=[{"loc": ["body"], "msg": "not UTF-8 text"}], count=1) from None
-    reader = csv.DictReader(io.StringIO(text))
+    if "\x00" in decoded:
+        line = decoded[:decoded.index("\x00")].count("\n") + 1
+        raise InvalidTaxonomyDocument(errors=[{"loc": ["line", line], "msg": text.NUL_IN_TEXT["en"]}], count=1)
+    reader = csv.DictReader(io.StringIO(decoded))
     missing = {"code", "name", "subject", "stage"} - set(reader.fieldnames or [])
     if missing:
         raise InvalidTaxonomyDocument(errors=[{"loc": ["header"], "msg": f"missing columns: {sorted(missing)}"}],

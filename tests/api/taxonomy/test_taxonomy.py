@@ -128,5 +128,13 @@ def test_bad_taxonomy_documents_change_nothing(client, factory, session):
                                headers={**headers, "Content-Type": "text/csv"}), 413, "taxonomy.document_too_large")
     assert_problem(client.post("/api/v1/taxonomy/import", json={}, headers=factory.headers(teacher)), 403,
                    "auth.forbidden")
+    # A NUL in a name (PostgreSQL cannot store one), in CSV and in JSON sent as text/json.
+    nul_csv = "code,name,subject,stage,parent\nok.node,好,math,primary,\nnul.node,拓\x00展,math,primary,\n"
+    body = assert_problem(client.post("/api/v1/taxonomy/import", content=nul_csv.encode(),
+                                      headers={**headers, "Content-Type": "text/csv"}), 422, "taxonomy.invalid_document")
+    assert body["errors"][0]["loc"] == ["line", 3]
+    nul_json = b'{"knowledge_points": [{"code": "nul.node", "name": "\\u0000", "subject": "math", "stage": "primary"}]}'
+    assert_problem(client.post("/api/v1/taxonomy/import", content=nul_json,
+                               headers={**headers, "Content-Type": "text/json"}), 422, "taxonomy.invalid_document")
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(KnowledgePoint)) == before
