@@ -29,6 +29,7 @@ from services.api.resources.models import License, Resource, ResourceKind, Resou
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import Grade, Subject
 from services.api.uploads.uploader import Uploader
+from services.common import text
 from services.common.db import utcnow, write_apart
 
 DEVICE_TOKEN_PREFIX = "lbd_"
@@ -106,6 +107,8 @@ def parse_schedule(raw: bytes, *, media_type: str) -> list[SlotIn]:
     """JSON `{"slots": [...]}`, or an iCalendar file whose events carry X-LB-TEACHER (username),
     X-LB-SUBJECT, X-LB-GRADE and X-LB-CLASS; weekly RRULEs are expanded for a semester."""
     media_type = media_type.split(";")[0].strip().lower()
+    if b"\x00" in raw or text.json_has_nul(raw):  # iCalendar has no escape for NUL; JSON has \u0000
+        raise InvalidSchedule(errors=[{"loc": ["body"], "msg": text.NUL_IN_TEXT["en"]}], count=1)
     if media_type == "text/calendar":
         return _parse_icalendar(raw)
     try:

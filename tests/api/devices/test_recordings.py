@@ -132,14 +132,17 @@ def test_a_device_touches_only_its_own_uploads_and_a_revoked_token_nothing(clien
     assert_problem(client.get(location, headers=forged), 401, "device.invalid_token")
 
 
+ICS_WITH_CLASS = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//LessonBridge test//EN\r\nBEGIN:VEVENT\r\n"
+                  "UID:math-3-2@school\r\nDTSTART;TZID=Asia/Shanghai:20260907T080000\r\n"
+                  "DTEND;TZID=Asia/Shanghai:20260907T084000\r\nRRULE:FREQ=WEEKLY;COUNT=16\r\nSUMMARY:数学\r\n"
+                  "X-LB-TEACHER:zhang.laoshi\r\nX-LB-SUBJECT:math\r\nX-LB-GRADE:g3\r\nX-LB-CLASS:{}\r\n"
+                  "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
 def test_schedules_in_icalendar_with_weekly_recurrence(client, factory, school):
     _, people = school
     device_id, _ = register(client, factory, people["admin"])
-    ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//LessonBridge test//EN\r\nBEGIN:VEVENT\r\n"
-           "UID:math-3-2@school\r\nDTSTART;TZID=Asia/Shanghai:20260907T080000\r\n"
-           "DTEND;TZID=Asia/Shanghai:20260907T084000\r\nRRULE:FREQ=WEEKLY;COUNT=16\r\nSUMMARY:数学\r\n"
-           "X-LB-TEACHER:zhang.laoshi\r\nX-LB-SUBJECT:math\r\nX-LB-GRADE:g3\r\nX-LB-CLASS:三年级二班\r\n"
-           "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    ics = ICS_WITH_CLASS.format("三年级二班")
     response = client.put(f"/api/v1/devices/{device_id}/schedule", content=ics.encode(),
                           headers={**factory.headers(people["admin"]), "Content-Type": "text/calendar"})
     assert response.status_code == 200, response.text
@@ -160,6 +163,9 @@ def test_bad_schedules_change_nothing(client, factory, school, tmp_path):
     garbage = client.put(f"/api/v1/devices/{device_id}/schedule", content=b"BEGIN:VCALENDAR\r\nnonsense",
                          headers={**factory.headers(people["admin"]), "Content-Type": "text/calendar"})
     assert_problem(garbage, 422, "device.invalid_schedule")
+    nul = client.put(f"/api/v1/devices/{device_id}/schedule", content=ICS_WITH_CLASS.format("三年级\x00二班").encode(),
+                     headers={**factory.headers(people["admin"]), "Content-Type": "text/calendar"})
+    assert_problem(nul, 422, "device.invalid_schedule")  # PostgreSQL cannot store a NUL: a 500 there before
     kept = client.get(f"/api/v1/devices/{device_id}/schedule", headers=factory.headers(people["admin"])).json()
     assert len(kept["slots"]) == 5
     assert_problem(client.put(f"/api/v1/devices/{device_id}/schedule", json={"slots": []},
