@@ -1,4 +1,4 @@
-"""One way to send stored bytes: Range (RFC 9110 §14), ETag/If-None-Match, and a download
+"""One way to send stored bytes: Range (RFC 9110 §14) with If-Range, ETag/If-None-Match, and a download
 name that survives Chinese characters (RFC 6266 filename*)."""
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def blob_response(*, store: BlobStore, key: str, range_header: str | None, if_none_match: str | None,
-                  filename: str | None, cache_control: str, inline: bool = False) -> Response:
+                  filename: str | None, cache_control: str, inline: bool = False,
+                  if_range: str | None = None) -> Response:
     try:
         info = store.stat(key)
     except BlobNotFound:
@@ -25,6 +26,10 @@ def blob_response(*, store: BlobStore, key: str, range_header: str | None, if_no
         headers["Content-Disposition"] = content_disposition(filename, inline=inline)
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
+    if if_range is not None and if_range.strip() != etag:
+        # A resumed download asks for the rest only if the bytes are still those it has (RFC 9110
+        # §13.1.5): any other validator, a date included (we send no Last-Modified), gets them all.
+        range_header = None
     start, end = _byte_range(range_header, info.size)
     if (start, end) == (0, info.size - 1) or info.size == 0:
         headers["Content-Length"] = str(info.size)

@@ -19,7 +19,8 @@ def signed_blob(request: Request, key: str, expires: Annotated[int, Query()],
                 signature: Annotated[str, Query(max_length=100)],
                 filename: Annotated[str | None, Query(max_length=255)] = None,
                 range_header: Annotated[str | None, Header(alias="range")] = None,
-                if_none_match: Annotated[str | None, Header()] = None) -> Response:
+                if_none_match: Annotated[str | None, Header()] = None,
+                if_range: Annotated[str | None, Header()] = None) -> Response:
     """Bytes behind a signed, expiring URL made by the local blob store."""
     try:
         validate_key(key)
@@ -29,7 +30,7 @@ def signed_blob(request: Request, key: str, expires: Annotated[int, Query()],
                                  filename=filename, signature=signature):
         raise InvalidBlobSignature()
     response = blob_response(store=request.app.state.blob_store, key=key, range_header=range_header,
-                             if_none_match=if_none_match, filename=filename,
+                             if_none_match=if_none_match, if_range=if_range, filename=filename,
                              cache_control="private, max-age=3600")
     # The signature is the credential, so any web page may fetch it: a web player on another
     # origin loads HLS segments with XHR (as S3 allows for presigned URLs).

@@ -27,4 +27,5 @@ def verify_blob_signature(*, secret: str, key: str, expires: int, filename: str 
     if expires < (now if now is not None else time.time()):
         return False
     expected = _signature(secret, key, expires, filename or "")
-    return hmac.compare_digest(expected, signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500 for `signature=é`).
+    return hmac.compare_digest(expected.encode(), signature.encode())

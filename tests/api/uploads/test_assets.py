@@ -75,6 +75,12 @@ def test_download_redirects_to_a_signed_url_with_range_and_the_chinese_name(clie
     assert part.status_code == 206 and part.content == data[5:15]
     assert part.headers["content-range"] == f"bytes 5-14/{len(data)}"
     assert client.get(signed, headers={"If-None-Match": whole.headers["etag"]}).status_code == 304
+    resumed = client.get(signed, headers={"Range": "bytes=5-14", "If-Range": whole.headers["etag"]})
+    assert resumed.status_code == 206 and resumed.content == data[5:15]
+    for changed in ('"another-etag"', "Wed, 21 Oct 2015 07:28:00 GMT", "garbage"):  # not these bytes: all of them
+        restarted = client.get(signed, headers={"Range": "bytes=5-14", "If-Range": changed})
+        assert restarted.status_code == 200 and restarted.content == data
+    assert_problem(client.get(signed.replace("signature=", "signature=%C3%A9")), 403, "blob.invalid_signature")
     assert_problem(client.get(signed, headers={"Range": f"bytes={len(data) + 10}-"}), 416, "blob.range_not_satisfiable")
     assert_problem(client.get(signed.replace("signature=", "signature=x")), 403, "blob.invalid_signature")
 
