@@ -32,7 +32,8 @@ def sign(grant: PlayGrant, *, secret: str) -> str:
 
 def verify(token: str, *, secret: str, now: float | None = None) -> PlayGrant:
     body, _, mac = token.partition(".")
-    if not body or not mac or not hmac.compare_digest(mac, _mac(body, secret)):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500 for a token ending `.é`).
+    if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
         raise InvalidPlaybackToken()
     try:
         prefix, track, start_bps, max_height, expires = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
