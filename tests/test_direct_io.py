@@ -81,14 +81,14 @@ def test_a_direct_write_refused_at_write_time_goes_through_the_page_cache(tmp_pa
     if writer._direct is None:
         writer.close()
         pytest.skip("O_DIRECT is not available on this filesystem: nothing to fall back from")
-    real = direct_io._write_all
+    real = direct_io.write_all
 
     def refuse_direct(fd, data, offset):
         if fd == writer._direct:
             raise OSError(22, "Invalid argument")  # as some filesystems answer only at write time
         real(fd, data, offset)
 
-    monkeypatch.setattr(direct_io, "_write_all", refuse_direct)
+    monkeypatch.setattr(direct_io, "write_all", refuse_direct)
     data = os.urandom(300_000)
     writer.write(data)
     writer.sync()

@@ -113,7 +113,7 @@ class Appender:
             self._buffer[:rest] = self._buffer[whole:self._used]
             self._start, self._used = self._start + whole, rest
         if self._used:  # a partial block: through the page cache; rewritten whole later
-            _write_all(self._fd, memoryview(self._buffer)[:self._used], self._start)
+            write_all(self._fd, memoryview(self._buffer)[:self._used], self._start)
 
     def sync(self) -> None:
         """Every byte appended so far is on disk when this returns."""
@@ -155,13 +155,13 @@ class Appender:
     def _write(self, blocks: memoryview, offset: int) -> None:
         if self._direct is not None:
             try:
-                _write_all(self._direct, blocks, offset)
+                write_all(self._direct, blocks, offset)
                 return
             except OSError:
                 # Refused at write time (some filesystems only say so then): buffered from now on.
                 os.close(self._direct)
                 self._direct = None
-        _write_all(self._fd, blocks, offset)
+        write_all(self._fd, blocks, offset)
 
 
 _WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="direct-io")  # one write per file at a time
@@ -198,15 +198,15 @@ def write_file(path: Path, data: memoryview) -> None:
     try:
         direct = _open_direct(path) if whole else None
         try:
-            _write_all(direct if direct is not None else fd, data[:whole], 0)
+            write_all(direct if direct is not None else fd, data[:whole], 0)
         except OSError:
             if direct is None:
                 raise
-            _write_all(fd, data[:whole], 0)  # refused at write time: through the page cache
+            write_all(fd, data[:whole], 0)  # refused at write time: through the page cache
         finally:
             if direct is not None:
                 os.close(direct)
-        _write_all(fd, data[whole:], whole)
+        write_all(fd, data[whole:], whole)
         os.ftruncate(fd, len(data))
     finally:
         os.close(fd)
@@ -221,7 +221,8 @@ def _open_direct(path: Path, flags: int = os.O_WRONLY) -> int | None:
         return None
 
 
-def _write_all(fd: int, data: memoryview, offset: int) -> None:
+def write_all(fd: int, data: memoryview, offset: int) -> None:
+    """pwrite until every byte of `data` is at `offset` (a write may stop short)."""
     while data:
         written = os.pwrite(fd, data, offset)
         data, offset = data[written:], offset + written

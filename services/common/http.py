@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common import i18n, text
+from services.common import text
 from services.common.ids import new_id
-from services.common.problems import (TOO_LARGE_TITLE, VALIDATION_TITLE, problem_body, problem_response,
+from services.common.problems import (BodyTooLarge, DomainError, InvalidField, problem_body, problem_response,
                                       request_language)
 
 log = structlog.get_logger("http")
@@ -74,8 +74,6 @@ class RequestContextMiddleware:
 
 # JSON bodies are small (the largest is a taxonomy document); a bigger one is a mistake or an attack.
 JSON_BODY_LIMIT = 20 * 1024 * 1024
-_TOO_LARGE = {"zh-CN": "JSON 请求体不能超过 {limit_mib} MiB", "en": "A JSON body may not exceed {limit_mib} MiB"}
-_TITLES = {422: VALIDATION_TITLE, 413: TOO_LARGE_TITLE}
 
 
 class InputGuard:
@@ -91,9 +89,11 @@ class InputGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
-            where = "path" if "\x00" in scope["path"] else "query"
-            await _refuse(scope, send, status=422, code="request.validation_failed", message=text.NUL_IN_TEXT, loc=[where])
+        if "\x00" in scope["path"]:
+            await _refuse(scope, send, InvalidField(loc=["path"], msg=text.NUL_IN_TEXT))
+            return
+        if b"%00" in scope["query_string"].lower():
+            await _refuse(scope, send, InvalidField(loc=["query"], msg=text.NUL_IN_TEXT))
             return
         if not _has_json_body(scope):
             await self.app(scope, receive, send)
@@ -107,13 +107,12 @@ class InputGuard:
                 break  # the client went away: the route will see that too
             body += message.get("body", b"")
             if len(body) > JSON_BODY_LIMIT:
-                await _refuse(scope, send, status=413, code="request.too_large", message=_TOO_LARGE,
-                              limit_mib=JSON_BODY_LIMIT // 2**20)
+                await _refuse(scope, send, BodyTooLarge(limit_mib=JSON_BODY_LIMIT // 2**20))
                 return
             if not message.get("more_body", False):
                 break
-        if text.json_has_nul(bytes(body)):
-            await _refuse(scope, send, status=422, code="request.validation_failed", message=text.NUL_IN_TEXT, loc=["body"])
+        if text.json_has_nul(body):
+            await _refuse(scope, send, InvalidField(loc=["body"], msg=text.NUL_IN_TEXT))
             return
         pending = iter(messages)
 
@@ -133,15 +132,10 @@ def _has_json_body(scope: Scope) -> bool:
     return True  # FastAPI reads a body without a content type as JSON
 
 
-async def _refuse(scope: Scope, send: Send, *, status: int, code: str, message: i18n.Message,
-                  loc: list[str] | None = None, **params: object) -> None:
+async def _refuse(scope: Scope, send: Send, error: DomainError) -> None:
     """The problem, and the connection closed: a body not read may still be on its way."""
-    language = request_language(Request(scope))
-    detail = i18n.translate(message, language, **params)
-    extra = {"errors": [{"loc": loc, "msg": detail}]} if loc else {}
-    title = i18n.translate(_TITLES[status], language)
-    await problem_response(problem_body(status=status, code=code, title=title, detail=detail, **extra),
-                           headers={"Connection": "close"})(scope, _no_body, send)
+    body = error.problem(request_language(Request(scope)))
+    await problem_response(body, headers={"Connection": "close"})(scope, _no_body, send)
 
 
 async def _no_body() -> Message:

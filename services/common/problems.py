@@ -62,6 +62,15 @@ class InvalidField(DomainError):
                             detail=message, errors=[{"loc": self.loc, "msg": message}])
 
 
+class BodyTooLarge(DomainError):
+    """A body past its limit before it is read whole (InputGuard: JSON bodies)."""
+
+    status = 413
+    code = "request.too_large"
+    title = {"zh-CN": "请求体过大", "en": "Request body too large"}
+    detail = {"zh-CN": "JSON 请求体不能超过 {limit_mib} MiB", "en": "A JSON body may not exceed {limit_mib} MiB"}
+
+
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail,
             "code": code, **extra}
@@ -119,14 +128,13 @@ def _validation_message(error: dict[str, Any], language: Language) -> str:
 
 
 _MALFORMED_BODY = {"zh-CN": "请求体不是有效的 JSON", "en": "The request body is not valid JSON"}
-VALIDATION_TITLE = InvalidField.title
-TOO_LARGE_TITLE: Message = {"zh-CN": "请求体过大", "en": "Request body too large"}
+_VALIDATION_TITLE = InvalidField.title
 _HTTP_PROBLEMS: dict[int, tuple[str, Message]] = {
     404: ("request.not_found", {"zh-CN": "请求的地址不存在", "en": "Nothing is found at this address"}),
     405: ("request.method_not_allowed", {"zh-CN": "不支持该请求方法", "en": "Method not allowed here"}),
     401: ("auth.not_authenticated", {"zh-CN": "需要登录", "en": "Authentication required"}),
     403: ("auth.forbidden", {"zh-CN": "没有权限", "en": "Not allowed"}),
-    413: ("request.too_large", TOO_LARGE_TITLE),
+    413: ("request.too_large", BodyTooLarge.title),
     415: ("request.unsupported_media_type", {"zh-CN": "不支持的内容类型", "en": "Unsupported media type"}),
 }
 _INTERNAL = {"zh-CN": "服务器内部错误", "en": "Internal server error"}
@@ -150,7 +158,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                  for error in errors]
         detail = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in items[:5])
         body = problem_body(status=422, code="request.validation_failed",
-                            title=translate(VALIDATION_TITLE, language), detail=detail, errors=items)
+                            title=translate(_VALIDATION_TITLE, language), detail=detail, errors=items)
         return problem_response(body)
 
     @app.exception_handler(StarletteHTTPException)

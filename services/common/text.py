@@ -14,6 +14,6 @@ NUL_IN_TEXT = {"zh-CN": "文本不能包含 NUL（U+0000）字符", "en": "Text 
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
-def json_has_nul(raw: bytes) -> bool:
+def json_has_nul(raw: bytes | bytearray) -> bool:
     """Whether a JSON document has a NUL in any of its strings."""
     return _JSON_NUL.search(raw) is not None

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from services.common.direct_io import write_all
 from services.common.storage.base import BlobInfo, BlobNotFound, MultipartPart, PartBytes, validate_key
 from services.common.storage.signing import sign_blob_url
 
@@ -250,10 +251,8 @@ def _append_part(destination: int, data: PartBytes, *, offset: int) -> int:
     """Writes a part at `offset`; returns its size. A file is copied with copy_file_range, so its
     bytes never pass through Python."""
     if isinstance(data, memoryview):
-        written = 0
-        while written < len(data):
-            written += os.pwrite(destination, data[written:], offset + written)
-        return written
+        write_all(destination, data, offset)
+        return len(data)
     size = data.stat().st_size
     with data.open("rb") as source:
         copied = 0
