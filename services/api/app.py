@@ -15,6 +15,8 @@ from services.api.devices.router import router as devices_router
 from services.api.janitor import Janitor
 from services.api.auth.router import router as auth_router
 from services.api.moderation.router import router as moderation_router
+from services.api.notifications.mailer import Mailer
+from services.api.notifications.router import router as notifications_router
 from services.api.orgs.router import router as orgs_router
 from services.api.pairing.router import router as pairing_router
 from services.api.playback.router import router as playback_router
@@ -70,6 +72,12 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     # Feeds the search service from the outbox; rows wait while it is down.
     relay_janitor = Janitor(interval_s=settings.api.search_relay_s, jobs={"relay_search_outbox": search_relay.tick})
 
+    # Emails pending notifications when SMTP is configured; app.state.mailer is None otherwise.
+    mailer = (Mailer(settings=settings.mail, sessionmaker=lambda: app.state.sessionmaker())
+              if settings.mail.smtp_host else None)
+    mail_janitor = Janitor(interval_s=settings.mail.poll_s,
+                           jobs={"send_notification_emails": mailer.send_pending} if mailer else {})
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run on these threads. Python runs one at a time (the GIL); past a few,
@@ -81,7 +89,10 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
             media_janitor.start()
         if settings.api.search_relay_s > 0:
             relay_janitor.start()
+        if mailer is not None and settings.mail.poll_s > 0:
+            mail_janitor.start()
         yield
+        mail_janitor.stop()
         relay_janitor.stop()
         media_janitor.stop()
         janitor.stop()
@@ -99,6 +110,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     app.state.media_janitor = media_janitor
     app.state.search_client = search_client
     app.state.search_relay = search_relay
+    app.state.mailer = mailer
 
     def database_ready() -> None:
         with engine.connect() as connection:
@@ -107,7 +119,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     # Routes are matched in this order: the most requested (resource reads) first.
     for router in (resources_router, auth_router, orgs_router, pairing_router, taxonomy_router,
                    moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router,
-                   search_router):
+                   search_router, notifications_router):
         app.include_router(router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))

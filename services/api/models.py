@@ -4,6 +4,7 @@ from services.api.auth.models import LoginFailure, RefreshToken  # noqa: F401
 from services.api.db import Base  # noqa: F401
 from services.api.devices.models import Device, TimetableSlot, UnmatchedRecording  # noqa: F401
 from services.api.moderation.models import ModerationDecision  # noqa: F401
+from services.api.notifications.models import Notification  # noqa: F401
 from services.api.orgs.models import District, School, User  # noqa: F401
 from services.api.pairing.models import Pairing  # noqa: F401
 from services.api.resources.models import Asset, Resource  # noqa: F401

@@ -100,6 +100,18 @@ class ApiSettings(_FromEnv):
     search_relay_s: float = Field(1.0, ge=0, le=3600, validation_alias="LB_SEARCH_RELAY_S")
 
 
+class MailSettings(_FromEnv):
+    # None: no email; notifications stay in the app (GET /me/notifications).
+    smtp_host: str | None = Field(None, validation_alias="LB_SMTP_HOST")
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias="LB_SMTP_PORT")
+    smtp_starttls: bool = Field(False, validation_alias="LB_SMTP_STARTTLS")
+    smtp_username: str | None = Field(None, validation_alias="LB_SMTP_USERNAME")
+    smtp_password: str | None = Field(None, validation_alias="LB_SMTP_PASSWORD")
+    smtp_from: str = Field("LessonBridge <noreply@lessonbridge.invalid>", validation_alias="LB_SMTP_FROM")
+    # How often the API mails pending notifications; 0 turns it off (tests drive it by hand).
+    poll_s: float = Field(5.0, ge=0, le=3600, validation_alias="LB_MAIL_POLL_S")
+
+
 # Values people paste from examples. Refused as secrets anywhere but development.
 _PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "change_me", "dev", "development",
                         "test", "password", "lessonbridge", "please-change-me"}
@@ -123,6 +135,7 @@ class Settings(BaseModel):
     transcoder: TranscoderSettings = Field(default_factory=TranscoderSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -60,6 +60,8 @@ class User(Base):
     district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
     # District staff may sit above any one school.
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    # Where notifications are emailed, when SMTP is configured; None: in the app only.
+    email: Mapped[str | None] = mapped_column(String(254))
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped on disable and password change: access tokens carrying an older value stop working.
     token_version: Mapped[int] = mapped_column(default=0)

@@ -68,7 +68,8 @@ def update_school(session: SessionDep, caller: CurrentUser, school_id: str, body
 def create_user(session: SessionDep, caller: CurrentUser, body: UserCreate) -> UserRead:
     service.require_user_admin(caller)
     user = service.create_user(session, actor=caller, username=body.username, real_name=body.real_name,
-                               password=body.password, roles=body.roles, school_id=body.school_id)
+                               password=body.password, roles=body.roles, school_id=body.school_id,
+                               email=body.email)
     session.commit()
     return UserRead.model_validate(user)
 

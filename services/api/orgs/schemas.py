@@ -12,6 +12,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
 Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
+# Enough to tell an address from a typo; the SMTP server has the last word.
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 # 1 Mbit/s to 100 Gbit/s: below the lower bound no rung of the ladder would play.
 Bandwidth = Annotated[int, Field(ge=256, le=100_000_000)]
 
@@ -54,6 +57,7 @@ class UserCreate(BaseModel):
     password: Password
     roles: Annotated[list[Role], Field(min_length=1, max_length=4)]
     school_id: str | None = Field(None, max_length=26)
+    email: EmailAddress | None = None
 
 
 class UserUpdate(BaseModel):
@@ -71,6 +75,7 @@ class UserRead(BaseModel):
     roles: list[Role]
     school_id: str | None
     district_id: str
+    email: str | None = None
     is_active: bool
     created_at: datetime
 

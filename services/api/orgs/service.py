@@ -79,7 +79,7 @@ def schools_query(*, actor: Principal) -> Select[tuple[School]]:
 
 def create_user(session: Session, *, actor: Principal | None, username: str, real_name: str,
                 password: str, roles: list[Role], school_id: str | None,
-                district_id: str | None = None) -> User:
+                district_id: str | None = None, email: str | None = None) -> User:
     """`actor` None is the command line, trusted to create the first administrators."""
     roles = sorted(set(roles))
     if actor is not None:
@@ -95,7 +95,7 @@ def create_user(session: Session, *, actor: Principal | None, username: str, rea
     if session.scalar(select(User.id).where(User.username == username)):
         raise UsernameTaken(username=username)
     user = User(username=username, real_name=real_name, password_hash=hash_password(password),
-                roles=[str(r) for r in roles], school_id=school_id, district_id=district_id)
+                roles=[str(r) for r in roles], school_id=school_id, district_id=district_id, email=email)
     try:
         with session.begin_nested():  # a savepoint: a lost race undoes only this insert
             session.add(user)
