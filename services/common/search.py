@@ -27,8 +27,10 @@ _ALGORITHM = "HS256"
 
 
 class PageText(BaseModel):
-    number: int = Field(ge=1)
+    number: int = Field(ge=1)  # the page in its own document, as a viewer counts it
     text: str
+    # Which document asset the page is in, when a resource holds several.
+    asset_id: str | None = None
 
 
 class SearchDocument(BaseModel):

@@ -19,6 +19,11 @@ from services.common.search import (
 )
 
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+
+
+class BatchTooLarge(Exception):
+    """The search service refused an index batch for its size: send less at once."""
+
 # Reindexing posts large batches and a rebuild step may wait on Elasticsearch.
 BULK_TIMEOUT = httpx.Timeout(120.0, connect=2.0)
 
@@ -60,9 +65,16 @@ class SearchClient:
     # -- indexing
 
     def index(self, documents: list[SearchDocument], *, bulk: bool = False) -> IndexOutcome:
-        body = IndexBatch(documents=documents).model_dump(mode="json")
-        return IndexOutcome.model_validate(self._internal("POST", "/internal/documents", json=body,
-                                                          timeout=BULK_TIMEOUT if bulk else TIMEOUT))
+        """Raises BatchTooLarge when the search service refuses the body's size (413)."""
+        body = IndexBatch(documents=documents).model_dump_json().encode()
+        response = self._call("POST", "/internal/documents", content=body,
+                              headers={"Content-Type": "application/json"}, timeout=BULK_TIMEOUT if bulk else TIMEOUT)
+        if response.status_code == 413:
+            raise BatchTooLarge(len(body))
+        if response.status_code >= 500:
+            raise SearchUnavailable()
+        response.raise_for_status()
+        return IndexOutcome.model_validate_json(response.content)
 
     def put_vocabulary(self, vocabulary: Vocabulary) -> None:
         self._internal("PUT", "/internal/vocabulary", json=vocabulary.model_dump(), timeout=BULK_TIMEOUT)

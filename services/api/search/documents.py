@@ -104,8 +104,9 @@ def _assets(session: Session, resource_ids: list[str]) -> dict[str, list[Asset]]
 
 
 def _pages(store: BlobStore, assets: list[Asset]) -> list[PageText]:
-    """Per-page text the transcoder extracted from document assets (text.json), numbered on
-    across documents. Missing or unreadable text is skipped: search works without it."""
+    """Per-page text the transcoder extracted from document assets (text.json), each page with
+    its number in its own document, so a hit points at the page a viewer opens. Pages without
+    text are left out; missing or unreadable text is skipped: search works without it."""
     pages: list[PageText] = []
     for asset in assets:
         for rendition in asset.renditions or []:
@@ -115,7 +116,8 @@ def _pages(store: BlobStore, assets: list[Asset]) -> list[PageText]:
             try:
                 raw = b"".join(store.open(key, end=MAX_TEXT_BYTES - 1))
                 entries = json.loads(raw)
-                pages += [PageText(number=len(pages) + 1, text=str(e["text"])) for e in entries if e.get("text")]
+                pages += [PageText(number=int(e["page"]), text=str(e["text"]), asset_id=asset.id)
+                          for e in entries if e.get("text")]
             except Exception as error:  # noqa: BLE001 - text is an extra; the resource is indexed regardless
                 log.warning("document_text_unreadable", asset_id=asset.id, key=key, error=str(error))
     return pages

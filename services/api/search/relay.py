@@ -14,15 +14,19 @@ import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.api.search.client import SearchClient
+from services.api.search.client import BatchTooLarge, SearchClient
 from services.api.search.documents import build_documents, build_vocabulary
 from services.api.search.errors import SearchUnavailable
 from services.api.search.models import SearchOutbox
+from services.common.search import SearchDocument
 from services.common.storage.base import BlobStore
 
 log = structlog.get_logger("search.relay")
 
 BATCH = 500
+# Bytes of documents per request, well under the search service's 20 MiB body limit: a batch of
+# 500 documents with extracted page text (up to 2 MiB per document asset) would exceed it.
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 # While the search service is down the janitor's rounds back off, doubling up to this: each failed
 # round still read the outbox and built the taxonomy's vocabulary (3.5 % of an idle API's CPU).
 MAX_BACKOFF_S = 10.0
@@ -71,11 +75,29 @@ class Relay:
             documents = build_documents(session, versions, self.store)
             # No read transaction may stay open across the call (SQLite: docs/design.md).
             session.rollback()
-        outcome = self.client.index(documents)
+        stale = sum(self._send(batch) for batch in batches_by_bytes(documents, MAX_BATCH_BYTES))
         with self.sessionmaker() as session:
             session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row.id for row in rows])))
             session.commit()
-        return len(documents), outcome.stale
+        return len(documents), stale
+
+    def _send(self, batch: list[SearchDocument]) -> int:
+        """Indexes `batch`, halving it while the search service finds it too large; returns the
+        stale count. A lone document still refused goes without its page text, then is given up
+        on (logged): one resource must never stop indexing for every other, take-downs included."""
+        try:
+            return self.client.index(batch).stale
+        except BatchTooLarge as refused:
+            if len(batch) > 1:
+                half = len(batch) // 2
+                return self._send(batch[:half]) + self._send(batch[half:])
+            document = batch[0]
+            if document.pages:
+                log.warning("search_document_too_large", resource_id=document.id, bytes=refused.args[0],
+                            pages=len(document.pages))
+                return self._send([document.model_copy(update={"pages": []})])
+            log.error("search_document_refused", resource_id=document.id, bytes=refused.args[0])
+            return 0
 
     def _send_vocabulary(self, session: Session) -> None:
         """The taxonomy as the search service needs it, whenever it differs from what it has."""
@@ -89,3 +111,18 @@ class Relay:
     def backlog(self) -> int:
         with self.sessionmaker() as session:
             return session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+
+
+def batches_by_bytes(documents: list[SearchDocument], max_bytes: int) -> list[list[SearchDocument]]:
+    """`documents` in order, cut into runs whose JSON stays within `max_bytes` (a document larger
+    than that alone goes in a run of its own; the search service then says whether it takes it)."""
+    batches: list[list[SearchDocument]] = [[]]
+    size = 0
+    for document in documents:
+        length = len(document.__pydantic_serializer__.to_json(document)) + 1
+        if batches[-1] and size + length > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(document)
+        size += length
+    return [batch for batch in batches if batch]
