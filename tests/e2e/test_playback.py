@@ -213,6 +213,13 @@ def test_a_chinese_pptx_becomes_a_pdf_preview_and_the_resource_goes_to_review(st
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"CJK" in pdf.content
     thumbnail = httpx.get(preview["thumbnail_url"], follow_redirects=True)
     assert thumbnail.headers["content-type"] == "image/jpeg"
+    # The contracted preview: the PDF and an image per page, each page's own.
+    pages = httpx.get(f"{api.url}/api/v1/resources/{created['id']}/preview", headers=headers)
+    assert pages.status_code == 200, pages.text
+    assert [p["number"] for p in pages.json()["pages"]] == [1, 2]
+    images = [httpx.get(p["image_url"], follow_redirects=True) for p in pages.json()["pages"]]
+    assert all(i.status_code == 200 and i.content[:2] == b"\xff\xd8" for i in images)
+    assert images[0].content != images[1].content
     # The original stays downloadable beside its preview.
     original = httpx.get(f"{api.url}/api/v1/resources/{created['id']}/assets/{detail['assets'][0]['id']}/download",
                          headers=headers, follow_redirects=True)

@@ -48,3 +48,11 @@ class AssetNotFound(DomainError):
     status = 404
     code = "resource.asset_not_found"
     title = {"zh-CN": "文件不存在", "en": "Asset not found"}
+
+
+class NoDocumentPreview(DomainError):
+    status = 404
+    code = "resource.no_preview"
+    title = {"zh-CN": "该资源没有可预览的文档", "en": "This resource has no document preview"}
+    detail = {"zh-CN": "资源中没有已转换的文档（不是文档、仍在处理或转换失败）",
+              "en": "No converted document: none is attached, it is still processing, or its conversion failed"}

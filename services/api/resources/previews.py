@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
+from services.api.resources.errors import NoDocumentPreview
+from services.api.resources.models import Asset
 from services.common.storage import BlobStore
 
 PREVIEW_URL_TTL_S = 3600
@@ -36,3 +40,35 @@ def _url(store: BlobStore, rendition: dict[str, Any], field: str) -> str | None:
 
 def _url_of(store: BlobStore, prefix: str, name: str) -> str:
     return store.presigned_get_url(f"{prefix}/{name}", expires_s=PREVIEW_URL_TTL_S)
+
+
+class PreviewPage(BaseModel):
+    number: int
+    image_url: str
+
+
+class DocumentPreview(BaseModel):
+    """`GET /resources/{id}/preview` (api.md): a document's PDF and its page images."""
+    asset_id: str
+    pdf_url: str
+    page_count: int  # pages in the PDF; the first `len(pages)` of them have images
+    pages: list[PreviewPage]
+
+
+def document_preview(store: BlobStore, assets: list[Asset], *, asset_id: str | None) -> DocumentPreview:
+    """The preview of `asset_id`, or of the resource's first converted document (its main one
+    first). Raises NoDocumentPreview when there is none (not a document, not converted yet, or
+    its conversion failed)."""
+    candidates = [a for a in assets if asset_id is None or a.id == asset_id]
+    candidates.sort(key=lambda a: a.role != "main")
+    for asset in candidates:
+        rendition = next((r for r in asset.renditions or [] if r.get("job") == "document" and r.get("preview")), None)
+        if rendition is None:
+            continue
+        template = rendition.get("page_image")
+        images = rendition.get("page_images", 0) if template else 0
+        return DocumentPreview(
+            asset_id=asset.id, pdf_url=_url(store, rendition, "preview") or "", page_count=rendition.get("pages") or 0,
+            pages=[PreviewPage(number=n, image_url=_url_of(store, rendition["prefix"], template.format(page=n)))
+                   for n in range(1, images + 1)])
+    raise NoDocumentPreview()

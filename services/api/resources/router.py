@@ -11,7 +11,7 @@ from services.api.db import SessionDep, read_on_connection
 from services.api.pagination import Page, PageDep, fetch_page
 from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
-from services.api.resources.previews import preview_for
+from services.api.resources.previews import DocumentPreview, document_preview, preview_for
 from services.api.resources.visibility import viewer_params
 from services.api.resources.schemas import (AssetRead, AssetsAdd, KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
                                             ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
@@ -103,6 +103,14 @@ def download_asset(request: Request, session: SessionDep, caller: CurrentUser, r
                                                          filename=asset.filename)
     return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT,
                             headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/{resource_id}/preview", response_model=DocumentPreview)
+def preview_document(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
+                     asset_id: Annotated[str | None, Query(max_length=26)] = None) -> DocumentPreview:
+    """A document's PDF and page images, as signed links, to look at without downloading."""
+    resource = service.get_visible(session, actor=caller, resource_id=resource_id)
+    return document_preview(request.app.state.blob_store, resource.assets, asset_id=asset_id)
 
 
 def _asset(a, store: BlobStore) -> AssetRead:  # type: ignore[no-untyped-def]
