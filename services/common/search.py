@@ -83,6 +83,8 @@ class KnowledgePointEntry(BaseModel):
     subject: str | None = None
     stage: str | None = None
     path: str
+    # Other names people use for it (colloquial, older textbooks, common misspellings).
+    aliases: list[str] = []
 
 
 class Vocabulary(BaseModel):
@@ -184,6 +186,10 @@ class SearchResponse(BaseModel):
     facets: dict[str, list[FacetValue]]
     # Pass back as `cursor` for the next page (deep paging); None on the last page.
     next_cursor: str | None
+    # Filters the query's own words set (e.g. {"grade": "g8"} for 初二): shown so people see why.
+    understood: dict[str, str] = {}
+    # The query with homophone typos of taxonomy terms corrected, when it had any.
+    did_you_mean: str | None = None
 
 
 class Suggestion(BaseModel):

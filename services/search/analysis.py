@@ -28,6 +28,7 @@ STOPWORDS = frozenset("的 了 和 与 及 或 是 在 之 等 对 把 被 从 �
 _USER_WORD_FREQ = 200_000
 # Longest prefix (in characters) a suggestion is completed from.
 SUGGEST_PREFIX_CHARS = 24
+PARTS_CACHE_SIZE = 65536
 
 _t2s = opencc.OpenCC("t2s")
 # Full-width ASCII forms (Ａ, １, （, ，) and the ideographic space, to their half-width twins.
@@ -67,6 +68,7 @@ class Analyzer:
             self._jieba.add_word(word, _USER_WORD_FREQ, None)
         # rjieba's Jieba is not documented as thread-safe for concurrent cuts.
         self._lock = threading.Lock()
+        self._parts_of: dict[str, tuple[str, ...]] = {}
 
     def terms(self, text: str) -> list[str]:
         """Search-mode terms of `text`, normalised, in order, duplicates kept (they count)."""
@@ -92,14 +94,27 @@ class Analyzer:
         return " ".join(self.terms(text))
 
     def pinyin_terms(self, text: str) -> list[str]:
-        """Full pinyin and initials of every word (Latin words pass through)."""
+        """Full pinyin and initials of every word (Latin words pass through), and the full pinyin
+        of the dictionary parts of longer words, so "gang gan" finds 杠杆的分类 as 杠杆 does."""
         out: list[str] = []
         for word in self.words(text):
             full, initials = pinyin_forms(word)
             out.append(full)
             if initials != full:
                 out.append(initials)
+            if len(word) > 2:
+                out += [pinyin_forms(part)[0] for part in self._parts(word)]
         return out
+
+    def _parts(self, word: str) -> tuple[str, ...]:
+        parts = self._parts_of.get(word)
+        if parts is None:
+            with self._lock:
+                cut = self._jieba.cut_for_search(word, True)
+            parts = tuple(p for p in cut if p != word and len(p) >= 2)
+            if len(self._parts_of) < PARTS_CACHE_SIZE:  # words repeat across titles; the cache is per analyzer
+                self._parts_of[word] = parts
+        return parts
 
     def suggest_keys(self, text: str) -> list[str]:
         """Every prefix a user may type to be offered `text`: of its normalised characters, of its

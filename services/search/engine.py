@@ -36,6 +36,7 @@ from services.search.analysis import Analyzer, normalize, pinyin_forms, suggest_
 from services.search.backends.base import InvalidCursor, QueryPlan, SearchBackend
 from services.search.documents import DURATION_BUCKETS, DURATION_OVER, analyse
 from services.search.highlight import highlight
+from services.search.understanding import QueryUnderstanding, Understood
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 32
@@ -170,6 +171,7 @@ class SearchEngine:
         # Swapped whole: a search running meanwhile keeps the analyzer and labels it started with.
         self.analyzer = Analyzer(words)
         self._kp_prefixes = _KnowledgePointPrefixes(v)
+        self._understanding = QueryUnderstanding(v, self.analyzer)
         kp_names = {kp.id: kp.name for kp in v.knowledge_points}
         by_facet = {
             "subject": {e.code: e.name for e in v.subjects}, "stage": {e.code: e.name for e in v.stages},
@@ -188,10 +190,15 @@ class SearchEngine:
 
     # -- searching --------------------------------------------------------------------------
 
-    def plan(self, params: SearchParams, principal: SearchPrincipal) -> QueryPlan:
-        terms = tuple(dict.fromkeys(self.analyzer.terms(params.q)))[:MAX_QUERY_TERMS]
+    def understand(self, params: SearchParams) -> Understood:
+        return self._understanding.understand(
+            params.q, already_filtered={name for name in FILTER_FIELDS if getattr(params, name) is not None})
+
+    def plan(self, params: SearchParams, principal: SearchPrincipal, understood: Understood | None = None) -> QueryPlan:
+        understood = understood or self.understand(params)
+        terms = understood.terms[:MAX_QUERY_TERMS]
         filters = tuple((FILTER_FIELDS[name], value) for name in FILTER_FIELDS
-                        if (value := getattr(params, name)) is not None)
+                        if (value := getattr(params, name) or understood.filters.get(name)) is not None)
         offset = (params.page - 1) * params.size
         cursor = _decode_cursor(params.cursor) if params.cursor else None
         if cursor is None and offset + params.size > MAX_OFFSET:
@@ -199,11 +206,13 @@ class SearchEngine:
         # With nothing to rank by, relevance would be arbitrary: show the newest.
         sort = Sort.newest if not terms and params.sort is Sort.relevance else params.sort
         return QueryPlan(terms=terms, filters=filters, principal=principal, sort=sort, size=params.size,
-                         offset=offset, cursor=cursor, facets=_facet_fields(params.facets))
+                         offset=offset, cursor=cursor, facets=_facet_fields(params.facets),
+                         boosts=understood.boosts if terms else ())
 
     def search(self, params: SearchParams, principal: SearchPrincipal) -> SearchResponse:
         labels = self._labels
-        plan = self.plan(params, principal)
+        understood = self.understand(params)
+        plan = self.plan(params, principal, understood)
         raw = self.backend.search(plan)
         hits = [self._hit(orjson.loads(h.source), h.score, plan.terms, labels) for h in raw.hits]
         facets = {}
@@ -213,7 +222,8 @@ class SearchEngine:
             facets[name] = [FacetValue(value=v, label=names.get(v, v), count=c) for v, c in buckets]
         return SearchResponse.model_construct(total=raw.total, page=params.page, size=params.size, hits=hits,
                                               facets=facets,
-                                              next_cursor=_encode_cursor(raw.cursor) if raw.cursor else None)
+                                              next_cursor=_encode_cursor(raw.cursor) if raw.cursor else None,
+                                              understood=understood.filters, did_you_mean=understood.did_you_mean)
 
     def _hit(self, stored: dict[str, Any], score: float | None, terms: tuple[str, ...], labels: _Labels) -> SearchHit:
         # Built without validation: the stored document was validated when it was indexed, and

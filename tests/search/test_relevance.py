@@ -22,8 +22,12 @@ from tests.search.relevance.evaluate import (
     run_queries,
 )
 
-# Measured 0.9436 over 37 queries when the set was written (tantivy, jieba-rs search mode).
+# Measured 0.9436 over 37 queries when the set was written (tantivy, jieba-rs search mode);
+# 0.9477 over 68 with query understanding and the classes of teachers' queries it handles.
 NDCG_FLOOR = 0.93
+# Per class of query (spaced pinyin, initials, grade words, kind words, homophones): none may
+# fall far behind; the lowest measured was initials, 0.881.
+CLASS_FLOOR = 0.85
 # No single query may collapse: the worst measured was 0.639 ("歐姆定律 實驗").
 PER_QUERY_FLOOR = 0.6
 
@@ -56,6 +60,13 @@ def test_mean_ndcg_at_10_stays_above_the_floor(search_engine: SearchEngine) -> N
     assert not low, f"queries below {PER_QUERY_FLOOR}: {low}"
 
 
+def test_every_class_of_query_stays_above_its_floor(search_engine: SearchEngine) -> None:
+    per_class = ndcg_at_10(search_engine, index=False)["per_class"]
+    assert {"spaced_pinyin", "initials", "grade_in_query", "kind_word", "homophone"} <= set(per_class)
+    low = {name: figures["mean"] for name, figures in per_class.items() if figures["mean"] < CLASS_FLOOR}
+    assert not low, f"classes below {CLASS_FLOOR}: {low}"
+
+
 UNAMBIGUOUS = [q for q in load_queries() if q.top]
 
 
@@ -78,16 +89,18 @@ KNOWN_WRONG = [
     pytest.param("ohm-trad-exp", lambda ranked: ranked[0] in {"iur-inquiry", "voltammetry"},
                  id="ohm-trad-exp: an exercise outranks both experiments",
                  marks=pytest.mark.xfail(strict=True, reason="terms are OR-ed: no preference for matching all")),
-    pytest.param("lens-ppt", lambda ranked: ranked[0] == "lens-imaging",
-                 id="lens-ppt: a recording outranks the one PPT",
-                 marks=pytest.mark.xfail(strict=True, reason="terms are OR-ed: no preference for matching all")),
     pytest.param("ohm", _before("ch17-review", "newton1"),
                  id="ohm: Newton's first law outranks the chapter review",
                  marks=pytest.mark.xfail(strict=True, reason="a search-mode part (定律) counts like the whole word")),
 ]
 
 
-@pytest.mark.parametrize(("query_id", "right"), KNOWN_WRONG)
+# Fixed, and kept so: "ＰＰＴ" is a kind word now, so the one PPT (courseware) outranks the
+# recording of the same lesson.
+FIXED = [pytest.param("lens-ppt", lambda ranked: ranked[0] == "lens-imaging", id="lens-ppt: the one PPT comes first")]
+
+
+@pytest.mark.parametrize(("query_id", "right"), FIXED + KNOWN_WRONG)
 def test_known_wrong_rankings(search_engine: SearchEngine, query_id: str, right) -> None:
     query = next(q for q in load_queries() if q.id == query_id)
     ranked = run_queries(search_engine, [query])[query.id]["top"]

@@ -67,6 +67,9 @@ class QueryPlan:
     offset: int = 0
     cursor: dict[str, Any] | None = None   # a backend's own resume point, from a previous page
     facets: tuple[str, ...] = FACET_FIELDS
+    # (keyword field, value, weight): documents with that value score (1 + weight) times their
+    # text score (a kind word: the kind first, the others still found).
+    boosts: tuple[tuple[str, str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,7 +150,10 @@ class ElasticsearchBackend:
         matches = [{"bool": {"should": [{"term": {name: {"value": term, "boost": boost}}}
                                         for term in plan.terms for name, boost in TEXT_FIELDS.items()]}}
                    ] if plan.terms else [{"match_all": {}}]
-        query = {"bool": {"must": matches, "filter": self._filters(plan.filters, plan.principal)}}
+        query = {"bool": {"must": matches, "filter": self._filters(plan.filters, plan.principal),
+                          # A boost adds `weight` times the text score to matching documents.
+                          "should": [{"bool": {"must": matches, "filter": [{"term": {name: value}}], "boost": weight}}
+                                     for name, value, weight in plan.boosts]}}
         if plan.cursor is not None and "after" not in plan.cursor:
             raise InvalidCursor()  # another backend's
         after = (plan.cursor or {}).get("after")

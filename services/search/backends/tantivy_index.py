@@ -207,9 +207,14 @@ class TantivyBackend:
             return filter_only, filter_only
         matches = [(Occur.Should, Query.boost_query(self._term(name, term), boost))
                    for term in plan.terms for name, boost in TEXT_FIELDS.items()]
-        # The filter scores nothing: only matching text decides relevance.
-        return Query.boolean_query([(Occur.Must, Query.boolean_query(matches)),
-                                    (Occur.Must, Query.const_score_query(filter_only, 0.0))]), filter_only
+        text = Query.boolean_query(matches)
+        # A boost adds `weight` times the text score to matching documents (base.QueryPlan).
+        boosts = [(Occur.Should, Query.boost_query(Query.boolean_query([
+            (Occur.Must, text), (Occur.Must, Query.const_score_query(self._term(name, value), 0.0))]), weight))
+            for name, value, weight in plan.boosts]
+        # The filter scores nothing: only matching text (and a kind word's boost) decides relevance.
+        return Query.boolean_query([(Occur.Must, text),
+                                    (Occur.Must, Query.const_score_query(filter_only, 0.0)), *boosts]), filter_only
 
     def search(self, plan: QueryPlan) -> RawResult:
         query, _ = self._filtered(plan)

@@ -178,6 +178,9 @@ class Query:
     judgments: dict[str, int]
     note: str = ""
     top: str | None = None  # the one right first hit, for unambiguous queries
+    # The class of query it stands for (spaced_pinyin, initials, grade_in_query, kind_word,
+    # homophone, alias, ...); "core" for the set's first queries.
+    query_class: str = "core"
 
     def params(self, **extra: Any):
         from services.search.engine import SearchParams
@@ -206,7 +209,8 @@ def load_queries() -> list[Query]:
     queries = []
     for entry in raw["queries"]:
         query = Query(id=entry["id"], q=entry["q"], filters=entry.get("filters", {}),
-                      judgments=entry["judgments"], note=entry.get("note", ""), top=entry.get("top"))
+                      judgments=entry["judgments"], note=entry.get("note", ""), top=entry.get("top"),
+                      query_class=entry.get("class", "core"))
         unknown = set(query.judgments) - known
         if unknown:
             raise ValueError(f"query {query.id}: judged documents not in the corpus: {sorted(unknown)}")
@@ -245,7 +249,7 @@ def run_queries(engine, queries: list[Query] | None = None,
         response = engine.search(query.params(), principal)
         ranked = [hit.id for hit in response.hits]
         out[query.id] = {"q": query.q, "filters": query.filters, "ndcg": round(ndcg(ranked, query.judgments), 4),
-                         "top": ranked[:K], "total": response.total}
+                         "top": ranked[:K], "total": response.total, "class": query.query_class}
     return out
 
 
@@ -256,7 +260,11 @@ def ndcg_at_10(engine, *, index: bool = True) -> dict[str, Any]:
         index_corpus(engine)
     per_query = run_queries(engine)
     mean = sum(r["ndcg"] for r in per_query.values()) / len(per_query)
-    return {"mean": round(mean, 4), "queries": len(per_query), "per_query": per_query}
+    classes: dict[str, list[float]] = {}
+    for r in per_query.values():
+        classes.setdefault(r["class"], []).append(r["ndcg"])
+    return {"mean": round(mean, 4), "queries": len(per_query), "per_query": per_query,
+            "per_class": {c: {"mean": round(sum(v) / len(v), 4), "queries": len(v)} for c, v in sorted(classes.items())}}
 
 
 def main() -> None:
@@ -274,6 +282,8 @@ def main() -> None:
             judged = queries[qid].judgments
             tops = " ".join(f"{i}({judged.get(i, 0)})" for i in r["top"][:5])
             print(f"{r['ndcg']:.3f}  {qid:24s} {r['q']!r:28s} {r['filters'] or ''}  {tops}")
+        for name, figures in result["per_class"].items():
+            print(f"class {name:16s} nDCG@10 {figures['mean']:.4f} over {figures['queries']} queries")
         print(f"mean nDCG@10 {result['mean']:.4f} over {result['queries']} queries")
         engine.backend.close()
 
