@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.api.db import Base, id_column
@@ -80,5 +80,8 @@ class KnowledgePoint(Base):
     position: Mapped[int] = mapped_column(default=0)
     # The same point in another edition's tree, so a search by one finds the other.
     same_as_id: Mapped[str | None] = mapped_column(ForeignKey("knowledge_points.id"))
+    # Other names people search it by (colloquial, older textbooks, misspellings): search expands
+    # them to the point's name at query time, so they change without reindexing.
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     PATH_SEPARATOR = "/"

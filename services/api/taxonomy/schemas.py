@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Alias = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+MAX_ALIASES = 30
 
 
 class VocabularyItem(BaseModel):
@@ -45,6 +47,7 @@ class KnowledgePointRead(BaseModel):
     path: str
     depth: int
     same_as_id: str | None
+    aliases: list[str] = []
 
 
 # --- the import/export document -------------------------------------------------------------
@@ -91,6 +94,8 @@ class KnowledgePointEntry(_Entry):
     parent: Code | None = None
     edition: Code | None = None
     same_as: Code | None = None
+    # None leaves a point's aliases as they are; a list (even empty) replaces them.
+    aliases: list[Alias] | None = Field(None, max_length=MAX_ALIASES)
 
 
 MAX_ENTRIES = 100_000

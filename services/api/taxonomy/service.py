@@ -19,7 +19,10 @@ from services.common import text
 from services.common.problems import InvalidField
 
 SEED_DIR = Path(__file__).parent / "seed"
-KNOWLEDGE_POINT_CSV_COLUMNS = ["code", "name", "subject", "stage", "parent", "edition", "same_as"]
+KNOWLEDGE_POINT_CSV_COLUMNS = ["code", "name", "subject", "stage", "parent", "edition", "same_as", "aliases"]
+# Aliases share one CSV cell, separated by this (a character no alias needs).
+ALIAS_SEPARATOR = "|"
+SEED_ALIASES = Path(__file__).parent / "seed" / "aliases" / "knowledge_point_aliases.json"
 SEP = KnowledgePoint.PATH_SEPARATOR
 Progress = Callable[[int], None]
 
@@ -119,7 +122,10 @@ def _parse_knowledge_point_csv(raw: bytes) -> TaxonomyDocument:
                                       count=1)
     entries, errors = [], []
     for line, row in enumerate(reader, start=2):
-        values = {k: (v.strip() or None) for k, v in row.items() if k in KNOWLEDGE_POINT_CSV_COLUMNS and v is not None}
+        values: dict[str, Any] = {k: (v.strip() or None) for k, v in row.items()
+                                  if k in KNOWLEDGE_POINT_CSV_COLUMNS and v is not None}
+        if "aliases" in values:  # an empty cell clears them; a missing column leaves them
+            values["aliases"] = [a.strip() for a in (values["aliases"] or "").split(ALIAS_SEPARATOR) if a.strip()]
         try:
             entries.append(KnowledgePointEntry.model_validate(values))
         except ValidationError as exc:
@@ -165,7 +171,8 @@ def import_document(session: Session, document: TaxonomyDocument, *, actor_id: s
         "name": e.name, "edition_code": e.edition, "subject_code": e.subject, "grade_code": e.grade, "term": e.term})
     # Knowledge points: insert the nodes, then link parents and equivalents by code, then paths.
     nodes = upsert("knowledge_points", KnowledgePoint, document.knowledge_points, lambda e: {
-        "name": e.name, "subject_code": e.subject, "stage_code": e.stage, "edition_code": e.edition},
+        "name": e.name, "subject_code": e.subject, "stage_code": e.stage, "edition_code": e.edition,
+        **({"aliases": list(dict.fromkeys(e.aliases))} if e.aliases is not None else {})},
         path="", depth=0)
     for position, entry in enumerate(document.knowledge_points):
         node = nodes[entry.code]
@@ -293,14 +300,16 @@ def export_knowledge_points_csv(session: Session) -> str:
     points = list(session.scalars(select(KnowledgePoint).order_by(KnowledgePoint.path)))
     code_of = {kp.id: kp.code for kp in points}
     for kp in points:
-        writer.writerow({k: v or "" for k, v in _point_entry(kp, code_of).items()})
+        entry = _point_entry(kp, code_of)
+        entry["aliases"] = ALIAS_SEPARATOR.join(entry["aliases"])
+        writer.writerow({k: v or "" for k, v in entry.items()})
     return out.getvalue()
 
 
 def _point_entry(kp: KnowledgePoint, code_of: dict[str, str]) -> dict[str, Any]:
     return {"code": kp.code, "name": kp.name, "subject": kp.subject_code, "stage": kp.stage_code,
             "parent": code_of.get(kp.parent_id or ""), "edition": kp.edition_code,
-            "same_as": code_of.get(kp.same_as_id or "")}
+            "same_as": code_of.get(kp.same_as_id or ""), "aliases": list(kp.aliases or [])}
 
 
 def seed_document() -> TaxonomyDocument:
@@ -309,4 +318,11 @@ def seed_document() -> TaxonomyDocument:
     document = TaxonomyDocument()
     for path in files:
         document = document.merged(TaxonomyDocument.model_validate(json.loads(path.read_text("utf-8"))))
-    return document
+    aliases = {code: names for code, names in json.loads(SEED_ALIASES.read_text("utf-8")).items()
+               if not code.startswith("_")}
+    unknown = set(aliases) - {kp.code for kp in document.knowledge_points}
+    if unknown:
+        raise ValueError(f"{SEED_ALIASES.name}: aliases for unknown knowledge points: {sorted(unknown)}")
+    return document.model_copy(update={"knowledge_points": [
+        kp.model_copy(update={"aliases": aliases[kp.code]}) if kp.code in aliases else kp
+        for kp in document.knowledge_points]})

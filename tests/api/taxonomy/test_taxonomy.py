@@ -74,10 +74,10 @@ def test_import_json_then_export_round_trips(client, factory):
     assert again["created"]["knowledge_points"] == 0 and again["updated"]["knowledge_points"] == 0
     exported = client.get("/api/v1/taxonomy/export", headers=headers).json()
     abacus = next(kp for kp in exported["knowledge_points"] if kp["code"] == "math.p.local.abacus")
-    assert abacus == document["knowledge_points"][1]
+    assert abacus == {**document["knowledge_points"][1], "aliases": []}
     csv_text = client.get("/api/v1/taxonomy/export?format=csv", headers=headers).text
-    assert csv_text.splitlines()[0] == "code,name,subject,stage,parent,edition,same_as"
-    assert "math.p.local.abacus,珠算,math,primary,math.p.local,local,math.p.num.addsub.carry20" in csv_text
+    assert csv_text.splitlines()[0] == "code,name,subject,stage,parent,edition,same_as,aliases"
+    assert "math.p.local.abacus,珠算,math,primary,math.p.local,local,math.p.num.addsub.carry20," in csv_text
 
 
 def test_csv_import_moves_a_subtree_and_repaths_descendants(client, factory, session):
@@ -138,3 +138,43 @@ def test_bad_taxonomy_documents_change_nothing(client, factory, session):
                                headers={**headers, "Content-Type": "text/json"}), 422, "taxonomy.invalid_document")
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(KnowledgePoint)) == before
+
+
+def test_knowledge_point_aliases_ship_with_the_seed_and_travel_in_json_and_csv(client, factory, session):
+    admin = factory.user(roles=(Role.district_admin,))
+    factory.commit()
+    headers = factory.headers(admin)
+    pigeonhole = session.scalars(select(KnowledgePoint).where(
+        KnowledgePoint.code == "math.p.prac.guangjiao.pigeonhole")).one()
+    assert "抽屉原理" in pigeonhole.aliases  # the name in older textbooks
+    shown = client.get(f"/api/v1/taxonomy/knowledge-points/{pigeonhole.id}", headers=headers)
+    assert shown.status_code == 200 and "抽屉原理" in shown.json()["aliases"]
+
+    csv_body = ("code,name,subject,stage,parent,aliases\n"
+                "math.p.prac.guangjiao.pigeonhole,鸽巢问题,math,primary,math.p.prac.guangjiao,抽屉原理|抽屉问题|鸽笼原理\n"
+                "math.p.num.factor.gcd,最大公因数,math,primary,math.p.num.factor,\n").encode()
+    imported = client.post("/api/v1/taxonomy/import", content=csv_body,
+                           headers={**headers, "Content-Type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    session.expire_all()
+    points = {kp.code: kp for kp in session.scalars(select(KnowledgePoint).where(KnowledgePoint.code.in_(
+        ["math.p.prac.guangjiao.pigeonhole", "math.p.num.factor.gcd"])))}
+    assert points["math.p.prac.guangjiao.pigeonhole"].aliases == ["抽屉原理", "抽屉问题", "鸽笼原理"]
+    assert points["math.p.num.factor.gcd"].aliases == []  # an empty cell clears them
+
+    exported = client.get("/api/v1/taxonomy/export?format=csv", headers=headers)
+    assert exported.status_code == 200
+    assert "抽屉原理|抽屉问题|鸽笼原理" in exported.text
+    document = client.get("/api/v1/taxonomy/export", headers=headers).json()
+    entry = next(kp for kp in document["knowledge_points"] if kp["code"] == "math.p.prac.guangjiao.pigeonhole")
+    assert entry["aliases"] == ["抽屉原理", "抽屉问题", "鸽笼原理"]
+
+    # JSON without `aliases` leaves them; too long an alias is refused and nothing changes.
+    keep = {"knowledge_points": [{"code": "math.p.prac.guangjiao.pigeonhole", "name": "鸽巢问题", "subject": "math",
+                                  "stage": "primary", "parent": "math.p.prac.guangjiao"}]}
+    assert client.post("/api/v1/taxonomy/import", json=keep, headers=headers).status_code == 200
+    too_long = {"knowledge_points": [{**keep["knowledge_points"][0], "aliases": ["长" * 51]}]}
+    assert_problem(client.post("/api/v1/taxonomy/import", json=too_long, headers=headers), 422,
+                   "taxonomy.invalid_document")
+    session.expire_all()
+    assert session.get(KnowledgePoint, pigeonhole.id).aliases == ["抽屉原理", "抽屉问题", "鸽笼原理"]

@@ -113,8 +113,10 @@ def taxonomy(seed_dir: Path = SEED_DIR) -> Taxonomy:
 
 
 def vocabulary(revision: str = "seed") -> Vocabulary:
-    """What the API would send the search service for the seed taxonomy (ids = codes)."""
+    """What the API would send the search service for the seed taxonomy (ids = codes), with the
+    seed's knowledge-point aliases."""
     tax = taxonomy()
+    aliases = json.loads((SEED_DIR / "aliases" / "knowledge_point_aliases.json").read_text("utf-8"))
     return Vocabulary(
         revision=revision,
         subjects=[VocabularyEntry(code=c, name=n) for c, n in tax.subjects.items()],
@@ -124,7 +126,7 @@ def vocabulary(revision: str = "seed") -> Vocabulary:
         volumes=[VocabularyEntry(code=c, name=v["name"]) for c, v in tax.volumes.items()],
         chapters=[VocabularyEntry(code=c, name=ch["name"]) for c, ch in tax.chapters.items()],
         knowledge_points=[KnowledgePointEntry(id=c, code=c, name=kp["name"], subject=kp["subject"], stage=kp["stage"],
-                                              path=tax.path(c))
+                                              path=tax.path(c), aliases=aliases.get(c, []))
                           for c, kp in tax.knowledge_points.items()],
         schools=[VocabularyEntry(code=c, name=n) for c, n in SCHOOLS.items()],
     )

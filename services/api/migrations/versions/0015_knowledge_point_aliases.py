@@ -1,0 +1,24 @@
+"""knowledge points' aliases
+
+Revision ID: 0015
+Revises: 0006
+Create Date: 2026-12-07 04:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0015'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('knowledge_points', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('aliases', sa.JSON(), server_default='[]', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('knowledge_points', schema=None) as batch_op:
+        batch_op.drop_column('aliases')
