@@ -153,12 +153,16 @@ def import_lexicon(session: Session, *, actor: Principal, raw: bytes, media_type
     """A district administrator loads the district's lexicon: plain text, one word a line (`#`
     starts a comment), or CSV with a `word` column and an optional `category`; UTF-8 (with or
     without BOM) or GB18030, as Chinese spreadsheets save it. All of it or none; `replace`
-    drops the words not in the document."""
+    drops the words not in the document; a category given replaces the word's old one."""
     require_role(actor, Role.district_admin)
     entries = parse_lexicon(raw, media_type=media_type)
     district_id = actor.district_id
-    existing = set(session.scalars(select(SensitiveWord.word).where(SensitiveWord.district_id == district_id)))
+    existing = {entry.word: entry for entry in session.scalars(
+        select(SensitiveWord).where(SensitiveWord.district_id == district_id))}
     incoming = {word for word, _ in entries}
+    for word, category in entries:  # the document's category wins where it gives one
+        if word in existing and category and existing[word].category != category:
+            existing[word].category = category
     removed = 0
     if replace:
         removed = session.execute(delete(SensitiveWord).where(SensitiveWord.district_id == district_id,
