@@ -114,7 +114,8 @@ def ladder(work: Work) -> dict[str, Any]:
     manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": default,
                 "tracks": tracks, **images}
     # Pre-screening of the track people will watch (black, frozen, silent), on its smallest rung.
-    manifest["checks"] = [c.model_dump() for c in screening.ladder_checks(out, tracks[default], duration_s=facts.duration_s)]
+    manifest["checks"] = [check.model_dump() for check in
+                          screening.ladder_checks(out, tracks[default], duration_s=facts.duration_s)]
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
 
 

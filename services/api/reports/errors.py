@@ -6,7 +6,8 @@ from services.common.problems import DomainError
 class ReportAlreadyOpen(DomainError):
     status = 409
     code = "report.already_open"
-    title = {"zh-CN": "您已举报过该资源，正在处理中", "en": "You already have an open report on this resource"}
+    title = {"zh-CN": "您已举报过该资源，正在处理中",
+             "en": "You already have an open report on this resource"}
 
 
 class NoOpenReports(DomainError):

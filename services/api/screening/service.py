@@ -130,16 +130,15 @@ def _durations(resource: Resource, assets: list[Asset]) -> list[AutomaticCheck]:
         if asset.category not in TIMED_CATEGORIES or not asset.duration_s:
             continue
         facts = {"duration_s": round(asset.duration_s, 1), "min_s": low, "max_s": high}
+        minutes = asset.duration_s / 60
         if low is not None and asset.duration_s < low:
-            checks.append(AutomaticCheck(check="duration", result="flag", asset_id=asset.id, facts=facts,
-                                         detail=f"{asset.duration_s / 60:.1f} min is short for a {resource.kind.value}"
-                                                f" / 时长 {asset.duration_s / 60:.1f} 分钟，少于 {low / 60:.0f} 分钟"))
+            detail = f"{minutes:.1f} min is short for a {resource.kind.value} / 时长 {minutes:.1f} 分钟，少于 {low / 60:.0f} 分钟"
         elif high is not None and asset.duration_s > high:
-            checks.append(AutomaticCheck(check="duration", result="flag", asset_id=asset.id, facts=facts,
-                                         detail=f"{asset.duration_s / 60:.1f} min is long for a {resource.kind.value}"
-                                                f" / 时长 {asset.duration_s / 60:.1f} 分钟，超过 {high / 60:.0f} 分钟"))
+            detail = f"{minutes:.1f} min is long for a {resource.kind.value} / 时长 {minutes:.1f} 分钟，超过 {high / 60:.0f} 分钟"
         else:
-            checks.append(AutomaticCheck(check="duration", result="pass", asset_id=asset.id, facts=facts))
+            detail = ""
+        checks.append(AutomaticCheck(check="duration", result="flag" if detail else "pass", asset_id=asset.id,
+                                     facts=facts, detail=detail))
     return checks
 
 

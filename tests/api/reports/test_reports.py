@@ -177,3 +177,29 @@ def test_dismissed_reports_show_a_hidden_resource_again(client, factory):
     # Resolved reports no longer count, and the same people may report again.
     assert report(client, factory, readers[0], resource_id).status_code == 201
     assert client.get(f"/api/v1/resources/{resource_id}", headers=factory.headers(readers[1])).status_code == 200
+
+
+def test_the_database_holds_one_open_report_per_person_and_resource(client, factory, session):
+    """What keeps two concurrent requests from both filing: the partial unique index."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from services.api.reports.models import ReportReason, ReportState, ResourceReport
+
+    owner, reader = factory.user(), factory.user()
+    moderator = factory.user(roles=(Role.moderator,))
+    factory.commit()
+    resource_id = published(client, factory, owner, moderator)
+
+    def add(state):
+        session.add(ResourceReport(resource_id=resource_id, reporter_id=reader.id, district_id=owner.district_id,
+                                   reason=ReportReason.other, state=state))
+        session.flush()
+
+    add(ReportState.dismissed)
+    add(ReportState.upheld)
+    add(ReportState.open)  # resolved ones do not count
+    nested = session.begin_nested()
+    with pytest.raises(IntegrityError):
+        add(ReportState.open)
+    nested.rollback()
