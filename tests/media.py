@@ -106,3 +106,41 @@ def chinese_docx(path: Path) -> Path:
     document.add_paragraph("教学目标：理解配方法的原理，会用配方法解一元二次方程。")
     document.save(path)
     return path
+
+
+# Sources for pre-screening: lavfi inputs a clip is made of.
+MOVING, BLACK, STILL = "testsrc2=rate=25", "color=c=black:rate=25", "smptebars=rate=25"
+TONE, SILENCE = "sine=frequency=440", "anullsrc=r=44100:cl=mono"
+
+
+def screening_clip(path: Path, *, video: str = MOVING, audio: str | None = TONE, seconds: int = 8,
+                   size: str = "320x240") -> Path:
+    """An H.264/AAC clip of a lavfi picture and sound: moving or black or still, tone or silence."""
+    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{video}:size={size}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", audio, "-c:a", "aac", "-b:a", "64k"]
+    args += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)]
+    subprocess.run(args, check=True, timeout=120)
+    return path
+
+
+def text_pdf(path: Path, *, text: str | None) -> Path:
+    """A one-page PDF, with `text` in its text layer (Helvetica, ASCII) or with none (a scan has
+    only pictures: here a filled rectangle)."""
+    content = (f"BT /F1 24 Tf 72 700 Td ({text}) Tj ET" if text else "0.5 g 72 500 300 200 re f").encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path

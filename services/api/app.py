@@ -19,6 +19,8 @@ from services.api.notifications.mailer import Mailer
 from services.api.notifications.router import router as notifications_router
 from services.api.orgs.router import router as orgs_router
 from services.api.pairing.router import router as pairing_router
+from services.api.reports.router import router as reports_router
+from services.api.screening.router import router as screening_router
 from services.api.playback.router import router as playback_router
 from services.api.resources import processing
 from services.api.resources.router import router as resources_router
@@ -121,6 +123,8 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
                    moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router,
                    search_router, notifications_router):
         app.include_router(router)
+    app.include_router(reports_router)
+    app.include_router(screening_router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)

@@ -7,7 +7,9 @@ from services.api.moderation.models import ModerationDecision  # noqa: F401
 from services.api.notifications.models import Notification  # noqa: F401
 from services.api.orgs.models import District, School, User  # noqa: F401
 from services.api.pairing.models import Pairing  # noqa: F401
+from services.api.reports.models import ResourceReport  # noqa: F401
 from services.api.resources.models import Asset, Resource  # noqa: F401
+from services.api.screening.models import BlockedHash, SensitiveLexicon, SensitiveWord  # noqa: F401
 from services.api.search.models import SearchOutbox  # noqa: F401
 from services.api.uploads.models import Blob, Upload  # noqa: F401
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume  # noqa: F401

@@ -98,6 +98,9 @@ class ApiSettings(_FromEnv):
     media_poll_s: float = Field(2.0, ge=0, le=3600, validation_alias="LB_MEDIA_POLL_S")
     # How often the API relays search outbox rows to the search service; 0 turns it off.
     search_relay_s: float = Field(1.0, ge=0, le=3600, validation_alias="LB_SEARCH_RELAY_S")
+    # Distinct people with open reports on a published resource that hide it until a moderator
+    # resolves them (services/api/reports).
+    reports_hide_threshold: int = Field(3, ge=1, le=1000, validation_alias="LB_REPORTS_HIDE_THRESHOLD")
 
 
 class MailSettings(_FromEnv):

@@ -22,6 +22,7 @@ from services.common.jobs import Claim, JobFailed, JobKind, output_prefix
 from services.common.hls import master_playlist as hls_master
 from services.common.storage import BlobStore
 from services.transcoder import documents, hls
+from services.transcoder import screening
 from services.transcoder.ffmpeg_run import run_ffmpeg
 from services.transcoder.ladder import download_command, first_playable_command, ladder_command, plan_for
 
@@ -112,6 +113,9 @@ def ladder(work: Work) -> dict[str, Any]:
     work.report(1.0 - images_share / 2)
     manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": default,
                 "tracks": tracks, **images}
+    # Pre-screening of the track people will watch (black, frozen, silent), on its smallest rung.
+    manifest["checks"] = [check.model_dump() for check in
+                          screening.ladder_checks(out, tracks[default], duration_s=facts.duration_s)]
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
 
 
@@ -119,6 +123,7 @@ def document(work: Work) -> dict[str, Any]:
     out = _out(work)
     with work.store.local_file(work.claim.source_key) as source:
         entries = documents.document_outputs(source, work.claim.source_media_type, scratch=work.scratch, out=out)
+    entries["checks"] = [c.model_dump() for c in screening.document_checks(out / "text.json")]
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
 
 
@@ -134,6 +139,8 @@ def audio(work: Work) -> dict[str, Any]:
     source = work.store.tool_source(work.claim.source_key)
     entries = documents.audio_outputs(source, _probe(source, need_audio=True), out=out, report=work.report,
                                       should_stop=work.should_stop)
+    entries["checks"] = [c.model_dump() for c in screening.audio_checks(out / entries["rendition"],
+                                                                        duration_s=entries["duration_s"])]
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
 
 

@@ -11,6 +11,7 @@ from services.api.moderation.models import ModerationAction, ModerationDecision,
 from services.api.resources import service as resources
 from services.api.resources.models import Resource, ResourceStatus
 from services.api.resources.status import ResourceEvent, apply_event
+from services.api.screening import blocklist
 
 _EVENT_FOR = {ModerationAction.approve: ResourceEvent.approve, ModerationAction.reject: ResourceEvent.reject,
               ModerationAction.take_down: ResourceEvent.take_down, ModerationAction.restore: ResourceEvent.restore}
@@ -34,6 +35,7 @@ def decide(session: Session, *, actor: Principal, resource_id: str, action: Mode
     if resource.district_id != actor.district_id:
         raise Forbidden()  # public resources of other districts are reviewed by their own moderators
     apply_event(resource, _EVENT_FOR[action])
+    blocklist.follow_decision(session, resource=resource, action=action, reason_code=reason_code)
     decision = ModerationDecision(resource_id=resource.id, moderator_id=actor.user_id, action=action,
                                   reason_code=reason_code, note=note)
     session.add(decision)

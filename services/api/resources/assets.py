@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from services.api.resources.errors import AssetKindNotAllowed, UploadNotUsable
 from services.api.resources.models import Asset, Resource, ResourceKind
+from services.api.screening.blocklist import refuse_blocked
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.uploader import Uploader
 
@@ -35,6 +36,7 @@ def usable_uploads(session: Session, *, owner: Uploader, kind: ResourceKind, upl
             raise AssetKindNotAllowed(kind=kind.value, category=upload.category)
         attached.add(upload.id)
         uploads.append(upload)
+    refuse_blocked(session, uploads=uploads)  # the bytes of something taken down
     return uploads
 
 

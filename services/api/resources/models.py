@@ -51,6 +51,8 @@ class ResourceStatus(StrEnum):
     rejected = "rejected"
     taken_down = "taken_down"
     failed = "failed"
+    # Withheld from everyone but its owner and managers while reports await a moderator.
+    hidden = "hidden"
 
 
 resource_knowledge_points = Table(

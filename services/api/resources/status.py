@@ -5,6 +5,7 @@
     processing ─processing_failed─▶ failed ─retry─▶ processing
     pending_review ─approve─▶ published ─take_down─▶ taken_down ─restore─▶ published
     pending_review ─reject─▶ rejected ─submit─▶ pending_review
+    published ─hide─▶ hidden ─unhide─▶ published;  hidden ─take_down─▶ taken_down  (reports)
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class ResourceEvent(StrEnum):
     reject = "reject"
     take_down = "take_down"
     restore = "restore"
+    hide = "hide"      # enough open reports: withheld until a moderator resolves them
+    unhide = "unhide"  # reports dismissed (or upheld without a take-down)
 
 
 E = ResourceEvent
@@ -43,6 +46,9 @@ _TRANSITIONS: dict[tuple[S, E], S] = {
     (S.pending_review, E.reject): S.rejected,
     (S.published, E.take_down): S.taken_down,
     (S.taken_down, E.restore): S.published,
+    (S.published, E.hide): S.hidden,
+    (S.hidden, E.unhide): S.published,
+    (S.hidden, E.take_down): S.taken_down,
 }
 
 

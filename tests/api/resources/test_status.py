@@ -21,6 +21,9 @@ from services.api.resources.status import next_status
     (S.rejected, E.submit, S.pending_review),
     (S.published, E.take_down, S.taken_down),
     (S.taken_down, E.restore, S.published),
+    (S.published, E.hide, S.hidden),          # enough reports
+    (S.hidden, E.unhide, S.published),        # reports dismissed
+    (S.hidden, E.take_down, S.taken_down),    # reports upheld
 ])
 def test_allowed_transitions(current, event, expected):
     assert next_status(current, event) is expected
@@ -33,6 +36,8 @@ def test_allowed_transitions(current, event, expected):
     (S.rejected, E.take_down),
     (S.failed, E.approve),
     (S.uploading, E.processed),
+    (S.pending_review, E.hide),    # only what is published is hidden by reports
+    (S.hidden, E.approve),
 ])
 def test_refused_transitions(current, event):
     with pytest.raises(InvalidTransition):

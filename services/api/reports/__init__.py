@@ -1,0 +1,1 @@
+"""Reports (举报): users flag what they see; moderators resolve a resource's reports together."""
