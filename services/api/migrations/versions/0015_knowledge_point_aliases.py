@@ -1,7 +1,7 @@
 """knowledge points' aliases
 
 Revision ID: 0015
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-07 04:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0015'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
