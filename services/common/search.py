@@ -85,6 +85,8 @@ class KnowledgePointEntry(BaseModel):
     path: str
     # Other names people use for it (colloquial, older textbooks, common misspellings).
     aliases: list[str] = []
+    # The id of the same point in another textbook edition's tree (taxonomy `same_as`).
+    same_as: str | None = None
 
 
 class Vocabulary(BaseModel):

@@ -36,7 +36,7 @@ from services.search.analysis import Analyzer, normalize, pinyin_forms, suggest_
 from services.search.backends.base import InvalidCursor, QueryPlan, SearchBackend
 from services.search.documents import DURATION_BUCKETS, DURATION_OVER, analyse
 from services.search.highlight import highlight
-from services.search.understanding import QueryUnderstanding, Understood
+from services.search.understanding import EXACT_EDITION_BOOST, QueryUnderstanding, Understood
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 32
@@ -197,17 +197,24 @@ class SearchEngine:
     def plan(self, params: SearchParams, principal: SearchPrincipal, understood: Understood | None = None) -> QueryPlan:
         understood = understood or self.understand(params)
         terms = understood.terms[:MAX_QUERY_TERMS]
-        filters = tuple((FILTER_FIELDS[name], value) for name in FILTER_FIELDS
-                        if (value := getattr(params, name) or understood.filters.get(name)) is not None)
+        filters: tuple[tuple[str, str | tuple[str, ...]], ...] = tuple(
+            (FILTER_FIELDS[name], value) for name in FILTER_FIELDS
+            if (value := getattr(params, name) or understood.filters.get(name)) is not None)
+        boosts = understood.boosts
+        # A knowledge point stands for its equivalents in other editions too; its own come first.
+        equivalents = self._understanding.editions_of(params.knowledge_point) if params.knowledge_point else ()
+        if len(equivalents) > 1:
+            filters = tuple((field, equivalents if field == "kp_ancestry" else value) for field, value in filters)
+            boosts = (*boosts, ("kp_ancestry", params.knowledge_point, EXACT_EDITION_BOOST))
         offset = (params.page - 1) * params.size
         cursor = _decode_cursor(params.cursor) if params.cursor else None
         if cursor is None and offset + params.size > MAX_OFFSET:
             raise PageTooDeep(max_offset=MAX_OFFSET)
         # With nothing to rank by, relevance would be arbitrary: show the newest.
-        sort = Sort.newest if not terms and params.sort is Sort.relevance else params.sort
+        sort = Sort.newest if not terms and not boosts and params.sort is Sort.relevance else params.sort
         return QueryPlan(terms=terms, filters=filters, principal=principal, sort=sort, size=params.size,
                          offset=offset, cursor=cursor, facets=_facet_fields(params.facets),
-                         boosts=understood.boosts if terms else ())
+                         boosts=boosts)
 
     def search(self, params: SearchParams, principal: SearchPrincipal) -> SearchResponse:
         labels = self._labels

@@ -14,7 +14,9 @@ boosts for the `QueryPlan`.
 * A run of Chinese characters that is not a taxonomy term but sounds like one (勾股定里 for
   勾股定理; near-homophones such as zh/z, in/ing too) adds that term, and says "did you mean".
 * An alias of a knowledge point (a colloquial name, an old textbook name, a common misspelling)
-  adds the point's name.
+  adds the point's name; so does the name of a point whose equivalent in another textbook
+  edition (`same_as`) is named differently. A filter on a knowledge point covers its
+  equivalents, the point's own resources first (`editions_of`, used by the engine).
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from services.search.analysis import Analyzer, normalize
 # A kind word multiplies the score of resources of that kind by 1 + KIND_BOOST: enough to put the
 # lesson plan first for "… 教案" among resources matching as well, not above much better matches.
 KIND_BOOST = 0.5
+# A knowledge point's own edition before its equivalents in other editions.
+EXACT_EDITION_BOOST = 1.0
 # Longest run of query tokens joined into one pinyin term, and of Chinese tokens checked as a
 # homophone of a taxonomy term.
 MAX_PINYIN_SPAN = 8
@@ -125,6 +129,16 @@ class QueryUnderstanding:
             self.terms_by_pinyin.setdefault("".join(syllables), word)
             self.terms_by_fuzzy.setdefault(fuzzy_pinyin(syllables), word)
         self.known_terms = frozenset(known)
+        # Editions: each knowledge point's group of equivalents (same_as links, either way, chained).
+        self._edition_group = _edition_groups(vocabulary)
+        names = {kp.id: kp.name for kp in vocabulary.knowledge_points}
+        # A point's name -> (its id, the names of its equivalents when they differ): a query by one
+        # name finds the others, the named point's resources first.
+        self.equivalent_names: dict[str, tuple[str, list[str]]] = {}
+        for kp in vocabulary.knowledge_points:
+            others = sorted({names[i] for i in self._edition_group.get(kp.id, ()) if names[i] != kp.name})
+            if others:
+                self.equivalent_names.setdefault("".join(normalize(kp.name).split()), (kp.id, others))
         # Aliases: normalised alias -> the knowledge point's name.
         self.aliases: dict[str, str] = {}
         for kp in vocabulary.knowledge_points:
@@ -136,8 +150,14 @@ class QueryUnderstanding:
         normal = normalize(q)
         filters: dict[str, str] = {}
         boosts: list[tuple[str, str, float]] = []
-        extra = [term for alias, name in self.aliases.items() if alias in "".join(normal.split())
-                 for term in self.analyzer.terms(name)]
+        compact = "".join(normal.split())
+        extra = [term for alias, name in self.aliases.items() if alias in compact for term in self.analyzer.terms(name)]
+        for name, (point, others) in self.equivalent_names.items():
+            if name in compact:
+                # The whole name only (one term, as the index holds a taxonomy name): its parts would
+                # outweigh the words the teacher typed.
+                extra += ["".join(normalize(other).split()) for other in others]
+                boosts.append(("kp_ancestry", point, EXACT_EDITION_BOOST))
         text = self._take_facet_words(normal, filters, boosts, already_filtered)
         terms = self.analyzer.terms_of_normal(text)
         extra += self._joined_pinyin(terms)
@@ -151,6 +171,11 @@ class QueryUnderstanding:
                 did_you_mean = did_you_mean.replace(typed, term)
         return Understood(terms=tuple(dict.fromkeys([*terms, *extra])), filters=filters, boosts=tuple(boosts),
                           did_you_mean=did_you_mean)
+
+    def editions_of(self, knowledge_point_id: str) -> tuple[str, ...]:
+        """The point and its equivalents in other editions, the point first."""
+        group = self._edition_group.get(knowledge_point_id, ())
+        return (knowledge_point_id, *sorted(i for i in group if i != knowledge_point_id))
 
     def _take_facet_words(self, normal: str, filters: dict[str, str], boosts: list[tuple[str, str, float]],
                           already_filtered: set[str]) -> str:
@@ -223,3 +248,22 @@ class QueryUnderstanding:
                     break
             i += step
         return found
+
+
+def _edition_groups(vocabulary: Vocabulary) -> dict[str, frozenset[str]]:
+    """Knowledge points joined by `same_as` (in either direction, chained), by id."""
+    parent = {kp.id: kp.id for kp in vocabulary.knowledge_points}
+
+    def root(point: str) -> str:
+        while parent[point] != point:
+            parent[point] = parent[parent[point]]
+            point = parent[point]
+        return point
+
+    for kp in vocabulary.knowledge_points:
+        if kp.same_as and kp.same_as in parent:
+            parent[root(kp.id)] = root(kp.same_as)
+    groups: dict[str, set[str]] = {}
+    for point in parent:
+        groups.setdefault(root(point), set()).add(point)
+    return {point: frozenset(group) for group in groups.values() if len(group) > 1 for point in group}

@@ -75,3 +75,22 @@ def test_an_alias_finds_its_knowledge_point_and_changes_without_reindexing(make_
     assert ids(engine, q="毕达哥拉斯定理")[0] == "pyth"
     assert ids(engine, q="商高定理")[0] == "pyth"
     assert isinstance(with_alias.knowledge_points[-1], KnowledgePointEntry)
+
+
+def test_a_knowledge_point_finds_its_equivalents_in_other_editions_after_its_own(make_engine):  # noqa: F811
+    bnu_point = KnowledgePointEntry(id="kp-pyth-bnu", code="M.BNU.P", name="直角三角形三边关系", subject="math",
+                                    stage="junior", path="/kp-pyth-bnu", same_as="kp-pyth")
+    editions = VOCABULARY.model_copy(update={"revision": "contract-editions",
+                                             "knowledge_points": [*VOCABULARY.knowledge_points, bnu_point]})
+    bnu_lesson = doc("pyth-bnu", "探索直角三角形三边关系", grade="g8", days=9).model_copy(update={
+        "edition": "bnu", "knowledge_points": ["kp-pyth-bnu"], "knowledge_point_ancestry": ["kp-pyth-bnu"],
+        "knowledge_point_names": ["直角三角形三边关系"]})
+    engine = make_engine([])
+    engine.set_vocabulary(editions)
+    engine.index([*CORPUS, bnu_lesson])
+    # Filed under either edition's point: both found, the point's own edition first.
+    assert ids(engine, knowledge_point="kp-pyth") == ["pyth", "pyth-bnu"]
+    assert ids(engine, knowledge_point="kp-pyth-bnu") == ["pyth-bnu", "pyth"]
+    # A query by one edition's name finds the other's lesson too, after the exact one.
+    found = ids(engine, q="勾股定理")
+    assert found[0] == "pyth" and "pyth-bnu" in found

@@ -129,7 +129,7 @@ def build_vocabulary(session: Session) -> Vocabulary:
                 for code, name in session.execute(select(model.code, model.name).order_by(model.code))]
 
     points = [KnowledgePointEntry(id=kp.id, code=kp.code, name=kp.name, subject=kp.subject_code, stage=kp.stage_code,
-                                  path=kp.path, aliases=list(kp.aliases or []))
+                                  path=kp.path, aliases=list(kp.aliases or []), same_as=kp.same_as_id)
               for kp in session.scalars(select(KnowledgePoint).order_by(KnowledgePoint.path))]
     schools = [VocabularyEntry(code=i, name=n) for i, n in session.execute(select(School.id, School.name).order_by(School.id))]
     content = {"subjects": entries(Subject), "stages": entries(Stage), "grades": entries(Grade),

@@ -60,7 +60,9 @@ class AnalysedDocument:
 @dataclass(frozen=True, slots=True)
 class QueryPlan:
     terms: tuple[str, ...]                 # analysed query terms; empty: match everything
-    filters: tuple[tuple[str, str], ...]   # (keyword field, value), all must hold
+    # (keyword field, value or values), all must hold; several values: any of them (a knowledge
+    # point and its equivalents in other editions).
+    filters: tuple[tuple[str, str | tuple[str, ...]], ...]
     principal: SearchPrincipal
     sort: Sort
     size: int

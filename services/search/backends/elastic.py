@@ -140,10 +140,12 @@ class ElasticsearchBackend:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _filters(self, plan_filters: tuple[tuple[str, str], ...], principal: SearchPrincipal) -> list[dict[str, Any]]:
+    def _filters(self, plan_filters: tuple[tuple[str, str | tuple[str, ...]], ...],
+                 principal: SearchPrincipal) -> list[dict[str, Any]]:
         # Tombstones have no audience either; `live` says so outright.
         return [{"term": {"live": True}}, {"terms": {"audience": audience_for(principal)}},
-                *({"term": {name: value}} for name, value in plan_filters)]
+                *({"terms": {name: list(value)}} if isinstance(value, tuple) else {"term": {name: value}}
+                  for name, value in plan_filters)]
 
     def search(self, plan: QueryPlan) -> RawResult:
         # With no terms, match_all scores every hit 1.0, as tantivy does.

@@ -201,10 +201,16 @@ class TantivyBackend:
     def _filtered(self, plan: QueryPlan) -> tuple[Query, Query]:
         """(the scoring query, the filter alone: what facets count over)."""
         musts = [(Occur.Must, self._visible(plan.principal))]
-        musts += [(Occur.Must, self._term(name, value)) for name, value in plan.filters]
+        musts += [(Occur.Must, Query.term_set_query(self.schema, name, list(value)) if isinstance(value, tuple)
+                   else self._term(name, value)) for name, value in plan.filters]
         filter_only = Query.boolean_query(musts)
         if not plan.terms:
-            return filter_only, filter_only
+            if not plan.boosts:
+                return filter_only, filter_only
+            # Browsing with a boost (an edition's own point before its equivalents): 1 + weight.
+            return Query.boolean_query([(Occur.Must, Query.const_score_query(filter_only, 1.0)), *(
+                (Occur.Should, Query.const_score_query(self._term(name, value), weight))
+                for name, value, weight in plan.boosts)]), filter_only
         matches = [(Occur.Should, Query.boost_query(self._term(name, term), boost))
                    for term in plan.terms for name, boost in TEXT_FIELDS.items()]
         text = Query.boolean_query(matches)
