@@ -179,7 +179,8 @@ def blobs_gc(apply: Annotated[bool, typer.Option("--apply", help="Delete; withou
     store = create_blob_store(settings)
     with _session() as session, _progress() as progress:
         task = progress.add_task("scanning storage", total=None)
-        report = gc.collect_garbage(session, store=store, apply=apply, progress=lambda n: progress.advance(task, n))
+        report = gc.collect_garbage(session, store=store, apply=apply, progress=lambda n: progress.advance(task, n),
+                                    operator=getpass.getuser())
     verb = "deleted" if apply else "would delete"
     for key in report.orphan_blobs + report.stray_objects:
         typer.echo(f"{verb} {key}")
