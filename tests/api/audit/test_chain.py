@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, delete, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -18,8 +17,8 @@ from services.api.audit import service as audit
 from services.api.audit.models import AuditChainHead, AuditEvent
 from services.api.cli import app as cli
 from services.api.migrate import alembic_config, upgrade
-from services.common.db import create_db_engine, create_sessionmaker, writer_session
-from tests.live import fresh_database
+from services.common.db import create_sessionmaker, writer_session
+from tests.live import committing_engine
 
 
 def write_rows(session: Session, count: int, **details: object) -> list[AuditEvent]:
@@ -99,17 +98,10 @@ def test_an_anchor_catches_a_chain_rewritten_hashes_and_all(session):
 
 
 @pytest.fixture
-def live_engine(database_url: str, tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+def live_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
     """A database of its own that really commits (the CLI and other threads must see the rows)."""
-    url = fresh_database(database_url, tmp_path)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
-    if engine.dialect.name == "postgresql":
-        admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)'))
-        admin.dispose()
+    with committing_engine(database_url, tmp_path) as engine:
+        yield engine
 
 
 def test_concurrent_writers_keep_one_linear_chain(live_engine):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import jwt
+from sqlalchemy import select
 
+from services.api.audit.models import AuditEvent
 from services.api.auth import passwords, service
 from services.api.orgs.models import Role
 from tests.factories import PASSWORD
@@ -134,3 +136,16 @@ def test_password_change_ends_existing_sessions(client, factory):
     assert response.status_code == 200
     assert_problem(client.get("/api/v1/me", headers=old), 401, "auth.invalid_token")
     assert log_in(client, teacher.username, "a-new-password-1").status_code == 200
+
+
+def test_a_reused_refresh_token_is_audited(client, factory, session):
+    user = factory.user()
+    factory.commit()
+    first = log_in(client, user.username).json()
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 200
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}),
+                   401, "auth.invalid_refresh_token")
+    session.expire_all()
+    actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == user.id)
+                                   .order_by(AuditEvent.seq)))
+    assert actions == ["auth.sign_in", "auth.refresh_token_reused"]

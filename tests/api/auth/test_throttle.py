@@ -2,6 +2,7 @@
 throttle is in the audit trail."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -13,10 +14,11 @@ from services.api.audit.models import AuditEvent
 from services.api.auth import throttle
 from services.api.auth.errors import TooManyAttempts
 from services.api.auth.models import LoginFailure
-from services.common.db import utcnow
+from services.common.db import create_sessionmaker, utcnow, writer_session
 from services.common.settings import LoginThrottleSettings
 from tests.factories import PASSWORD
 from tests.helpers import assert_problem
+from tests.live import committing_engine
 
 TOKEN = "/api/v1/auth/token"
 
@@ -160,3 +162,30 @@ def test_throttle_settings_are_checked():
         LoginThrottleSettings(pair_base_s=1000, pair_max_s=900)
     with pytest.raises(ValueError, match="WINDOW"):
         LoginThrottleSettings(window_s=600, pair_max_s=900)
+
+
+def test_parallel_guesses_from_many_threads_get_only_the_free_tries(database_url, tmp_path, settings):
+    """Real concurrent transactions on a database that commits: with twelve guesses racing, only
+    the three free ones are let through to a password check."""
+    with committing_engine(database_url, tmp_path) as engine:
+        sessions = create_sessionmaker(engine)
+        subject = throttle.Subject(username="target", user_id=None, district_id=None)
+        start, outcomes = threading.Barrier(12), []
+
+        def guess() -> None:
+            start.wait()
+            with writer_session(sessions) as session:
+                try:
+                    throttle.admit(session, settings=settings.login_throttle, subject=subject,
+                                   client_ip="10.5.0.1", now=utcnow())
+                    session.commit()
+                    outcomes.append("checked")
+                except TooManyAttempts:
+                    outcomes.append("throttled")
+
+        threads = [threading.Thread(target=guess) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes) == ["checked"] * 3 + ["throttled"] * 9
