@@ -90,6 +90,12 @@ def events_query(*, district_id: str, where: AuditFilter) -> Select[tuple[AuditE
     return query.order_by(AuditEvent.seq.desc())
 
 
+def record_export(session: Session, *, actor_id: str, district_id: str, where: AuditFilter) -> AuditEvent:
+    filters = {name: value for name, value in vars(where).items() if value is not None}
+    return record(session, actor_id=actor_id, district_id=district_id, action="audit.export",
+                  target_type="district", target_id=district_id, filters=filters)
+
+
 CSV_COLUMNS = ("seq", "at", "actor_id", "district_id", "action", "target_type", "target_id", "details",
                "prev_hash", "hash")
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection): prefixed with '.
