@@ -189,3 +189,10 @@ def test_parallel_guesses_from_many_threads_get_only_the_free_tries(database_url
         for thread in threads:
             thread.join()
     assert sorted(outcomes) == ["checked"] * 3 + ["throttled"] * 9
+
+
+def test_throttle_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LB_LOGIN_PAIR_FREE", "5")
+    monkeypatch.setenv("LB_LOGIN_USER_MAX_S", "20")
+    limits = LoginThrottleSettings()
+    assert (limits.pair_free, limits.user_max_s, limits.address_free) == (5, 20.0, 50)
