@@ -11,12 +11,14 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -51,6 +53,23 @@ def fresh_database(base_url: str, directory: Path) -> str:
         session.commit()
     engine.dispose()
     return url
+
+
+@contextmanager
+def committing_engine(base_url: str, directory: Path) -> Iterator[Engine]:
+    """An engine on a `fresh_database` of its own, dropped afterwards (PostgreSQL): for tests
+    whose rows must really commit, to be seen by other connections, threads or processes."""
+    url = fresh_database(base_url, directory)
+    engine = create_db_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if engine.dialect.name == "postgresql":
+            admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def s3_environment(s3_url: str, bucket: str) -> dict[str, str]:

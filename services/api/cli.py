@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.api import demo, migrate
+from services.api.audit import service as audit_log
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
 from services.api.taxonomy import service as taxonomy
@@ -45,6 +46,8 @@ app.add_typer(blobs_app, name="blobs")
 app.add_typer(uploads_app, name="uploads")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(search_app, name="search")
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -176,7 +179,8 @@ def blobs_gc(apply: Annotated[bool, typer.Option("--apply", help="Delete; withou
     store = create_blob_store(settings)
     with _session() as session, _progress() as progress:
         task = progress.add_task("scanning storage", total=None)
-        report = gc.collect_garbage(session, store=store, apply=apply, progress=lambda n: progress.advance(task, n))
+        report = gc.collect_garbage(session, store=store, apply=apply, progress=lambda n: progress.advance(task, n),
+                                    operator=getpass.getuser())
     verb = "deleted" if apply else "would delete"
     for key in report.orphan_blobs + report.stray_objects:
         typer.echo(f"{verb} {key}")
@@ -293,6 +297,26 @@ Ctrl-C stops everything.
            "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve())}
     os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
                         "-d", str(REPO_ROOT)], env)
+
+
+@audit_app.command("verify")
+def audit_verify(anchor: Annotated[str | None, typer.Option(
+        help="SEQ:HASH printed by an earlier run and kept elsewhere: that row must still have that hash "
+             "(catches a chain rewritten from some row on, hashes and all)")] = None) -> None:
+    """Walk the audit hash chain; exit 1 naming the first row edited, removed or moved."""
+    expected = None
+    if anchor is not None:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            console.print("[red]--anchor takes SEQ:HASH (a number, a colon, 64 hex digits)[/red]")
+            raise typer.Exit(2)
+        expected = (int(seq), digest.lower())
+    with _session() as session:
+        report = audit_log.verify_chain(session, anchor=expected)
+    if report.problem is not None:
+        console.print(f"[red]audit chain broken[/red] at {report.problem} ({report.rows} rows before it are intact)")
+        raise typer.Exit(1)
+    typer.echo(f"audit chain intact: {report.rows} rows; head {report.head_seq}:{report.head_hash}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Every model of the API, imported in one place for Alembic and metadata.create_all."""
 from services.api.audit.models import AuditEvent  # noqa: F401
+from services.api.audit.models import AuditChainHead  # noqa: F401
 from services.api.auth.models import LoginFailure, RefreshToken  # noqa: F401
 from services.api.db import Base  # noqa: F401
 from services.api.devices.models import Device, TimetableSlot, UnmatchedRecording  # noqa: F401

@@ -82,10 +82,39 @@ class AuthSettings(_FromEnv):
     secret_key: str | None = Field(None, validation_alias="LB_SECRET_KEY")
     access_token_ttl_s: int = Field(15 * 60, validation_alias="LB_ACCESS_TOKEN_TTL_S")
     refresh_token_ttl_s: int = Field(30 * 24 * 3600, validation_alias="LB_REFRESH_TOKEN_TTL_S")
-    # Failed logins tolerated per username (and, more loosely, per client address) in a window.
-    login_max_failures: int = Field(5, validation_alias="LB_LOGIN_MAX_FAILURES")
-    login_max_failures_per_ip: int = Field(50, validation_alias="LB_LOGIN_MAX_FAILURES_PER_IP")
-    login_window_s: int = Field(15 * 60, validation_alias="LB_LOGIN_WINDOW_S")
+
+
+class LoginThrottleSettings(_FromEnv):
+    """Sign-in backoff (services/api/auth/throttle.py). Each scope lets `free` failures pass in
+    `window_s`; after that a sign-in waits `base_s`, doubling with each further failure up to
+    `max_s`, counted from the scope's last failure. The scopes: one username from one client
+    address (steep: the guesser's own client); one username from everywhere (gentle: its cap is
+    the longest the right password from another client can be kept waiting); one address across
+    usernames (password spraying)."""
+
+    window_s: int = Field(3600, ge=60, le=7 * 24 * 3600, validation_alias="LB_LOGIN_WINDOW_S")
+    pair_free: int = Field(3, ge=1, le=1000, validation_alias="LB_LOGIN_PAIR_FREE")
+    pair_base_s: float = Field(1.0, gt=0, le=3600, validation_alias="LB_LOGIN_PAIR_BASE_S")
+    pair_max_s: float = Field(900.0, gt=0, validation_alias="LB_LOGIN_PAIR_MAX_S")
+    user_free: int = Field(10, ge=1, le=10_000, validation_alias="LB_LOGIN_USER_FREE")
+    user_base_s: float = Field(1.0, gt=0, le=60, validation_alias="LB_LOGIN_USER_BASE_S")
+    user_max_s: float = Field(30.0, gt=0, le=300, validation_alias="LB_LOGIN_USER_MAX_S")
+    address_free: int = Field(50, ge=1, le=100_000, validation_alias="LB_LOGIN_ADDRESS_FREE")
+    address_base_s: float = Field(1.0, gt=0, le=3600, validation_alias="LB_LOGIN_ADDRESS_BASE_S")
+    address_max_s: float = Field(300.0, gt=0, validation_alias="LB_LOGIN_ADDRESS_MAX_S")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoginThrottleSettings:
+        for scope in ("pair", "user", "address"):
+            base, cap = getattr(self, f"{scope}_base_s"), getattr(self, f"{scope}_max_s")
+            if base > cap:
+                raise ValueError(f"LB_LOGIN_{scope.upper()}_BASE_S is above LB_LOGIN_{scope.upper()}_MAX_S")
+            if cap > self.window_s:
+                # Failures are forgotten after the window: a longer wait would end early.
+                raise ValueError(f"LB_LOGIN_{scope.upper()}_MAX_S is longer than LB_LOGIN_WINDOW_S")
+        if self.user_max_s > self.pair_max_s:
+            raise ValueError("LB_LOGIN_USER_MAX_S above LB_LOGIN_PAIR_MAX_S: the gentle backoff would be the steep one")
+        return self
 
 
 class ApiSettings(_FromEnv):
@@ -137,6 +166,7 @@ class Settings(BaseModel):
     search: SearchSettings = Field(default_factory=SearchSettings)
     transcoder: TranscoderSettings = Field(default_factory=TranscoderSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    login_throttle: LoginThrottleSettings = Field(default_factory=LoginThrottleSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
 

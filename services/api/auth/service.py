@@ -5,39 +5,51 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from services.api.auth.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken, TooManyAttempts
-from services.api.auth.models import LoginFailure, RefreshToken
+from services.api.audit import service as audit
+from services.api.auth import throttle as throttling
+from services.api.auth.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken
+from services.api.auth.models import RefreshToken
 from services.api.auth.passwords import verify_password
 from services.api.auth.principal import Principal
 from services.api.auth.schemas import TokenPair
 from services.api.orgs.models import Role, User
 from services.common.db import PreparedQuery, utcnow
-from services.common.settings import AuthSettings
+from services.common.settings import AuthSettings, LoginThrottleSettings
 from services.common.tokens import AUTHENTICATE, AccessClaims, InvalidToken, issue_access_token
 
 
-def log_in(session: Session, *, settings: AuthSettings, secret: str, username: str, password: str,
-           client_ip: str) -> TokenPair:
-    """Checks a password sign-in, throttled per username and per address. Commits its own
-    bookkeeping (failures must be counted even though the caller sees an error)."""
-    _refuse_if_throttled(session, settings=settings, username=username, client_ip=client_ip)
+def log_in(session: Session, *, settings: AuthSettings, throttle: LoginThrottleSettings, secret: str,
+           username: str, password: str, client_ip: str) -> TokenPair:
+    """Checks a password sign-in, throttled by backoff (auth/throttle.py). Commits its own
+    bookkeeping (failures must be counted even though the caller sees an error); every outcome
+    is in the audit trail."""
     user = session.scalar(select(User).where(User.username == username))
+    subject = throttling.Subject(username=username, user_id=user.id if user else None,
+                                 district_id=user.district_id if user else None)
+    throttling.admit(session, settings=throttle, subject=subject, client_ip=client_ip, now=utcnow())
     # The check below takes ~0.1 s on purpose: no transaction (on SQLite, no write lock: the
     # throttle check above wrote) is held across it, so a burst of sign-ins does not queue
     # every other writer behind the hashing.
     session.commit()
     if not verify_password(user.password_hash if user else None, password):
-        session.add(LoginFailure(username=username, client_ip=client_ip))
+        throttling.failed(session, subject=subject, client_ip=client_ip,
+                          reason="wrong_password" if user else "unknown_username")
         session.commit()
         raise InvalidCredentials()
     assert user is not None
+    throttling.forgive(session, username=username, client_ip=client_ip)
     if not user.is_active:
+        audit.record(session, actor_id=None, district_id=user.district_id, action="auth.sign_in_failed",
+                     target_type="user", target_id=user.id, username=username, client=client_ip,
+                     reason="account_disabled")
+        session.commit()
         raise AccountDisabled()
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     pair = _issue_pair(session, settings=settings, secret=secret, user=user)
+    audit.record(session, actor_id=user.id, district_id=user.district_id, action="auth.sign_in",
+                 target_type="user", target_id=user.id, client=client_ip)
     session.commit()
     return pair
 
@@ -53,6 +65,10 @@ def refresh(session: Session, *, settings: AuthSettings, secret: str, refresh_to
     if stored.revoked_at is not None:
         session.execute(update(RefreshToken).where(RefreshToken.user_id == stored.user_id,
                                                    RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+        owner = session.get(User, stored.user_id)
+        audit.record(session, actor_id=None, district_id=owner.district_id if owner else None,
+                     action="auth.refresh_token_reused", target_type="user", target_id=stored.user_id,
+                     token_id=stored.id)
         session.commit()
         raise InvalidRefreshToken()
     if stored.expires_at <= now:
@@ -81,16 +97,6 @@ def principal_for(connection: Connection, claims: AccessClaims) -> Principal:
         raise AccountDisabled()
     return Principal(user_id=claims.user_id, roles=frozenset(Role(r) for r in row.roles),
                      school_id=row.school_id, district_id=row.district_id)
-
-
-def _refuse_if_throttled(session: Session, *, settings: AuthSettings, username: str, client_ip: str) -> None:
-    since = utcnow() - timedelta(seconds=settings.login_window_s)
-    session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    by_user = session.scalar(select(func.count()).where(LoginFailure.username == username)) or 0
-    by_ip = session.scalar(select(func.count()).where(LoginFailure.client_ip == client_ip)) or 0
-    if by_user >= settings.login_max_failures or by_ip >= settings.login_max_failures_per_ip:
-        session.commit()
-        raise TooManyAttempts(retry_after=settings.login_window_s)
 
 
 def _issue_pair(session: Session, *, settings: AuthSettings, secret: str, user: User) -> TokenPair:

@@ -175,6 +175,8 @@ def replace_schedule(session: Session, *, actor: Principal, device_id: str, slot
                                   grade_code=s.grade, class_name=s.class_name, starts_at=s.start, ends_at=s.end)
                     for s in slots)
     session.flush()
+    audit.record(session, actor_id=actor.user_id, district_id=actor.district_id, action="device.schedule_replace",
+                 target_type="device", target_id=device.id, school_id=device.school_id, slots=len(slots))
     return len(slots)
 
 
@@ -252,6 +254,9 @@ def _recording_resource(session: Session, *, device: Device, teacher_id: str, su
     added = assets.attach_uploads(session, owner=uploader, resource=resource,
                                   upload_ids=[t.upload_id for t in ordered], roles=[t.role for t in ordered])
     processing.queue_processing(session, resource=resource, added=added)
+    audit.record(session, actor_id=None, district_id=school.district_id, action="resource.create",
+                 target_type="resource", target_id=resource.id, title=resource.title, kind=resource.kind,
+                 device_id=device.id, owner_id=teacher_id)
     return resource
 
 

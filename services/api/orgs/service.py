@@ -14,8 +14,8 @@ from services.api.orgs.errors import (DistrictNameTaken, DistrictNotFound, Schoo
 from services.api.orgs.models import District, Role, School, SchoolKind, User
 from services.common.db import utcnow
 
-# What a school administrator may hand out; district-wide roles come from the district.
-_SCHOOL_GRANTABLE = {Role.teacher, Role.school_admin}
+# Roles that live within a school; district-wide roles come from the district.
+_SCHOOL_ROLES = frozenset({Role.teacher, Role.school_admin})
 _NEEDS_SCHOOL = {Role.teacher, Role.school_admin}
 
 
@@ -108,8 +108,9 @@ def create_user(session: Session, *, actor: Principal | None, username: str, rea
 
 
 def get_user(session: Session, *, user_id: str, actor: Principal) -> User:
+    """A user the caller may see as an administrator: their district's, or their school's."""
     user = session.get(User, user_id)
-    if user is None or not _may_manage(actor, user):
+    if user is None or not _may_see(actor, user):
         raise UserNotFound()
     return user
 
@@ -124,6 +125,8 @@ def get_self(session: Session, *, principal: Principal) -> User:
 def update_user(session: Session, *, actor: Principal, user_id: str, real_name: str | None,
                 roles: list[Role] | None, is_active: bool | None, password: str | None) -> User:
     user = get_user(session, user_id=user_id, actor=actor)
+    if not _may_manage(actor, user):
+        raise Forbidden()  # seen (same school) but above the caller: a moderator, say
     changed: dict[str, object] = {}
     if real_name is not None:
         user.real_name = real_name
@@ -165,17 +168,35 @@ def require_user_admin(actor: Principal) -> None:
         raise Forbidden()
 
 
-def _may_manage(actor: Principal, user: User) -> bool:
+def _may_see(actor: Principal, user: User) -> bool:
     if user.district_id != actor.district_id:
         return False
+    return actor.is_district_admin or (Role.school_admin in actor.roles and user.school_id == actor.school_id)
+
+
+def manageable_roles(actor: Principal) -> frozenset[Role]:
+    """The roles an administrator may hold power over: grant, or manage the holders of.
+
+    District administrators: every role, in their district. A school administrator: only the
+    school's roles they hold themselves, so nobody can turn the power upward: no moderator or
+    district administrator can be created, reset, disabled or demoted from a school, nor a role
+    granted that its granter lacks. School administration implies the teacher role here, because
+    managing the school's teachers is what the role is for."""
     if actor.is_district_admin:
-        return True
-    return Role.school_admin in actor.roles and user.school_id == actor.school_id
+        return frozenset(Role)
+    if Role.school_admin in actor.roles:
+        return (actor.roles | {Role.teacher}) & _SCHOOL_ROLES
+    return frozenset()
+
+
+def _may_manage(actor: Principal, user: User) -> bool:
+    if not _may_see(actor, user):
+        return False
+    return {Role(r) for r in user.roles} <= manageable_roles(actor)
 
 
 def _check_may_grant(actor: Principal, *, roles: list[Role], school_id: str | None) -> None:
-    if actor.is_district_admin:
-        return
-    if Role.school_admin in actor.roles and school_id == actor.school_id and set(roles) <= _SCHOOL_GRANTABLE:
-        return
-    raise Forbidden()
+    if not set(roles) <= manageable_roles(actor):
+        raise Forbidden()
+    if not actor.is_district_admin and school_id != actor.school_id:
+        raise Forbidden()

@@ -57,6 +57,9 @@ def create_resource(session: Session, *, actor: Principal, title: str, kind: Res
         added = assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource,
                                       upload_ids=upload_ids)
         processing.queue_processing(session, resource=resource, added=added)
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.create",
+                 target_type="resource", target_id=resource.id, title=title, kind=kind,
+                 visibility=visibility, uploads=len(upload_ids))
     return resource
 
 
@@ -146,23 +149,26 @@ def update_resource(session: Session, *, actor: Principal, resource_id: str, cha
     for field, value in changes.items():
         setattr(resource, field, value)
     resource.version += 1
-    if resource.owner_id != actor.user_id:
-        audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.update",
-                     target_type="resource", target_id=resource.id, fields=sorted([*changes, *codes]))
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.update",
+                 target_type="resource", target_id=resource.id, fields=sorted([*changes, *codes]),
+                 by_owner=resource.owner_id == actor.user_id)
     return resource
 
 
 def delete_resource(session: Session, *, actor: Principal, resource_id: str) -> None:
     resource = get_editable(session, actor=actor, resource_id=resource_id)
-    if resource.owner_id != actor.user_id:
-        audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.delete",
-                     target_type="resource", target_id=resource.id, title=resource.title)
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.delete",
+                 target_type="resource", target_id=resource.id, title=resource.title,
+                 by_owner=resource.owner_id == actor.user_id)
     session.delete(resource)
 
 
 def submit_for_review(session: Session, *, actor: Principal, resource_id: str) -> Resource:
     resource = get_editable(session, actor=actor, resource_id=resource_id)
-    return apply_event(resource, ResourceEvent.submit)
+    apply_event(resource, ResourceEvent.submit)
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.submit",
+                 target_type="resource", target_id=resource.id, status=resource.status)
+    return resource
 
 
 def own_and_school_query(*, actor: Principal, status: ResourceStatus | None, kind: ResourceKind | None,

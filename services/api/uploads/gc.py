@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
+from services.api.audit import service as audit
 from services.api.resources.models import Asset
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.common.db import utcnow
@@ -32,7 +33,8 @@ class GarbageReport:
 
 
 def collect_garbage(session: Session, *, store: BlobStore, apply: bool,
-                    progress: Callable[[int], None] | None = None) -> GarbageReport:
+                    progress: Callable[[int], None] | None = None, operator: str | None = None) -> GarbageReport:
+    """`operator`: who ran it (the command line's OS user), for the audit trail."""
     report = GarbageReport(applied=apply)
     since = utcnow() - UNATTACHED_GRACE
     used_by_asset = exists().where(Asset.blob_id == Blob.id)
@@ -62,6 +64,11 @@ def collect_garbage(session: Session, *, store: BlobStore, apply: bool,
             # Old unattached uploads stop pointing at blobs that are about to go.
             session.execute(update(Upload).where(Upload.blob_id.in_(ids)).values(blob_id=None))
             session.execute(delete(Blob).where(Blob.id.in_(ids)))
+        # A platform action (no district): the trail says what went, and that nothing else did.
+        audit.record(session, actor_id=None, district_id=None, action="blobs.gc", target_type="storage",
+                     target_id="blobs", orphan_blobs=len(report.orphan_blobs),
+                     stray_objects=len(report.stray_objects), freed_bytes=report.freed_bytes,
+                     keys=(report.orphan_blobs + report.stray_objects)[:1000], operator=operator)
         session.commit()
     return report
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import jwt
+from sqlalchemy import select
 
+from services.api.audit.models import AuditEvent
 from services.api.auth import passwords, service
 from services.api.orgs.models import Role
 from tests.factories import PASSWORD
@@ -40,7 +42,8 @@ def test_the_password_is_checked_outside_any_transaction(session, factory, setti
         return passwords.verify_password(password_hash, password)
 
     monkeypatch.setattr(service, "verify_password", verify)
-    service.log_in(session, settings=settings.auth, secret=settings.secret_key, username=user.username,
+    service.log_in(session, settings=settings.auth, throttle=settings.login_throttle, secret=settings.secret_key,
+                   username=user.username,
                    password=PASSWORD, client_ip="127.0.0.1")
     assert seen == [False]
 
@@ -51,17 +54,6 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, factory):
     wrong = assert_problem(log_in(client, user.username, "not-the-password"), 401, "auth.invalid_credentials")
     unknown = assert_problem(log_in(client, "nobody-here"), 401, "auth.invalid_credentials")
     assert wrong["detail"] == unknown["detail"]
-
-
-def test_login_is_throttled_after_repeated_failures(client, factory):
-    user = factory.user()
-    factory.commit()
-    for _ in range(5):
-        assert_problem(log_in(client, user.username, "guess"), 401, "auth.invalid_credentials")
-    # Even the right password is refused while throttled: that is the point.
-    response = log_in(client, user.username)
-    assert_problem(response, 429, "auth.too_many_attempts")
-    assert int(response.headers["retry-after"]) > 0
 
 
 def test_missing_form_fields_are_a_validation_problem(client):
@@ -144,3 +136,16 @@ def test_password_change_ends_existing_sessions(client, factory):
     assert response.status_code == 200
     assert_problem(client.get("/api/v1/me", headers=old), 401, "auth.invalid_token")
     assert log_in(client, teacher.username, "a-new-password-1").status_code == 200
+
+
+def test_a_reused_refresh_token_is_audited(client, factory, session):
+    user = factory.user()
+    factory.commit()
+    first = log_in(client, user.username).json()
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 200
+    assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}),
+                   401, "auth.invalid_refresh_token")
+    session.expire_all()
+    actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == user.id)
+                                   .order_by(AuditEvent.seq)))
+    assert actions == ["auth.sign_in", "auth.refresh_token_reused"]
