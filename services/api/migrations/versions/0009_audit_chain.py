@@ -1,7 +1,7 @@
 """audit hash chain; login throttling notes
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0015
 Create Date: 2026-12-07 03:40:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ from services.api.audit.chain import GENESIS_HASH, row_hash
 
 
 revision = '0009'
-down_revision = '0005'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
