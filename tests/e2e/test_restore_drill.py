@@ -226,8 +226,10 @@ def _wait_for_search(api, headers, wanted: dict[str, set[str]], timeout: float =
         time.sleep(0.5)
 
 
-def _contents(store) -> dict[str, str]:
-    return {info.key: hashlib.sha256(b"".join(store.open(info.key))).hexdigest() for info in store.list("")}
+def _contents(store) -> dict[str, tuple[str, str]]:
+    """Every stored object's sha256 and content type (players need the playlists' and segments')."""
+    return {info.key: (hashlib.sha256(b"".join(store.open(info.key))).hexdigest(), store.stat(info.key).content_type)
+            for info in store.list("")}
 
 
 def _download_hashes(api, headers, resource_id: str) -> dict[str, tuple[str, str]]:

@@ -80,7 +80,9 @@ def create_backup(*, target: Path, database_url: str, sessions: sessionmaker[Ses
                 if size != info.size:
                     raise RuntimeError(f"{info.key} changed while it was copied")
                 copied, copied_bytes = copied + added, copied_bytes + (size if added else 0)
-            entries.append(BlobEntry(key=info.key, sha256=sha256, size=info.size, content_type=info.content_type,
+            # S3's listing has no content types: a new object costs one HEAD for its own.
+            content_type = before.content_type if before else store.stat(info.key).content_type
+            entries.append(BlobEntry(key=info.key, sha256=sha256, size=info.size, content_type=content_type,
                                      etag=info.etag))
             progress("blobs", number, len(objects))
         manifest = Manifest(id=backup_id, created_at=started, finished_at=utcnow(), schema_revision=revision,

@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -73,16 +76,16 @@ class Platform:
         monkeypatch.setenv("LB_DATA_DIR", str(self.data_dir))
         monkeypatch.setenv("LB_SEARCH_URL", "http://127.0.0.1:9")  # nothing listens: search is down
 
-    def put(self, key: str, data: bytes, *, recorded: bool = True) -> None:
-        self.store.put(key, io.BytesIO(data), length=len(data), content_type="application/octet-stream")
+    def put(self, key: str, data: bytes, *, recorded: bool = True, content_type: str = "application/pdf") -> None:
+        self.store.put(key, io.BytesIO(data), length=len(data), content_type=content_type)
         if recorded:
             with Session(self.engine) as session:
                 session.add(Blob(sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                                  media_type="application/octet-stream", backend=self.store.backend, key=key))
                 session.commit()
 
-    def contents(self) -> dict[str, str]:
-        return {info.key: hashlib.sha256(b"".join(self.store.open(info.key))).hexdigest()
+    def contents(self) -> dict[str, tuple[str, str]]:
+        return {info.key: (hashlib.sha256(b"".join(self.store.open(info.key))).hexdigest(), info.content_type)
                 for info in self.store.list("")}
 
     def usernames(self) -> set[str]:
@@ -116,7 +119,7 @@ def live(databases, tmp_path, monkeypatch):
         session.commit()
     platform.put("blobs/aa/lesson-plan", "教案：认识钟表".encode() * 1000)
     platform.put("blobs/bb/slides", b"\x00\x01slides" * 50_000)
-    platform.put("media/asset1/ladder/240p/seg-00001.ts", b"G" * 188 * 100, recorded=False)
+    platform.put("media/asset1/ladder/240p/seg-00001.ts", b"G" * 188 * 100, recorded=False, content_type="video/mp2t")
     platform.env(monkeypatch)
     yield platform
     platform.engine.dispose()
@@ -140,7 +143,7 @@ def test_backup_then_restore_into_an_empty_platform(live, databases, tmp_path, m
         assert manifest.schema_revision == connection.scalar(text("SELECT version_num FROM alembic_version"))
     dump = target / "sets" / manifest.id / manifest.database.file
     assert manifest.database.sha256 == hashlib.sha256(dump.read_bytes()).hexdigest()
-    assert {b.key: b.sha256 for b in manifest.blobs} == live.contents()
+    assert {b.key: (b.sha256, b.content_type) for b in manifest.blobs} == live.contents()
     assert {b.key: b.size for b in manifest.blobs}["blobs/bb/slides"] == 8 * 50_000
     with Session(live.engine) as session:
         assert session.scalar(select(func.count()).where(AuditEvent.action == "backup.create")) == 1
@@ -280,3 +283,44 @@ def test_prune_keeps_the_newest_and_the_files_they_need(live, tmp_path):
     assert len(list((target / "blobs").glob("*/*"))) == 3
     assert lb("verify", str(target))[0] == 0
     assert lb("prune", str(target), "--keep", "0")[0] != 0
+
+
+def test_a_backup_killed_mid_copy_leaves_the_previous_one_whole(live, tmp_path):
+    target = tmp_path / "backups"
+    assert lb("create", str(target))[0] == 0
+    recording = tmp_path / "recording.bin"
+    with recording.open("wb") as out:
+        for n in range(256):  # 256 MiB: long enough to be caught in the middle of its copy
+            out.write(bytes([n]) * 2**20)
+    live.store.put_file("blobs/ee/recording", recording, content_type="video/mp4")
+    with Session(live.engine) as session:
+        session.add(Blob(sha256=hashlib.sha256(recording.read_bytes()).hexdigest(), size=256 * 2**20,
+                         media_type="video/mp4", backend=live.store.backend, key="blobs/ee/recording"))
+        session.commit()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "lb"), "backup", "create", str(target)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(name.startswith("blob-") and size > 0 for name, size in _files(target / "tmp")):
+        assert process.poll() is None, "the backup finished before it could be killed"
+        assert time.monotonic() < deadline, "the copy never started"
+        time.sleep(0.005)
+    process.kill()
+    process.wait(timeout=30)
+
+    assert len(backups.list_backups(target=target)) == 1
+    code, output = lb("verify", str(target))
+    assert code == 0, output
+    assert lb("create", str(target))[0] == 0
+    assert [len(s.manifest.blobs) for s in backups.list_backups(target=target)] == [3, 4]
+    assert lb("verify", str(target))[0] == 0
+
+
+def _files(directory: Path) -> list[tuple[str, int]]:
+    """Names and sizes of the files in `directory` now (they come and go while a backup runs)."""
+    found = []
+    for path in directory.iterdir() if directory.is_dir() else []:
+        try:
+            found.append((path.name, path.stat().st_size))
+        except FileNotFoundError:
+            continue
+    return found
