@@ -28,7 +28,7 @@ from services.api.search.errors import SearchUnavailable
 from services.api.search.models import SearchOutbox
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.common.db import create_db_engine, create_sessionmaker, utcnow, writer_session
-from services.common.storage import BlobStore
+from services.common.storage import BlobInfo, BlobNotFound, BlobStore
 
 # (step, done, total): what the CLI turns into progress bars; total None while unknown.
 ProgressFn = Callable[[str, int, int | None], None]
@@ -73,17 +73,13 @@ def create_backup(*, target: Path, database_url: str, sessions: sessionmaker[Ses
         copied = copied_bytes = 0
         progress("blobs", 0, len(objects))
         for number, info in enumerate(objects, 1):
-            before = unchanged.get((info.key, info.size, info.etag))
-            sha256 = before.sha256 if before else known.get((info.key, info.size))
-            if sha256 is None or not backups.has_blob(sha256, info.size):
-                sha256, size, added = backups.add_blob(store.open(info.key))
-                if size != info.size:
-                    raise RuntimeError(f"{info.key} changed while it was copied")
-                copied, copied_bytes = copied + added, copied_bytes + (size if added else 0)
-            # S3's listing has no content types: a new object costs one HEAD for its own.
-            content_type = before.content_type if before else store.stat(info.key).content_type
-            entries.append(BlobEntry(key=info.key, sha256=sha256, size=info.size, content_type=content_type,
-                                     etag=info.etag))
+            try:
+                entry, added = _back_up_object(backups, store, info, before=unchanged.get(
+                    (info.key, info.size, info.etag)), known_sha256=known.get((info.key, info.size)))
+            except BlobNotFound:
+                continue  # removed since the listing (`lb blobs gc` removes only what nothing uses)
+            entries.append(entry)
+            copied, copied_bytes = copied + added, copied_bytes + (entry.size if added else 0)
             progress("blobs", number, len(objects))
         manifest = Manifest(id=backup_id, created_at=started, finished_at=utcnow(), schema_revision=revision,
                             storage_backend=store.backend, database=dump, blobs=entries)
@@ -95,6 +91,23 @@ def create_backup(*, target: Path, database_url: str, sessions: sessionmaker[Ses
                      copied_bytes=copied_bytes, database_sha256=dump.sha256)
         session.commit()
     return BackupReport(manifest=manifest, path=path, copied_blobs=copied, copied_bytes=copied_bytes)
+
+
+def _back_up_object(backups: BackupTarget, store: BlobStore, info: BlobInfo, *, before: BlobEntry | None,
+                    known_sha256: str | None) -> tuple[BlobEntry, bool]:
+    """The object's manifest entry, and whether its bytes had to be added to the pool."""
+    sha256 = before.sha256 if before else known_sha256
+    if sha256 is not None and backups.has_blob(sha256, info.size):
+        # S3's listing has no content types: an object new to the backups costs one HEAD for its own.
+        content_type = before.content_type if before else store.stat(info.key).content_type
+        return BlobEntry(key=info.key, sha256=sha256, size=info.size, content_type=content_type,
+                         etag=info.etag), False
+    content_type = store.stat(info.key).content_type
+    sha256, size, added = backups.add_blob(store.open(info.key))
+    # Rewritten since the listing (a retried job's output): what was copied is what is recorded,
+    # and no etag, so that the next backup reads it again.
+    etag = info.etag if size == info.size else ""
+    return BlobEntry(key=info.key, sha256=sha256, size=size, content_type=content_type, etag=etag), added
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ CHUNK = 1024 * 1024
 
 class BackupTarget:
     def __init__(self, root: Path) -> None:
-        if str(root).startswith("s3://"):
+        if str(root).startswith("s3:/"):  # s3://bucket, as a Path made it
             raise BackupTargetInvalid(target=str(root), reason="only a directory is supported as a target")
         self.root = root.resolve()
         self.blobs, self.sets, self.tmp = self.root / "blobs", self.root / "sets", self.root / "tmp"

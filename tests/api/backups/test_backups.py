@@ -29,7 +29,7 @@ from services.api.search.models import SearchOutbox
 from services.api.uploads.models import Blob
 from services.common.db import create_db_engine, create_sessionmaker
 from services.common.settings import CoreSettings, DatabaseSettings, Settings
-from services.common.storage import create_blob_store
+from services.common.storage import BlobInfo, create_blob_store
 from tests.conftest import SECRET
 from tests.factories import Factory
 
@@ -290,11 +290,11 @@ def test_a_backup_killed_mid_copy_leaves_the_previous_one_whole(live, tmp_path):
     assert lb("create", str(target))[0] == 0
     recording = tmp_path / "recording.bin"
     with recording.open("wb") as out:
-        for n in range(256):  # 256 MiB: long enough to be caught in the middle of its copy
+        for n in range(96):  # 96 MiB: long enough to be caught in the middle of its copy
             out.write(bytes([n]) * 2**20)
     live.store.put_file("blobs/ee/recording", recording, content_type="video/mp4")
     with Session(live.engine) as session:
-        session.add(Blob(sha256=hashlib.sha256(recording.read_bytes()).hexdigest(), size=256 * 2**20,
+        session.add(Blob(sha256=hashlib.sha256(recording.read_bytes()).hexdigest(), size=96 * 2**20,
                          media_type="video/mp4", backend=live.store.backend, key="blobs/ee/recording"))
         session.commit()
     process = subprocess.Popen([str(Path(sys.executable).parent / "lb"), "backup", "create", str(target)],
@@ -324,3 +324,16 @@ def _files(directory: Path) -> list[tuple[str, int]]:
         except FileNotFoundError:
             continue
     return found
+
+
+def test_an_object_removed_during_the_backup_is_left_out(live, tmp_path, monkeypatch):
+    real_list = type(live.store).list
+
+    def listing_with_a_ghost(store, prefix):
+        yield from real_list(store, prefix)
+        yield BlobInfo(key="blobs/ff/collected-meanwhile", size=10, etag="x", content_type="text/plain")
+
+    monkeypatch.setattr(type(live.store), "list", listing_with_a_ghost)
+    report = backups.create_backup(target=tmp_path / "backups", database_url=live.url,
+                                   sessions=create_sessionmaker(live.engine), store=live.store)
+    assert {b.key for b in report.manifest.blobs} == {i.key for i in real_list(live.store, "")}
