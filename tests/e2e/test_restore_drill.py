@@ -165,7 +165,7 @@ def test_restore_drill(leg, tmp_path):
     shutil.rmtree(leg["data_dir"])
     leg["data_dir"].mkdir()
     if leg["storage_env"]:
-        _recreate_database(leg["url"])
+        _drop_database(leg["url"])  # the restore creates it again
         _destroy_bucket(leg["storage_env"])
     assert _contents(create_blob_store(settings)) == {}
 

@@ -11,7 +11,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import URL, make_url
 
 from services.api.backups.errors import DatabaseToolFailed
@@ -59,6 +60,29 @@ def restore(url: str, source: Path, *, engine: Engine, progress: Callable[[int, 
     engine.dispose()
     _run_pg_tool("pg_restore", ["--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
                                 f"--dbname={_libpq_uri(url)}", str(source)], url)
+
+
+def ensure_exists(url: str) -> None:
+    """Creates a missing PostgreSQL database (lost with its server, say) for a restore to fill."""
+    if kind_of(url) != "postgresql":
+        return  # SQLite makes its file on first connection
+    probe = create_engine(url)
+    try:
+        with probe.connect():
+            return
+    except OperationalError as error:
+        if "does not exist" not in str(error):
+            raise
+    finally:
+        probe.dispose()
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            name = connection.dialect.identifier_preparer.quote(parsed.database)
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        admin.dispose()
 
 
 def holds_data(engine: Engine) -> bool:

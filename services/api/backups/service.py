@@ -213,6 +213,7 @@ def restore_backup(*, target: Path, backup_id: str | None, database_url: str, st
         raise BackupCorrupt(backup_id=backup_id, count=len(checked.problems), example=checked.problems[0])
     manifest = backups.read_manifest(backup_id)
     _check_revision(manifest.schema_revision)
+    database.ensure_exists(database_url)
     engine = create_db_engine(database_url)
     try:
         return _restore(backups, manifest, database_url=database_url, engine=engine, store=store, search=search,
