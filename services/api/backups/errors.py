@@ -21,8 +21,8 @@ class BackupBusy(DomainError):
     status = 409
     code = "backup.busy"
     title = {"zh-CN": "备份位置正被使用", "en": "Backup target in use"}
-    detail = {"zh-CN": "另一个备份或清理正在使用 {target}，请稍后再试",
-              "en": "Another backup or prune is using {target}; try again when it has finished"}
+    detail = {"zh-CN": "另一个备份、清理或恢复正在使用 {target}，请稍后再试",
+              "en": "Another backup, prune or restore is using {target}; try again when it has finished"}
 
 
 class BackupCorrupt(DomainError):

@@ -204,22 +204,24 @@ def restore_backup(*, target: Path, backup_id: str | None, database_url: str, st
     rebuilds the search index from it. Refuses a corrupt backup, and a target that holds data
     unless `force`. Stop the API and the workers first: the restore replaces what they use."""
     backups = BackupTarget.existing(target)
-    ids = backups.backup_ids()
-    backup_id = backup_id or (ids[-1] if ids else None)
-    if backup_id is None or backup_id not in ids:
-        raise BackupNotFound(target=str(target), backup_id=backup_id or "(none)")
-    checked = verify_backups(target=target, backup_id=backup_id, progress=progress)
-    if checked.problems:
-        raise BackupCorrupt(backup_id=backup_id, count=len(checked.problems), example=checked.problems[0])
-    manifest = backups.read_manifest(backup_id)
-    _check_revision(manifest.schema_revision)
-    database.ensure_exists(database_url)
-    engine = create_db_engine(database_url)
-    try:
-        return _restore(backups, manifest, database_url=database_url, engine=engine, store=store, search=search,
-                        force=force, progress=progress)
-    finally:
-        engine.dispose()
+    # Held throughout, so that no prune removes the files between their check and their copy.
+    with backups.locked():
+        ids = backups.backup_ids()
+        backup_id = backup_id or (ids[-1] if ids else None)
+        if backup_id is None or backup_id not in ids:
+            raise BackupNotFound(target=str(target), backup_id=backup_id or "(none)")
+        checked = verify_backups(target=target, backup_id=backup_id, progress=progress)
+        if checked.problems:
+            raise BackupCorrupt(backup_id=backup_id, count=len(checked.problems), example=checked.problems[0])
+        manifest = backups.read_manifest(backup_id)
+        _check_revision(manifest.schema_revision)
+        database.ensure_exists(database_url)
+        engine = create_db_engine(database_url)
+        try:
+            return _restore(backups, manifest, database_url=database_url, engine=engine, store=store,
+                            search=search, force=force, progress=progress)
+        finally:
+            engine.dispose()
 
 
 def _restore(backups: BackupTarget, manifest: Manifest, *, database_url: str, engine: Engine, store: BlobStore,

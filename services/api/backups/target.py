@@ -1,7 +1,7 @@
 """A backup target directory and its layout:
 
     LESSONBRIDGE-BACKUPS         marks the directory as ours (and its layout's version)
-    .lock                        held while a backup or prune writes here
+    .lock                        held by a backup, a prune or a restore
     blobs/<ab>/<sha256>          stored files, content-addressed, shared by every backup
     sets/<backup id>/            one finished backup: manifest.json, manifest.sha256, the database
     tmp/                         work in progress; a set appears in sets/ only by a rename at its end
@@ -61,7 +61,7 @@ class BackupTarget:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Only one writer (backup or prune) at a time; a second is refused, not queued."""
+        """One backup, prune or restore at a time; a second is refused, not queued."""
         with (self.root / ".lock").open("a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

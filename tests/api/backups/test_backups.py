@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from services.api.audit.models import AuditEvent
 from services.api.backups import service as backups
 from services.api.backups.errors import BackupCorrupt
+from services.api.backups.target import BackupTarget
 from services.api.cli import app
 from services.api.migrate import upgrade
 from services.api.orgs.models import User
@@ -283,6 +284,9 @@ def test_prune_keeps_the_newest_and_the_files_they_need(live, tmp_path):
     assert len(list((target / "blobs").glob("*/*"))) == 3
     assert lb("verify", str(target))[0] == 0
     assert lb("prune", str(target), "--keep", "0")[0] != 0
+    with BackupTarget.existing(target).locked():  # a backup already running
+        code, output = lb("create", str(target))
+        assert code == 1 and "in use" in output
 
 
 def test_a_backup_killed_mid_copy_leaves_the_previous_one_whole(live, tmp_path):
