@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 
 from services.api.backups.errors import DatabaseToolFailed
 
