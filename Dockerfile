@@ -27,12 +27,23 @@ RUN apt-get update \
         fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
+# The backup service's `lb backup` runs pg_dump/pg_restore; bookworm's client is 15, the
+# version of the compose file's postgres server (pg_dump must be at least the server's).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
 # An unprivileged user. Its home holds LibreOffice's profile; LB_DATA_DIR is created here so
 # that a named volume mounted over it starts out owned by this user.
 RUN groupadd --system --gid 10001 lessonbridge \
     && useradd --system --uid 10001 --gid lessonbridge --create-home --home-dir /home/lessonbridge \
         --shell /usr/sbin/nologin lessonbridge \
     && install -d -o lessonbridge -g lessonbridge -m 0750 /var/lib/lessonbridge
+
+# Where the backup service keeps its backups: a named volume mounted here starts out owned by
+# the unprivileged user too.
+RUN install -d -o lessonbridge -g lessonbridge -m 0750 /var/backups/lessonbridge
 
 WORKDIR /tmp/lessonbridge-src
 COPY pyproject.toml constraints.txt ./

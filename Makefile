@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 
 .PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-upload bench-transcode bench-search clean
+.PHONY: pg-client
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
 run: setup
@@ -17,6 +18,11 @@ setup: ffmpeg libreoffice
 
 ffmpeg:
 	@infra/ffmpeg.sh install
+
+# pg_dump and pg_restore for `lb backup` on PostgreSQL.
+setup: pg-client
+pg-client:
+	@infra/pg-client.sh install
 
 # Office documents become PDF previews with Chinese fonts.
 libreoffice:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import services.api.app  # noqa: F401 - loads every domain, and so every DomainError subclass
 import services.search.app  # noqa: F401 - and the search service's
+import services.api.backups.errors  # noqa: F401 - `lb backup`'s, which only the CLI loads
 from services.common import problems
 from services.common.problems import DomainError
 

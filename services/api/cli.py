@@ -14,11 +14,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import TaskID
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.api import demo, migrate
 from services.api.audit import service as audit_log
+from services.api.backups import service as backups
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
 from services.api.taxonomy import service as taxonomy
@@ -48,6 +50,9 @@ app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(search_app, name="search")
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+backup_app = typer.Typer(help="Backups of the database and the stored files, and restoring them.",
+                         no_args_is_help=True)
+app.add_typer(backup_app, name="backup")
 console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -249,6 +254,127 @@ def search_reconcile(repair: Annotated[bool, typer.Option("--repair/--no-repair"
     console.print(f"checked {drift.checked_database} resources against {drift.checked_index} index entries: "
                   f"{len(drift.missing)} missing or outdated, {len(drift.stale_live)} shown but not published"
                   + (f"; repaired {drift.repaired}" if repair and drift.total else ""))
+
+
+def _progress_steps(progress: Progress) -> backups.ProgressFn:
+    """A bar per step of a backup or restore, as the service reports them."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(step: str, done: int, total: int | None) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step, total=total)
+        progress.update(tasks[step], completed=done, total=total)
+
+    return report
+
+
+TargetArgument = Annotated[Path, typer.Argument(help="The backup directory (created by the first backup).")]
+
+
+@backup_app.command("create")
+def backup_create(target: TargetArgument) -> None:
+    """Back up the database and the stored files into TARGET; files it already holds are not copied again."""
+    settings = Settings.from_env()
+    engine = create_db_engine(settings.database_url)
+    try:
+        with _progress() as progress:
+            report = backups.create_backup(target=target, database_url=settings.database_url,
+                                           sessions=create_sessionmaker(engine), store=create_blob_store(settings),
+                                           progress=_progress_steps(progress))
+    except DomainError as error:
+        _fail(error)
+    finally:
+        engine.dispose()
+    manifest = report.manifest
+    typer.echo(manifest.id)
+    console.print(f"backed up the database ({manifest.database.size / 2**20:.1f} MiB) and {len(manifest.blobs)} files "
+                  f"({manifest.blob_bytes / 2**20:.1f} MiB, {report.copied_blobs} new: "
+                  f"{report.copied_bytes / 2**20:.1f} MiB copied) to {report.path}")
+
+
+@backup_app.command("list")
+def backup_list(target: TargetArgument,
+                as_json: Annotated[bool, typer.Option("--json", help="One JSON object per backup.")] = False) -> None:
+    """The backups in TARGET, oldest first."""
+    try:
+        summaries = backups.list_backups(target=target)
+    except DomainError as error:
+        _fail(error)
+    for summary in summaries:
+        manifest = summary.manifest
+        if as_json:
+            typer.echo(json.dumps({"id": summary.id, "problem": summary.problem} if manifest is None else {
+                "id": summary.id, "created_at": manifest.created_at.isoformat(),
+                "schema_revision": manifest.schema_revision, "database": manifest.database.kind,
+                "database_bytes": manifest.database.size, "files": len(manifest.blobs),
+                "file_bytes": manifest.blob_bytes}))
+        elif manifest is None:
+            typer.echo(f"{summary.id}  UNREADABLE: {summary.problem}")
+        else:
+            typer.echo(f"{summary.id}  {manifest.created_at:%Y-%m-%d %H:%M:%S}Z  schema {manifest.schema_revision}  "
+                       f"{manifest.database.kind} {manifest.database.size / 2**20:.1f} MiB  "
+                       f"{len(manifest.blobs)} files {manifest.blob_bytes / 2**20:.1f} MiB")
+
+
+@backup_app.command("verify")
+def backup_verify(target: TargetArgument,
+                  backup_id: Annotated[str | None, typer.Option("--backup", help="One backup; all by default.")] = None
+                  ) -> None:
+    """Re-hash every file of the backups in TARGET; exit 1 on any mismatch or missing file."""
+    try:
+        with _progress() as progress:
+            report = backups.verify_backups(target=target, backup_id=backup_id, progress=_progress_steps(progress))
+    except DomainError as error:
+        _fail(error)
+    for problem in report.problems:
+        typer.echo(f"BAD {problem}")
+    console.print(f"checked {len(report.checked)} backups: {report.files} files, {report.bytes / 2**20:.1f} MiB, "
+                  f"{len(report.problems)} problems")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@backup_app.command("restore")
+def backup_restore(target: TargetArgument,
+                   backup_id: Annotated[str | None, typer.Option("--backup", help="Which; the newest by default.")] = None,
+                   force: Annotated[bool, typer.Option("--force", help="Overwrite a database or storage that "
+                                                                       "already holds data.")] = False,
+                   reindex: Annotated[bool, typer.Option("--reindex/--no-reindex",
+                                                         help="Rebuild the search index now.")] = True) -> None:
+    """Restore a backup (verified first) into the configured database and storage; stop the API
+    and the workers before."""
+    settings = Settings.from_env()
+    try:
+        with _progress() as progress:
+            report = backups.restore_backup(
+                target=target, backup_id=backup_id, database_url=settings.database_url,
+                store=create_blob_store(settings), search=_search_client(settings) if reindex else None, force=force,
+                progress=_progress_steps(progress))
+    except DomainError as error:
+        _fail(error)
+    console.print(f"restored backup {report.manifest.id} (schema {report.manifest.schema_revision}, "
+                  f"{report.blobs} files)")
+    if report.search_rebuilt is not None:
+        console.print(f"rebuilt the search index: {report.search_rebuilt} resources")
+    else:
+        console.print("[yellow]the search index was not rebuilt[/yellow]" +
+                      (f" (no answer from {settings.search_url})" if reindex else "") +
+                      ": the API's relay refills an empty index once it runs; run `lb search reindex` "
+                      "when the search service is up to replace an older one")
+
+
+@backup_app.command("prune")
+def backup_prune(target: TargetArgument,
+                 keep: Annotated[int, typer.Option(min=1, help="How many of the newest backups to keep.")]) -> None:
+    """Remove all but the newest KEEP backups, and the files only they held."""
+    try:
+        report = backups.prune_backups(target=target, keep=keep)
+    except DomainError as error:
+        _fail(error)
+    for backup_id in report.removed:
+        typer.echo(f"removed {backup_id}")
+    console.print(f"kept {len(report.kept)} backups; removed {len(report.removed)} and {report.removed_blobs} files "
+                  f"only they held ({report.freed_bytes / 2**20:.1f} MiB)")
 
 
 @app.command("demo")
