@@ -16,7 +16,7 @@ from services.common.db import utcnow
 
 # What a school administrator may hand out; district-wide roles come from the district.
 _SCHOOL_GRANTABLE = {Role.teacher, Role.school_admin}
-_NEEDS_SCHOOL = {Role.teacher, Role.school_admin}
+_NEEDS_SCHOOL = {Role.teacher, Role.school_admin, Role.school_reviewer}
 
 
 def create_district(session: Session, *, name: str, actor_id: str | None) -> District:

@@ -5,13 +5,20 @@
     processing ─processing_failed─▶ failed ─retry─▶ processing
     pending_review ─approve─▶ published ─take_down─▶ taken_down ─restore─▶ published
     pending_review ─reject─▶ rejected ─submit─▶ pending_review
+    rejected ─appeal─▶ pending_review (before another reviewer)
+    published ─apply_revision─▶ published (an approved revision replaces the live version)
+    published, pending_review ─withdraw─▶ draft (the owner takes it back, at once)
+
+Revisions have their own table below, with `apply_revision_event`:
+    pending ─approve─▶ approved;  pending ─reject─▶ rejected ─appeal─▶ pending
+    pending ─supersede─▶ superseded (a later edit replaced it)
 """
 from __future__ import annotations
 
 from enum import StrEnum
 
 from services.api.resources.errors import InvalidTransition
-from services.api.resources.models import Resource
+from services.api.resources.models import Resource, ResourceRevision, RevisionStatus
 from services.api.resources.models import ResourceStatus as S
 from services.common.db import utcnow
 
@@ -27,6 +34,9 @@ class ResourceEvent(StrEnum):
     reject = "reject"
     take_down = "take_down"
     restore = "restore"
+    appeal = "appeal"
+    apply_revision = "apply_revision"
+    withdraw = "withdraw"
 
 
 E = ResourceEvent
@@ -43,6 +53,10 @@ _TRANSITIONS: dict[tuple[S, E], S] = {
     (S.pending_review, E.reject): S.rejected,
     (S.published, E.take_down): S.taken_down,
     (S.taken_down, E.restore): S.published,
+    (S.rejected, E.appeal): S.pending_review,
+    (S.published, E.apply_revision): S.published,
+    (S.published, E.withdraw): S.draft,
+    (S.pending_review, E.withdraw): S.draft,
 }
 
 
@@ -60,3 +74,33 @@ def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
         resource.published_at = utcnow()
     resource.version += 1
     return resource
+
+
+class RevisionEvent(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    supersede = "supersede"
+    appeal = "appeal"
+
+
+R = RevisionStatus
+_REVISION_TRANSITIONS: dict[tuple[R, RevisionEvent], R] = {
+    (R.pending, RevisionEvent.approve): R.approved,
+    (R.pending, RevisionEvent.reject): R.rejected,
+    (R.pending, RevisionEvent.supersede): R.superseded,
+    (R.rejected, RevisionEvent.appeal): R.pending,
+}
+
+
+def next_revision_status(current: R, event: RevisionEvent) -> R:
+    try:
+        return _REVISION_TRANSITIONS[(current, event)]
+    except KeyError:
+        raise InvalidTransition(status=current.value, event=event.value) from None
+
+
+def apply_revision_event(revision: ResourceRevision, event: RevisionEvent) -> ResourceRevision:
+    """Moves a revision through its table; every revision status change goes through here."""
+    revision.status = next_revision_status(revision.status, event)
+    revision.decided_at = utcnow() if revision.status in (R.approved, R.rejected) else None
+    return revision
