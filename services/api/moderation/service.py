@@ -70,7 +70,8 @@ def decide(session: Session, *, actor: Principal, resource_id: str, action: Mode
     _require_reviewer(actor)
     if action in _NEEDS_REASON and reason_code is None:
         raise ReasonRequired()
-    resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
+    resource = resources.lock_for_review(session, resources.get_visible(session, actor=actor,
+                                                                        resource_id=resource_id))
     if resource.district_id != actor.district_id:
         raise Forbidden()  # public resources of other districts are reviewed by their own moderators
     if expected_version is not None and expected_version != resource.version:
@@ -127,7 +128,8 @@ def appeal(session: Session, *, actor: Principal, resource_id: str,
            note: str) -> tuple[ModerationDecision, Resource]:
     """The owner appeals the latest rejection (of the resource or of its latest revision), once:
     it goes before the district's reviewers, except the one who rejected."""
-    resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
+    resource = resources.lock_for_review(session, resources.get_visible(session, actor=actor,
+                                                                        resource_id=resource_id))
     if resource.owner_id != actor.user_id:
         raise NotResourceManager()
     rejection = session.scalars(select(ModerationDecision).where(ModerationDecision.resource_id == resource.id)

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.api.db import Base, created_at_column, id_column
@@ -151,7 +151,12 @@ class ResourceRevision(Base):
     when it was proposed."""
 
     __tablename__ = "resource_revisions"
-    __table_args__ = (Index("ix_resource_revisions_resource_status", "resource_id", "status"),)
+    __table_args__ = (
+        Index("ix_resource_revisions_resource_status", "resource_id", "status"),
+        # At most one revision waits per resource (a second edit supersedes it), kept by the database too.
+        Index("uq_resource_revisions_one_pending", "resource_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[str] = id_column()
     resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))

@@ -63,7 +63,7 @@ def add_assets(session: Session, *, actor: Principal, resource_id: str, upload_i
                roles: list[str] | None) -> tuple[list[Asset], ResourceRevision | None]:
     """Attaches the files, or, on a published resource, proposes them in a revision (then the
     roles come from the uploads' metadata when it is approved)."""
-    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    resource = lock_for_review(session, get_editable(session, actor=actor, resource_id=resource_id))
     if revisions.needs_review(resource):
         requested = revisions.normalise(session, resource=resource, uploader=Uploader.for_user(actor),
                                         changes={"upload_ids": upload_ids})
@@ -130,6 +130,14 @@ def read_detail(connection: Connection, *, actor: Principal, resource_id: str) -
                           assets=_ASSETS_OF.rows(connection, {"resource_id": resource_id}), review=review)
 
 
+def lock_for_review(session: Session, resource: Resource) -> Resource:
+    """Reads the resource again under a row lock (PostgreSQL; SQLite's writer session already runs
+    one writer at a time): edits, decisions and appeals of one resource happen one after another,
+    so two edits never both find no pending revision, nor two decisions the same pending one."""
+    session.refresh(resource, with_for_update=True)
+    return resource
+
+
 def get_editable(session: Session, *, actor: Principal, resource_id: str) -> Resource:
     resource = get_visible(session, actor=actor, resource_id=resource_id)
     if not may_edit(actor, resource):
@@ -142,7 +150,7 @@ def update_resource(session: Session, *, actor: Principal, resource_id: str,
     """Edits the resource. On a published one only narrowing its visibility applies at once;
     other changes to what a reviewer approved become (or amend) its pending revision, and the
     live version stays as it is. Returns the resource and its pending revision, if any."""
-    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    resource = lock_for_review(session, get_editable(session, actor=actor, resource_id=resource_id))
     uploader = Uploader.for_user(actor)
     requested = revisions.normalise(session, resource=resource, uploader=uploader, changes=changes)
     revision = None
@@ -182,7 +190,7 @@ def _edited_in_review(resource: Resource) -> None:
 def withdraw(session: Session, *, actor: Principal, resource_id: str) -> Resource:
     """The owner (or an administrator) takes a published or in-review resource back to draft, at
     once; a pending revision ends with it."""
-    resource = get_editable(session, actor=actor, resource_id=resource_id)
+    resource = lock_for_review(session, get_editable(session, actor=actor, resource_id=resource_id))
     apply_event(resource, ResourceEvent.withdraw)
     revisions.withdraw_pending(session, resource=resource)
     resource.review_level = resource.review_excluded_id = None

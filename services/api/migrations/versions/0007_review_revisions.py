@@ -33,6 +33,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('resource_revisions', schema=None) as batch_op:
         batch_op.create_index('ix_resource_revisions_resource_status', ['resource_id', 'status'], unique=False)
+        batch_op.create_index('uq_resource_revisions_one_pending', ['resource_id'], unique=True,
+                              sqlite_where=sa.text("status = 'pending'"),
+                              postgresql_where=sa.text("status = 'pending'"))
     op.create_table('review_policies',
     sa.Column('district_id', sa.String(length=26), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
