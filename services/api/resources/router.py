@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from services.api.auth.deps import CurrentUser, authenticate
 from services.api.db import SessionDep, read_on_connection
@@ -99,10 +99,11 @@ def withdraw_resource(session: SessionDep, caller: CurrentUser, resource_id: str
 def list_revisions(session: SessionDep, caller: CurrentUser, resource_id: str, paging: PageDep) -> Page[RevisionRead]:
     total, items = fetch_page(session, service.revision_history(session, actor=caller, resource_id=resource_id),
                               paging)
-    authors = {u.id: u for u in session.query(User).filter(User.id.in_({r.author_id for r in items}))}
+    authors = dict(session.execute(select(User.id, User.real_name)
+                                   .where(User.id.in_({r.author_id for r in items}))).tuples().all())
     decisions = moderation.decisions_of(session, revision_ids=[r.id for r in items])
     return Page(total=total, page=paging.page, size=paging.size, items=[RevisionRead(
-        id=r.id, created_at=r.created_at, author=PersonRef(id=r.author_id, real_name=authors[r.author_id].real_name),
+        id=r.id, created_at=r.created_at, author=PersonRef(id=r.author_id, real_name=authors[r.author_id]),
         changes=[FieldChange(**c) for c in r.changes], status=r.status,
         decision=RevisionDecision(action=d.action, reason_code=d.reason_code, note=d.note, level=d.level,
                                   moderator_id=d.moderator_id, decided_at=d.created_at)

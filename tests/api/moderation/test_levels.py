@@ -232,3 +232,18 @@ def test_an_appeal_of_a_rejected_revision_puts_it_back_before_another_moderator(
     assert client.get(f"{RESOURCES}/{resource_id}", headers=h(people, "other_teacher")).json()["title"] == "新名字"
     history = client.get(f"{RESOURCES}/{resource_id}/revisions", headers=h(people, "owner")).json()["items"]
     assert [i["status"] for i in history] == ["approved"]
+
+
+def test_district_admins_grant_the_school_reviewer_role_to_someone_with_a_school(client, factory, people):
+    from tests.factories import PASSWORD
+    school_id = people["owner"][0].school_id
+    body = {"username": "reviewer.new", "real_name": "审核员", "password": PASSWORD, "roles": ["school_reviewer"]}
+    assert_problem(client.post("/api/v1/users", json=body, headers=h(people, "district_admin")),
+                   422, "user.school_required")
+    created = client.post("/api/v1/users", json={**body, "school_id": school_id}, headers=h(people, "district_admin"))
+    assert created.status_code == 201, created.text
+    token = client.post("/api/v1/auth/token", data={"username": "reviewer.new", "password": PASSWORD}).json()
+    reviewer = {"Authorization": f"Bearer {token['access_token']}"}
+    two_levels(client, people, "courseware")
+    resource_id = submitted(client, people)
+    assert [i["id"] for i in client.get(QUEUE, headers=reviewer).json()["items"]] == [resource_id]
