@@ -99,8 +99,8 @@ def withdraw_resource(session: SessionDep, caller: CurrentUser, resource_id: str
 def list_revisions(session: SessionDep, caller: CurrentUser, resource_id: str, paging: PageDep) -> Page[RevisionRead]:
     total, items = fetch_page(session, service.revision_history(session, actor=caller, resource_id=resource_id),
                               paging)
-    authors = dict(session.execute(select(User.id, User.real_name)
-                                   .where(User.id.in_({r.author_id for r in items}))).tuples().all())
+    authors = {user_id: name for user_id, name in session.execute(
+        select(User.id, User.real_name).where(User.id.in_({r.author_id for r in items})))}
     decisions = moderation.decisions_of(session, revision_ids=[r.id for r in items])
     return Page(total=total, page=paging.page, size=paging.size, items=[RevisionRead(
         id=r.id, created_at=r.created_at, author=PersonRef(id=r.author_id, real_name=authors[r.author_id]),
