@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Text, and_, cast, false, not_, or_, select
+from sqlalchemy import ColumnElement, Connection, Text, and_, bindparam, cast, false, not_, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.auth.principal import Principal
@@ -14,7 +14,7 @@ from services.api.notifications import service as notifications
 from services.api.orgs.models import Role, User
 from services.api.resources.models import Resource, ResourceKind, ResourceRevision, ResourceStatus, ReviewLevel, \
     RevisionStatus
-from services.common.db import utcnow
+from services.common.db import PreparedQuery, utcnow
 
 LEVEL_CHOICES = (1, 2)
 _OUTCOME = {ModerationAction.approve: "approved", ModerationAction.reject: "rejected",
@@ -103,22 +103,28 @@ def tell_reviewers(session: Session, *, resource: Resource, level: ReviewLevel, 
                               details={"level": level.value, **(details or {})})
 
 
+# On the read path of `GET /resources/{id}` (for the owner and those who manage it): prepared once.
+_PENDING_REVISION_OF = PreparedQuery(select(ResourceRevision.id).where(
+    ResourceRevision.resource_id == bindparam("resource_id"), ResourceRevision.status == RevisionStatus.pending))
+_LATEST_DECISION_ON = PreparedQuery(
+    select(ModerationDecision.action, ModerationDecision.reason_code, ModerationDecision.note,
+           ModerationDecision.created_at, ModerationDecision.level, ModerationDecision.revision_id,
+           ModerationDecision.appealed_at)
+    .where(ModerationDecision.resource_id == bindparam("resource_id"))
+    .order_by(ModerationDecision.created_at.desc(), ModerationDecision.id.desc()).limit(1))
+
+
 def review_summary(connection: Connection, *, resource: Any) -> dict[str, Any] | None:
     """What the owner is told of the review: the pending one (with its level), else the latest
     decision (with the reviewer's reason and note). None when nothing was ever reviewed."""
-    pending_revision = connection.scalar(select(ResourceRevision.id).where(
-        ResourceRevision.resource_id == resource.id, ResourceRevision.status == RevisionStatus.pending))
-    if ResourceStatus(resource.status) is ResourceStatus.pending_review or (
-            pending_revision and ResourceStatus(resource.status) is ResourceStatus.published):
+    status = ResourceStatus(resource.status)
+    pending = (_PENDING_REVISION_OF.one_or_none(connection, {"resource_id": resource.id})
+               if status is ResourceStatus.published else None)
+    if status is ResourceStatus.pending_review or pending is not None:
         return {"status": "pending", "level": awaited_level(connection, resource=resource),
-                "reason_code": None, "note": None, "decided_at": None, "revision_id": pending_revision,
-                "appealed": resource.review_excluded_id is not None}
-    latest = connection.execute(
-        select(ModerationDecision.action, ModerationDecision.reason_code, ModerationDecision.note,
-               ModerationDecision.created_at, ModerationDecision.level, ModerationDecision.revision_id,
-               ModerationDecision.appealed_at)
-        .where(ModerationDecision.resource_id == resource.id)
-        .order_by(ModerationDecision.created_at.desc(), ModerationDecision.id.desc()).limit(1)).one_or_none()
+                "reason_code": None, "note": None, "decided_at": None,
+                "revision_id": pending.id if pending else None, "appealed": resource.review_excluded_id is not None}
+    latest = _LATEST_DECISION_ON.one_or_none(connection, {"resource_id": resource.id})
     if latest is None:
         return None
     return {"status": _OUTCOME[latest.action], "level": latest.level, "reason_code": latest.reason_code,
