@@ -109,9 +109,10 @@ def _review(session: Session, *, actor: Principal, resource: Resource, action: M
     if action is ModerationAction.approve and level is ReviewLevel.school:
         resource.review_level = ReviewLevel.district  # passed the first of two levels
     else:
-        if revision is not None:
-            (revisions.approve(session, resource=resource, revision=revision) if action is ModerationAction.approve
-             else revisions.reject(revision=revision))
+        if revision is not None and action is ModerationAction.approve:
+            revisions.approve(session, resource=resource, revision=revision)
+        elif revision is not None:
+            revisions.reject(revision=revision)
         else:
             apply_event(resource, _EVENT_FOR[action])
         resource.review_level = resource.review_excluded_id = None
@@ -120,7 +121,8 @@ def _review(session: Session, *, actor: Principal, resource: Resource, action: M
     _tell_owner(session, resource=resource, decision=decision, revision=revision)
     if resource.review_level is ReviewLevel.district:
         levels.tell_reviewers(session, resource=resource, level=ReviewLevel.district, kind="review.waiting",
-                        title=f"待审核（区级）：{resource.title}", exclude=set())
+                              title=f"待审核（区级）：{resource.title}",
+                              exclude={resource.owner_id, *([revision.author_id] if revision else [])})
     return decision, resource
 
 
@@ -151,7 +153,7 @@ def appeal(session: Session, *, actor: Principal, resource_id: str,
     audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="moderation.appeal",
                  target_type="resource", target_id=resource.id, decision_id=rejection.id, note=note)
     levels.tell_reviewers(session, resource=resource, level=ReviewLevel.district, kind="appeal.waiting",
-                    title=f"申诉待审核：{resource.title}", exclude={rejection.moderator_id})
+                          title=f"申诉待审核：{resource.title}", exclude={rejection.moderator_id, resource.owner_id})
     return rejection, resource
 
 
