@@ -18,8 +18,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from services.api.resources.errors import InvalidTransition
-from services.api.resources.models import Resource, ResourceRevision, RevisionStatus
+from services.api.resources.models import Resource
 from services.api.resources.models import ResourceStatus as S
+from services.api.resources.models import ResourceRevision, RevisionStatus
 from services.common.db import utcnow
 
 
