@@ -14,3 +14,5 @@ from services.api.screening.models import BlockedHash, SensitiveLexicon, Sensiti
 from services.api.search.models import SearchOutbox  # noqa: F401
 from services.api.uploads.models import Blob, Upload  # noqa: F401
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume  # noqa: F401
+from services.api.moderation.models import ReviewPolicy  # noqa: F401
+from services.api.resources.models import ResourceRevision  # noqa: F401

@@ -24,3 +24,8 @@ class Principal:
     def reviews_district(self) -> bool:
         """Moderators and district administrators see everything in their district."""
         return self.has_any_role(Role.moderator, Role.district_admin)
+
+    @property
+    def reviews_school(self) -> bool:
+        """School reviewers review their own school's resources at the first of two levels."""
+        return Role.school_reviewer in self.roles and self.school_id is not None

@@ -1,51 +1,227 @@
+"""Review before publication (审核把关): the queue, decisions on resources and their revisions at
+one or two levels, appeals, and the district's review policy."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.audit import service as audit
 from services.api.auth.errors import Forbidden
 from services.api.auth.principal import Principal
-from services.api.moderation.errors import ReasonRequired
+from services.api.moderation import levels
+from services.api.moderation.errors import (AlreadyAppealed, AppealNeedsAnotherReviewer, NothingToAppeal,
+                                            NotYourLevel, OwnItem, ReasonRequired, RevisionNotPending, StaleReview)
 from services.api.moderation.models import ModerationAction, ModerationDecision, ReasonCode
+from services.api.notifications import service as notifications
+from services.api.pagination import PageParams
+from services.api.resources import revisions
 from services.api.resources import service as resources
-from services.api.resources.models import Resource, ResourceStatus
-from services.api.resources.status import ResourceEvent, apply_event
+from services.api.resources.errors import NotResourceManager
+from services.api.resources.models import (Resource, ResourceKind, ResourceRevision, ResourceStatus, ReviewLevel,
+                                           RevisionStatus)
+from services.api.resources.status import ResourceEvent, RevisionEvent, apply_event, apply_revision_event
+from services.common.db import utcnow
 from services.api.screening import blocklist
 
 _EVENT_FOR = {ModerationAction.approve: ResourceEvent.approve, ModerationAction.reject: ResourceEvent.reject,
               ModerationAction.take_down: ResourceEvent.take_down, ModerationAction.restore: ResourceEvent.restore}
 _NEEDS_REASON = {ModerationAction.reject, ModerationAction.take_down}
+# Decisions on whether something goes (back) live: nobody takes them on their own work.
+_REVIEW_ACTIONS = {ModerationAction.approve, ModerationAction.reject}
 
 
-def queue_query(*, actor: Principal) -> Select[tuple[Resource]]:
-    """What awaits review in the caller's district, oldest first."""
+@dataclass(frozen=True)
+class QueueEntry:
+    resource: Resource
+    revision: ResourceRevision | None
+    level: ReviewLevel
+
+
+def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tuple[int, list[QueueEntry]]:
+    """What awaits the caller's level and scope, oldest first: resources in review and published
+    resources' pending revisions. Never the caller's own work, nor an appeal of their rejection."""
     _require_reviewer(actor)
-    return (select(Resource)
-            .where(Resource.district_id == actor.district_id, Resource.status == ResourceStatus.pending_review)
-            .order_by(Resource.updated_at, Resource.id))
+    two_level = levels.two_level_kinds(session, district_id=actor.district_id)
+    revision = ResourceRevision
+    query = (select(Resource, revision)
+             .outerjoin(revision, and_(revision.resource_id == Resource.id, revision.status == RevisionStatus.pending))
+             .where(Resource.district_id == actor.district_id,
+                    or_(Resource.status == ResourceStatus.pending_review,
+                        and_(Resource.status == ResourceStatus.published, revision.id.is_not(None))),
+                    levels.awaits(actor, two_level=two_level),
+                    Resource.owner_id != actor.user_id,
+                    or_(revision.author_id.is_(None), revision.author_id != actor.user_id),
+                    or_(Resource.review_excluded_id.is_(None), Resource.review_excluded_id != actor.user_id)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    waiting_since = func.coalesce(revision.created_at, Resource.updated_at)
+    rows = session.execute(query.order_by(waiting_since, Resource.id).offset(paging.offset).limit(paging.size)).all()
+    return total, [QueueEntry(resource=r, revision=rev, level=levels.first_level(
+        kind=r.kind, school_id=r.school_id, two_level=two_level) if r.review_level is None else r.review_level)
+        for r, rev in rows]
 
 
 def decide(session: Session, *, actor: Principal, resource_id: str, action: ModerationAction,
-           reason_code: ReasonCode | None, note: str) -> tuple[ModerationDecision, Resource]:
+           reason_code: ReasonCode | None, note: str, revision_id: str | None = None,
+           expected_version: int | None = None) -> tuple[ModerationDecision, Resource]:
+    """Approve or reject what waits for review (the pending revision of a published resource,
+    else the resource itself) at the level it waits for; take down or restore a resource."""
     _require_reviewer(actor)
     if action in _NEEDS_REASON and reason_code is None:
         raise ReasonRequired()
-    resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
+    resource = resources.lock_for_review(session, resources.get_visible(session, actor=actor,
+                                                                        resource_id=resource_id))
     if resource.district_id != actor.district_id:
         raise Forbidden()  # public resources of other districts are reviewed by their own moderators
+    if expected_version is not None and expected_version != resource.version:
+        raise StaleReview(expected=expected_version, current=resource.version)
+    if action in _REVIEW_ACTIONS:
+        return _review(session, actor=actor, resource=resource, action=action, reason_code=reason_code, note=note,
+                       revision_id=revision_id)
+    if not actor.reviews_district:
+        raise NotYourLevel(level=ReviewLevel.district.value)
+    if action is ModerationAction.restore and actor.user_id == resource.owner_id:
+        raise OwnItem()
     apply_event(resource, _EVENT_FOR[action])
     blocklist.follow_decision(session, resource=resource, action=action, reason_code=reason_code)
-    decision = ModerationDecision(resource_id=resource.id, moderator_id=actor.user_id, action=action,
-                                  reason_code=reason_code, note=note)
-    session.add(decision)
-    session.flush()
-    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id,
-                 action=f"moderation.{action.value}", target_type="resource", target_id=resource.id,
-                 reason_code=reason_code.value if reason_code else None, note=note)
+    decision = _record(session, actor=actor, resource=resource, action=action, reason_code=reason_code, note=note,
+                       revision=None, level=ReviewLevel.district, on_appeal=False)
+    _tell_owner(session, resource=resource, decision=decision, revision=None)
     return decision, resource
 
 
+def _review(session: Session, *, actor: Principal, resource: Resource, action: ModerationAction,
+            reason_code: ReasonCode | None, note: str, revision_id: str | None) -> tuple[ModerationDecision, Resource]:
+    revision = (revisions.pending_revision(session, resource_id=resource.id, for_update=True)
+                if resource.status is ResourceStatus.published else None)
+    if revision_id is not None and (revision is None or revision.id != revision_id):
+        raise RevisionNotPending()
+    if actor.user_id == resource.owner_id or (revision is not None and actor.user_id == revision.author_id):
+        raise OwnItem()
+    if resource.review_excluded_id == actor.user_id:
+        raise AppealNeedsAnotherReviewer()
+    if resource.status is not ResourceStatus.pending_review and revision is None:
+        apply_event(resource, _EVENT_FOR[action])  # nothing waits: refused by the status table
+    level = levels.awaited_level(session, resource=resource)
+    if not levels.may_decide_at(actor, level=level, school_id=resource.school_id):
+        raise NotYourLevel(level=level.value)
+    on_appeal = resource.review_excluded_id is not None
+    if action is ModerationAction.approve and level is ReviewLevel.school:
+        resource.review_level = ReviewLevel.district  # passed the first of two levels
+    else:
+        if revision is not None and action is ModerationAction.approve:
+            revisions.approve(session, resource=resource, revision=revision)
+        elif revision is not None:
+            revisions.reject(revision=revision)
+        else:
+            apply_event(resource, _EVENT_FOR[action])
+        resource.review_level = resource.review_excluded_id = None
+    decision = _record(session, actor=actor, resource=resource, action=action, reason_code=reason_code, note=note,
+                       revision=revision, level=level, on_appeal=on_appeal)
+    _tell_owner(session, resource=resource, decision=decision, revision=revision)
+    if resource.review_level is ReviewLevel.district:
+        levels.tell_reviewers(session, resource=resource, level=ReviewLevel.district, kind="review.waiting",
+                              title=f"待审核（区级）：{resource.title}",
+                              exclude={resource.owner_id, *([revision.author_id] if revision else [])})
+    return decision, resource
+
+
+def appeal(session: Session, *, actor: Principal, resource_id: str,
+           note: str) -> tuple[ModerationDecision, Resource]:
+    """The owner appeals the latest rejection (of the resource or of its latest revision), once:
+    it goes before the district's reviewers, except the one who rejected."""
+    resource = resources.lock_for_review(session, resources.get_visible(session, actor=actor,
+                                                                        resource_id=resource_id))
+    if resource.owner_id != actor.user_id:
+        raise NotResourceManager()
+    rejection = session.scalars(select(ModerationDecision).where(ModerationDecision.resource_id == resource.id)
+                                .order_by(ModerationDecision.created_at.desc(), ModerationDecision.id.desc())
+                                .limit(1).with_for_update()).one_or_none()
+    if rejection is None or rejection.action is not ModerationAction.reject:
+        raise NothingToAppeal()
+    if rejection.appealed_at is not None or rejection.on_appeal:
+        raise AlreadyAppealed()
+    if rejection.revision_id is not None:
+        latest = session.scalars(revisions.revisions_query(resource_id=resource.id).limit(1)).one()
+        if latest.id != rejection.revision_id or resource.status is not ResourceStatus.published:
+            raise NothingToAppeal()  # edited again since, or no longer live: nothing to put back
+        apply_revision_event(latest, RevisionEvent.appeal)
+    else:
+        apply_event(resource, ResourceEvent.appeal)
+    rejection.appealed_at, rejection.appeal_note = utcnow(), note
+    resource.review_level, resource.review_excluded_id = ReviewLevel.district, rejection.moderator_id
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="moderation.appeal",
+                 target_type="resource", target_id=resource.id, decision_id=rejection.id, note=note)
+    levels.tell_reviewers(session, resource=resource, level=ReviewLevel.district, kind="appeal.waiting",
+                          title=f"申诉待审核：{resource.title}", exclude={rejection.moderator_id, resource.owner_id})
+    return rejection, resource
+
+
+def decisions_of(session: Session, *, revision_ids: list[str]) -> dict[str, ModerationDecision]:
+    """The latest decision on each of these revisions."""
+    latest: dict[str, ModerationDecision] = {}
+    for decision in session.scalars(select(ModerationDecision).where(ModerationDecision.revision_id.in_(revision_ids))
+                                    .order_by(ModerationDecision.created_at, ModerationDecision.id)):
+        latest[decision.revision_id or ""] = decision
+    return latest
+
+
+def read_policy(session: Session, *, actor: Principal) -> dict[ResourceKind, int]:
+    if not (levels.is_reviewer(actor) or actor.is_district_admin):
+        raise Forbidden()
+    return levels.policy(session, district_id=actor.district_id)
+
+
+def write_policy(session: Session, *, actor: Principal, policy: dict[ResourceKind, int]) -> dict[ResourceKind, int]:
+    if not actor.is_district_admin:
+        raise Forbidden()
+    levels.set_policy(session, district_id=actor.district_id, actor_id=actor.user_id, levels=policy)
+    audit.record(session, actor_id=actor.user_id, district_id=actor.district_id, action="moderation.policy",
+                 target_type="district", target_id=actor.district_id,
+                 levels={kind.value: n for kind, n in policy.items()})
+    return levels.policy(session, district_id=actor.district_id)
+
+
+def _record(session: Session, *, actor: Principal, resource: Resource, action: ModerationAction,
+            reason_code: ReasonCode | None, note: str, revision: ResourceRevision | None, level: ReviewLevel,
+            on_appeal: bool) -> ModerationDecision:
+    decision = ModerationDecision(resource_id=resource.id, moderator_id=actor.user_id, action=action,
+                                  reason_code=reason_code, note=note, revision_id=revision.id if revision else None,
+                                  level=level, on_appeal=on_appeal)
+    session.add(decision)
+    session.flush()
+    details: dict[str, Any] = {"reason_code": reason_code.value if reason_code else None, "note": note}
+    if revision is not None:
+        details["revision_id"] = revision.id
+    if level is ReviewLevel.school:
+        details["level"] = level.value
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id,
+                 action=f"moderation.{action.value}", target_type="resource", target_id=resource.id, **details)
+    return decision
+
+
+_TOLD = {ModerationAction.approve: ("review.approved", "审核通过"), ModerationAction.reject: ("review.rejected", "审核未通过"),
+         ModerationAction.take_down: ("review.taken_down", "已下架"), ModerationAction.restore: ("review.restored", "已恢复")}
+
+
+def _tell_owner(session: Session, *, resource: Resource, decision: ModerationDecision,
+                revision: ResourceRevision | None) -> None:
+    kind, outcome = _TOLD[decision.action]
+    if decision.action is ModerationAction.approve and resource.review_level is ReviewLevel.district:
+        kind, outcome = "review.level_passed", "通过学校审核，等待区级审核"
+    what = "修订" if revision is not None else "资源"
+    body = "\n".join(filter(None, [f"原因：{decision.reason_code.value}" if decision.reason_code else "",
+                                   f"审核意见：{decision.note}" if decision.note else ""]))
+    details = {"decision_id": decision.id, "action": decision.action.value, "level": decision.level.value
+               if decision.level else None, "reason_code": decision.reason_code.value if decision.reason_code else None,
+               "note": decision.note, "revision_id": revision.id if revision else None}
+    for user_id in {resource.owner_id, *([revision.author_id] if revision else [])}:
+        notifications.notify(session, user_id=user_id, kind=kind, title=f"{what}{outcome}：{resource.title}", body=body,
+                             resource_id=resource.id, details=details)
+
+
 def _require_reviewer(actor: Principal) -> None:
-    if not actor.reviews_district:
+    if not levels.is_reviewer(actor):
         raise Forbidden()

@@ -22,6 +22,7 @@ class Role(StrEnum):
     school_admin = "school_admin"
     district_admin = "district_admin"
     moderator = "moderator"
+    school_reviewer = "school_reviewer"  # reviews their own school's resources, at the first of two levels
 
 
 DEFAULT_STORAGE_QUOTA_BYTES = 200 * 1024**3

@@ -16,7 +16,7 @@ from services.common.db import utcnow
 
 # Roles that live within a school; district-wide roles come from the district.
 _SCHOOL_ROLES = frozenset({Role.teacher, Role.school_admin})
-_NEEDS_SCHOOL = {Role.teacher, Role.school_admin}
+_NEEDS_SCHOOL = {Role.teacher, Role.school_admin, Role.school_reviewer}
 
 
 def create_district(session: Session, *, name: str, actor_id: str | None) -> District:

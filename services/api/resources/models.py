@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.api.db import Base, created_at_column, id_column
@@ -55,6 +55,19 @@ class ResourceStatus(StrEnum):
     hidden = "hidden"
 
 
+class ReviewLevel(StrEnum):
+    """Who reviews: a school reviewer (the first of two levels), or the district's moderators."""
+    school = "school"
+    district = "district"
+
+
+class RevisionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    superseded = "superseded"  # a later edit replaced it before anyone decided
+
+
 resource_knowledge_points = Table(
     "resource_knowledge_points", Base.metadata,
     Column("resource_id", ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
@@ -97,6 +110,11 @@ class Resource(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
+    # The review of the resource (pending_review) or of its pending revision: the level it has
+    # reached (None: the first level of the district's policy, read when needed), and a reviewer
+    # who may not decide it (the one whose rejection is under appeal). Reset by every final decision.
+    review_level: Mapped[ReviewLevel | None] = mapped_column(EnumText(ReviewLevel, 16))
+    review_excluded_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
 
     # Loaded on use (writes); reads fetch what they show with explicit queries (service.read_view).
     knowledge_points: Mapped[list[KnowledgePoint]] = relationship(
@@ -126,3 +144,29 @@ class Asset(Base):
     height: Mapped[int | None]
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class ResourceRevision(Base):
+    """A proposed change to what a reviewer approved; the resource stays as it was until a
+    reviewer approves it. `proposed` holds the new values in API terms (subject, ...,
+    knowledge_point_ids, upload_ids), `changes` the field-by-field diff against the live version
+    when it was proposed."""
+
+    __tablename__ = "resource_revisions"
+    __table_args__ = (
+        Index("ix_resource_revisions_resource_status", "resource_id", "status"),
+        # At most one revision waits per resource (a second edit supersedes it), kept by the database too.
+        Index("uq_resource_revisions_one_pending", "resource_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[str] = id_column()
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[RevisionStatus] = mapped_column(EnumText(RevisionStatus, 16), default=RevisionStatus.pending)
+    proposed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The resource's version the diff was taken against.
+    base_version: Mapped[int]
+    created_at: Mapped[datetime] = created_at_column()
+    decided_at: Mapped[datetime | None]

@@ -4,17 +4,21 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from services.api.auth.deps import CurrentUser, authenticate
 from services.api.db import SessionDep, read_on_connection
 from services.api.pagination import Page, PageDep, fetch_page
+from services.api.moderation import service as moderation
+from services.api.orgs.models import User
 from services.api.resources import service
 from services.api.resources.models import ResourceKind, ResourceStatus
 from services.api.resources.previews import DocumentPreview, document_preview, preview_for
 from services.api.resources.visibility import viewer_params
-from services.api.resources.schemas import (AssetRead, AssetsAdd, KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
-                                            ResourceRead, ResourceSummary, ResourceUpdate, SchoolRef)
+from services.api.resources.schemas import (AppealCreate, AppealRead, AssetRead, AssetsAdd, FieldChange,
+                                            KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
+                                            ResourceRead, ResourceSummary, ResourceUpdate, ReviewRead,
+                                            RevisionDecision, RevisionRead, SchoolRef)
 from services.api.routing import api_router
 from services.common.storage import BlobStore
 
@@ -61,6 +65,8 @@ async def read_resource(request: Request, resource_id: str) -> Response:
 @router.patch("/{resource_id}", response_model=ResourceRead)
 def update_resource(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
                     body: ResourceUpdate) -> ResourceRead:
+    """Changes to what a reviewer approved of a published resource wait in a revision: the reply
+    shows the live version, with `review.status` pending."""
     service.update_resource(session, actor=caller, resource_id=resource_id, changes=body.model_dump(exclude_unset=True))
     session.commit()
     return _read(service.read_detail(session.connection(), actor=caller, resource_id=resource_id), request.app.state.blob_store)
@@ -81,12 +87,47 @@ def submit_resource(session: SessionDep, caller: CurrentUser, resource_id: str) 
     return ResourceCreated(id=resource.id, status=resource.status)
 
 
-@router.post("/{resource_id}/assets", response_model=list[AssetRead], status_code=status.HTTP_201_CREATED)
-def add_assets(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
-               body: AssetsAdd) -> list[AssetRead]:
-    added = service.add_assets(session, actor=caller, resource_id=resource_id, upload_ids=body.upload_ids,
-                               roles=body.roles)
+@router.post("/{resource_id}/withdraw", response_model=ResourceCreated)
+def withdraw_resource(session: SessionDep, caller: CurrentUser, resource_id: str) -> ResourceCreated:
+    """The owner takes a published or in-review resource back to draft, at once."""
+    resource = service.withdraw(session, actor=caller, resource_id=resource_id)
     session.commit()
+    return ResourceCreated(id=resource.id, status=resource.status)
+
+
+@router.get("/{resource_id}/revisions", response_model=Page[RevisionRead])
+def list_revisions(session: SessionDep, caller: CurrentUser, resource_id: str, paging: PageDep) -> Page[RevisionRead]:
+    total, items = fetch_page(session, service.revision_history(session, actor=caller, resource_id=resource_id),
+                              paging)
+    authors = {user_id: name for user_id, name in session.execute(
+        select(User.id, User.real_name).where(User.id.in_({r.author_id for r in items})))}
+    decisions = moderation.decisions_of(session, revision_ids=[r.id for r in items])
+    return Page(total=total, page=paging.page, size=paging.size, items=[RevisionRead(
+        id=r.id, created_at=r.created_at, author=PersonRef(id=r.author_id, real_name=authors[r.author_id]),
+        changes=[FieldChange(**c) for c in r.changes], status=r.status,
+        decision=RevisionDecision(action=d.action, reason_code=d.reason_code, note=d.note, level=d.level,
+                                  moderator_id=d.moderator_id, decided_at=d.created_at)
+        if (d := decisions.get(r.id)) else None) for r in items])
+
+
+@router.post("/{resource_id}/appeal", response_model=AppealRead)
+def appeal(session: SessionDep, caller: CurrentUser, resource_id: str, body: AppealCreate) -> AppealRead:
+    """The owner appeals the latest rejection, once: another reviewer decides."""
+    rejection, resource = moderation.appeal(session, actor=caller, resource_id=resource_id, note=body.note)
+    session.commit()
+    return AppealRead(resource_id=resource_id, status=resource.status, decision_id=rejection.id,
+                      appealed_at=rejection.appealed_at)
+
+
+@router.post("/{resource_id}/assets", response_model=list[AssetRead], status_code=status.HTTP_201_CREATED)
+def add_assets(request: Request, response: Response, session: SessionDep, caller: CurrentUser, resource_id: str,
+               body: AssetsAdd) -> list[AssetRead]:
+    """On a published resource the files wait in a revision: 202 and nothing added yet."""
+    added, revision = service.add_assets(session, actor=caller, resource_id=resource_id, upload_ids=body.upload_ids,
+                                         roles=body.roles)
+    session.commit()
+    if revision is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
     return [_asset(a, request.app.state.blob_store) for a in added]
 
 
@@ -132,4 +173,5 @@ def _read(detail: service.ResourceDetail, store: BlobStore) -> ResourceRead:
         school=SchoolRef(id=r.school_id, name=r.school_name) if r.school_id and r.school_name else None,
         status=r.status, failure_reason=r.failure_reason, progress=r.progress, version=r.version,
         assets=[_asset(a, store) for a in detail.assets],
-        created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at)
+        created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at,
+        review=ReviewRead(**detail.review) if detail.review else None)

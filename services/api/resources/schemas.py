@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.api.resources.models import License, ResourceKind, ResourceStatus, Visibility
+from services.api.resources.models import License, ResourceKind, ResourceStatus, ReviewLevel, RevisionStatus, Visibility
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
@@ -50,6 +50,8 @@ class ResourceUpdate(BaseModel):
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     visibility: Visibility | None = None
     license: License | None = None
+    # Files to add (finished uploads of the caller's); on a published resource, after review.
+    upload_ids: Annotated[list[EntityId], Field(max_length=20)] | None = None
 
 
 class ResourceCreated(BaseModel):
@@ -94,6 +96,43 @@ class AssetsAdd(BaseModel):
     roles: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]], Field(max_length=20)] | None = None
 
 
+class ReviewRead(BaseModel):
+    """The review as the owner sees it: `pending` (with the level it waits for), or the latest
+    decision: approved, rejected, taken_down or restored, with the reviewer's reason and note."""
+
+    status: str
+    reason_code: str | None
+    note: str | None
+    decided_at: datetime | None
+    level: ReviewLevel | None
+    revision_id: str | None = None
+    appealed: bool = False
+
+
+class FieldChange(BaseModel):
+    field: str
+    before: Any
+    after: Any
+
+
+class RevisionDecision(BaseModel):
+    action: str
+    reason_code: str | None
+    note: str
+    level: ReviewLevel | None
+    moderator_id: str
+    decided_at: datetime
+
+
+class RevisionRead(BaseModel):
+    id: str
+    created_at: datetime
+    author: PersonRef
+    changes: list[FieldChange]
+    status: RevisionStatus
+    decision: RevisionDecision | None
+
+
 class ResourceRead(BaseModel):
     id: str
     title: str
@@ -120,6 +159,8 @@ class ResourceRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    # For the owner and those who administer or review it; null for everyone else.
+    review: ReviewRead | None = None
 
 
 class ResourceSummary(BaseModel):
@@ -133,3 +174,14 @@ class ResourceSummary(BaseModel):
     owner_id: str
     school_id: str | None
     created_at: datetime
+
+
+class AppealCreate(BaseModel):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class AppealRead(BaseModel):
+    resource_id: str
+    status: ResourceStatus
+    decision_id: str
+    appealed_at: datetime

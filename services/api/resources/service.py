@@ -10,25 +10,22 @@ from sqlalchemy.orm import Session
 from services.api.audit import service as audit
 from services.api.auth.principal import Principal
 from services.api.orgs.models import School, User
-from services.api.resources import assets, processing
+from services.api.moderation import levels
+from services.api.resources import assets, processing, revisions
 from services.api.resources.errors import AssetNotFound, NotResourceManager, ResourceNotFound
-from services.api.resources.models import (Asset, License, Resource, ResourceKind, ResourceStatus, Visibility,
-                                           resource_knowledge_points)
+from services.api.resources.models import (Asset, License, Resource, ResourceKind, ResourceRevision, ResourceStatus,
+                                           Visibility, resource_knowledge_points)
 from services.api.resources.status import ResourceEvent, apply_event
-from services.api.resources.visibility import ViewerShape, may_edit, viewer_params, viewer_shape, visible_for, visible_to
+from services.api.resources.visibility import (ViewerShape, may_edit, sees_review, viewer_params, viewer_shape,
+                                              visible_for, visible_to)
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import KnowledgePoint
 from services.api.uploads.models import Blob
 from services.api.uploads.uploader import Uploader
 from services.common.db import PreparedQuery
-from services.common.problems import InvalidField
 
 # Fields of the API that are taxonomy codes, and the columns that hold them.
-TAXONOMY_FIELDS = {"subject": "subject_code", "stage": "stage_code", "grade": "grade_code",
-                   "edition": "edition_code", "volume": "volume_code", "chapter": "chapter_code"}
-
-# Fields a PATCH may change but not clear.
-_REQUIRED_ON_UPDATE = {"title", "kind", "description", "tags", "knowledge_point_ids", "visibility", "license"}
+TAXONOMY_FIELDS = revisions.TAXONOMY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,8 @@ class ResourceDetail:
     resource: Any  # a row of the resource's columns plus owner_name and school_name
     knowledge_points: list[Any]  # rows of (id, code, name, path)
     assets: list[Any]  # rows of the asset's columns
+    # What the owner (and those who manage or review the resource) are told of its review.
+    review: dict[str, Any] | None = None
 
 
 def create_resource(session: Session, *, actor: Principal, title: str, kind: ResourceKind, description: str,
@@ -64,13 +63,20 @@ def create_resource(session: Session, *, actor: Principal, title: str, kind: Res
 
 
 def add_assets(session: Session, *, actor: Principal, resource_id: str, upload_ids: list[str],
-               roles: list[str] | None) -> list[Asset]:
-    resource = get_editable(session, actor=actor, resource_id=resource_id)
+               roles: list[str] | None) -> tuple[list[Asset], ResourceRevision | None]:
+    """Attaches the files, or, on a published resource, proposes them in a revision (then the
+    roles come from the uploads' metadata when it is approved)."""
+    resource = lock_for_review(session, get_editable(session, actor=actor, resource_id=resource_id))
+    if revisions.needs_review(resource):
+        requested = revisions.normalise(session, resource=resource, uploader=Uploader.for_user(actor),
+                                        changes={"upload_ids": upload_ids})
+        return [], _propose(session, actor=actor, resource=resource, requested=requested)
     added = assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource,
                                   upload_ids=upload_ids, roles=roles)
     resource.version += 1
     processing.queue_processing(session, resource=resource, added=added)
-    return added
+    _edited_in_review(resource)
+    return added, None
 
 
 def get_asset(session: Session, *, actor: Principal, resource_id: str, asset_id: str) -> tuple[Asset, Blob]:
@@ -120,9 +126,19 @@ def read_detail(connection: Connection, *, actor: Principal, resource_id: str) -
                                                                      **viewer_params(actor)})
     if row is None:
         raise ResourceNotFound()
+    # Only those who see the review get it, and only they pay for its queries.
+    review = levels.review_summary(connection, resource=row) if sees_review(actor, row) else None
     return ResourceDetail(resource=row,
                           knowledge_points=_KNOWLEDGE_POINTS_OF.rows(connection, {"resource_id": resource_id}),
-                          assets=_ASSETS_OF.rows(connection, {"resource_id": resource_id}))
+                          assets=_ASSETS_OF.rows(connection, {"resource_id": resource_id}), review=review)
+
+
+def lock_for_review(session: Session, resource: Resource) -> Resource:
+    """Reads the resource again under a row lock (PostgreSQL; SQLite's writer session already runs
+    one writer at a time): edits, decisions and appeals of one resource happen one after another,
+    so two edits never both find no pending revision, nor two decisions the same pending one."""
+    session.refresh(resource, with_for_update=True)
+    return resource
 
 
 def get_editable(session: Session, *, actor: Principal, resource_id: str) -> Resource:
@@ -132,27 +148,65 @@ def get_editable(session: Session, *, actor: Principal, resource_id: str) -> Res
     return resource
 
 
-def update_resource(session: Session, *, actor: Principal, resource_id: str, changes: dict[str, Any]) -> Resource:
-    resource = get_editable(session, actor=actor, resource_id=resource_id)
-    for field in _REQUIRED_ON_UPDATE.intersection(changes):
-        if changes[field] is None:
-            raise InvalidField(loc=["body", field], msg={"zh-CN": "不能为空", "en": "may not be null"})
-    codes = {field: changes.pop(field) for field in list(changes) if field in TAXONOMY_FIELDS}
-    taxonomy.check_codes(session, **codes)
-    for field, code in codes.items():
-        setattr(resource, TAXONOMY_FIELDS[field], code)
-    if "knowledge_point_ids" in changes:
-        resource.knowledge_points = taxonomy.resolve_knowledge_points(
-            session, ids=changes.pop("knowledge_point_ids"), field="knowledge_point_ids")
-    if "tags" in changes:
-        changes["tags"] = _unique(changes["tags"])
-    for field, value in changes.items():
-        setattr(resource, field, value)
-    resource.version += 1
+def update_resource(session: Session, *, actor: Principal, resource_id: str,
+                    changes: dict[str, Any]) -> tuple[Resource, ResourceRevision | None]:
+    """Edits the resource. On a published one only narrowing its visibility applies at once;
+    other changes to what a reviewer approved become (or amend) its pending revision, and the
+    live version stays as it is. Returns the resource and its pending revision, if any."""
+    resource = lock_for_review(session, get_editable(session, actor=actor, resource_id=resource_id))
+    uploader = Uploader.for_user(actor)
+    requested = revisions.normalise(session, resource=resource, uploader=uploader, changes=changes)
+    revision = None
+    if revisions.needs_review(resource):
+        immediate, _ = revisions.split(live=revisions.live_values(resource), requested=requested)
+        if immediate:
+            revisions.apply_values(session, resource=resource, values=immediate, uploader=uploader)
+            resource.version += 1
+        revision = _propose(session, actor=actor, resource=resource, requested=requested)
+    else:
+        revisions.apply_values(session, resource=resource, values=requested, uploader=uploader)
+        resource.version += 1
+        _edited_in_review(resource)
     audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.update",
-                 target_type="resource", target_id=resource.id, fields=sorted([*changes, *codes]),
-                 by_owner=resource.owner_id == actor.user_id)
+                 target_type="resource", target_id=resource.id, fields=sorted(requested),
+                 revision_id=revision.id if revision else None, by_owner=resource.owner_id == actor.user_id)
+    return resource, revision
+
+
+def _propose(session: Session, *, actor: Principal, resource: Resource,
+             requested: dict[str, Any]) -> ResourceRevision | None:
+    before = revisions.pending_revision(session, resource_id=resource.id)
+    revision = revisions.propose(session, resource=resource, author_id=actor.user_id, requested=requested)
+    if revision is not None and revision is not before:
+        levels.revision_created(session, resource=resource, revision=revision)
+    return revision
+
+
+def _edited_in_review(resource: Resource) -> None:
+    """What a reviewer passed at the first level changed: the review starts at the first level
+    again (an appeal stays with the district, without the reviewer who rejected)."""
+    if resource.status is ResourceStatus.pending_review and resource.review_excluded_id is None:
+        resource.review_level = None
+
+
+def withdraw(session: Session, *, actor: Principal, resource_id: str) -> Resource:
+    """The owner (or an administrator) takes a published or in-review resource back to draft, at
+    once; a pending revision ends with it."""
+    resource = lock_for_review(session, get_editable(session, actor=actor, resource_id=resource_id))
+    apply_event(resource, ResourceEvent.withdraw)
+    revisions.withdraw_pending(session, resource=resource)
+    resource.review_level = resource.review_excluded_id = None
+    audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.withdraw",
+                 target_type="resource", target_id=resource.id)
     return resource
+
+
+def revision_history(session: Session, *, actor: Principal, resource_id: str) -> Select[tuple[ResourceRevision]]:
+    """The resource's revisions, newest first, for its owner, administrators and reviewers."""
+    resource = get_visible(session, actor=actor, resource_id=resource_id)
+    if not sees_review(actor, resource):
+        raise NotResourceManager()
+    return revisions.revisions_query(resource_id=resource.id)
 
 
 def delete_resource(session: Session, *, actor: Principal, resource_id: str) -> None:

@@ -6,6 +6,13 @@
     pending_review ─approve─▶ published ─take_down─▶ taken_down ─restore─▶ published
     pending_review ─reject─▶ rejected ─submit─▶ pending_review
     published ─hide─▶ hidden ─unhide─▶ published;  hidden ─take_down─▶ taken_down  (reports)
+    rejected ─appeal─▶ pending_review (before another reviewer)
+    published ─apply_revision─▶ published (an approved revision replaces the live version)
+    published, pending_review ─withdraw─▶ draft (the owner takes it back, at once)
+
+Revisions have their own table below, with `apply_revision_event`:
+    pending ─approve─▶ approved;  pending ─reject─▶ rejected ─appeal─▶ pending
+    pending ─supersede─▶ superseded (a later edit replaced it)
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from enum import StrEnum
 from services.api.resources.errors import InvalidTransition
 from services.api.resources.models import Resource
 from services.api.resources.models import ResourceStatus as S
+from services.api.resources.models import ResourceRevision, RevisionStatus
 from services.common.db import utcnow
 
 
@@ -30,6 +38,9 @@ class ResourceEvent(StrEnum):
     restore = "restore"
     hide = "hide"      # enough open reports: withheld until a moderator resolves them
     unhide = "unhide"  # reports dismissed (or upheld without a take-down)
+    appeal = "appeal"
+    apply_revision = "apply_revision"
+    withdraw = "withdraw"
 
 
 E = ResourceEvent
@@ -49,6 +60,10 @@ _TRANSITIONS: dict[tuple[S, E], S] = {
     (S.published, E.hide): S.hidden,
     (S.hidden, E.unhide): S.published,
     (S.hidden, E.take_down): S.taken_down,
+    (S.rejected, E.appeal): S.pending_review,
+    (S.published, E.apply_revision): S.published,
+    (S.published, E.withdraw): S.draft,
+    (S.pending_review, E.withdraw): S.draft,
 }
 
 
@@ -66,3 +81,33 @@ def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
         resource.published_at = utcnow()
     resource.version += 1
     return resource
+
+
+class RevisionEvent(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    supersede = "supersede"
+    appeal = "appeal"
+
+
+R = RevisionStatus
+_REVISION_TRANSITIONS: dict[tuple[R, RevisionEvent], R] = {
+    (R.pending, RevisionEvent.approve): R.approved,
+    (R.pending, RevisionEvent.reject): R.rejected,
+    (R.pending, RevisionEvent.supersede): R.superseded,
+    (R.rejected, RevisionEvent.appeal): R.pending,
+}
+
+
+def next_revision_status(current: R, event: RevisionEvent) -> R:
+    try:
+        return _REVISION_TRANSITIONS[(current, event)]
+    except KeyError:
+        raise InvalidTransition(status=current.value, event=event.value) from None
+
+
+def apply_revision_event(revision: ResourceRevision, event: RevisionEvent) -> ResourceRevision:
+    """Moves a revision through its table; every revision status change goes through here."""
+    revision.status = next_revision_status(revision.status, event)
+    revision.decided_at = utcnow() if revision.status in (R.approved, R.rejected) else None
+    return revision

@@ -25,14 +25,15 @@ VIEWER_SCHOOL = bindparam("viewer_school_id")
 
 class ViewerShape(NamedTuple):
     reviews_district: bool   # moderator or district administrator
-    administers_school: bool  # school administrator with a school
+    administers_school: bool  # school administrator or school reviewer, with a school
     has_school: bool
 
 
 def viewer_shape(principal: Principal) -> ViewerShape:
     has_school = principal.school_id is not None
     return ViewerShape(reviews_district=principal.reviews_district,
-                       administers_school=Role.school_admin in principal.roles and has_school,
+                       administers_school=principal.has_any_role(Role.school_admin, Role.school_reviewer)
+                       and has_school,
                        has_school=has_school)
 
 
@@ -81,3 +82,16 @@ def may_edit(principal: Principal, resource: Resource) -> bool:
     if principal.is_district_admin:
         return resource.district_id == principal.district_id
     return Role.school_admin in principal.roles and resource.school_id == principal.school_id
+
+
+def sees_review(principal: Principal, resource: Any) -> bool:
+    """The owner, and those who administer or review the resource, see its review and revisions
+    (`resource`: an entity or a row with its columns)."""
+    if resource.owner_id == principal.user_id:
+        return True
+    if resource.district_id != principal.district_id:
+        return False
+    if principal.reviews_district:
+        return True
+    return (principal.has_any_role(Role.school_admin, Role.school_reviewer)
+            and principal.school_id is not None and resource.school_id == principal.school_id)

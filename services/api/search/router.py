@@ -27,7 +27,8 @@ def search_principal(session: Session, principal: Principal) -> SearchPrincipal:
                 if principal.school_id else [])
     return SearchPrincipal(user_id=principal.user_id, district_id=principal.district_id, school_id=principal.school_id,
                            partner_school_ids=sorted(partners), manages_district=principal.reviews_district,
-                           manages_school=Role.school_admin in principal.roles and principal.school_id is not None)
+                           manages_school=principal.has_any_role(Role.school_admin, Role.school_reviewer)
+                           and principal.school_id is not None)
 
 
 def _forward(request: Request, session: Session, caller: Principal, path: str) -> Response:

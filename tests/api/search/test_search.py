@@ -73,7 +73,8 @@ def test_every_change_writes_an_outbox_row_in_its_own_transaction(client, factor
     resource_id = publish(client, factory, a, moderator, title="数一数")
     # created (1), submitted (2), approved (3)
     assert outbox(session, resource_id) == [1, 2, 3]
-    client.patch(f"/api/v1/resources/{resource_id}", json={"visibility": "public"}, headers=factory.headers(a))
+    # Narrowing applies at once (a widening would wait for review: tests/api/moderation/test_revisions.py).
+    client.patch(f"/api/v1/resources/{resource_id}", json={"visibility": "private"}, headers=factory.headers(a))
     client.post(f"/api/v1/moderation/resources/{resource_id}/decision",
                 json={"action": "take_down", "reason_code": "other"}, headers=factory.headers(moderator))
     assert outbox(session, resource_id) == [1, 2, 3, 4, 5]
