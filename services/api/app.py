@@ -24,7 +24,7 @@ from services.api.screening.router import router as screening_router
 from services.api.playback.router import router as playback_router
 from services.api.resources import processing
 from services.api.resources.router import router as resources_router
-from services.api.search import outbox  # noqa: F401 - registers the listener that writes search outbox rows
+from services.api.search import outbox
 from services.api.search.client import SearchClient
 from services.api.search.relay import Relay
 from services.api.search.router import router as search_router
@@ -47,6 +47,7 @@ JANITOR_INTERVAL_S = 600
 def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -> FastAPI:
     """`search_http`: how to reach the search service (tests pass a client of the search app)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
+    outbox.install()  # every resource change this process flushes writes its search outbox row
     engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size,
                               check_writers=settings.database.check_writers)
     celery = create_celery(settings, name="lessonbridge-api")

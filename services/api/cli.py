@@ -25,7 +25,7 @@ from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
-from services.api.search import outbox  # noqa: F401 - commands that change resources write outbox rows
+from services.api.search import outbox
 from services.api.search.client import SearchClient
 from services.api.search.documents import resource_count
 from services.api.search.errors import SearchUnavailable
@@ -38,6 +38,12 @@ from services.common.settings import Settings
 from services.common.storage import create_blob_store
 
 app = typer.Typer(help="LessonBridge operations.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _every_command() -> None:
+    """LessonBridge operations."""
+    outbox.install()  # commands that change resources write their search outbox rows
 db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
 taxonomy_app = typer.Typer(help="Subjects, grades, editions, chapters and knowledge points.", no_args_is_help=True)
 blobs_app = typer.Typer(help="Stored files.", no_args_is_help=True)

@@ -170,3 +170,19 @@ class ResourceRevision(Base):
     base_version: Mapped[int]
     created_at: Mapped[datetime] = created_at_column()
     decided_at: Mapped[datetime | None]
+
+
+# What the search document of a resource is built from (services/api/search/documents.py): a
+# change to any of these must bump `version` through `changed_for_search`, or the index would
+# never learn of it. The outbox listener refuses a flush that breaks this.
+SEARCHED_COLUMNS = ("title", "description", "kind", "subject_code", "stage_code", "grade_code", "edition_code",
+                    "volume_code", "chapter_code", "tags", "visibility", "license", "owner_id", "school_id",
+                    "district_id", "status", "published_at", "knowledge_points")
+# An asset's part of the document: extracted page text and durations come from its renditions.
+SEARCHED_ASSET_COLUMNS = ("renditions", "duration_s")
+
+
+def changed_for_search(resource: Resource) -> None:
+    """The one way to say "search must see this resource again": a new version, which the outbox
+    listener turns into a row in the same flush."""
+    resource.version += 1

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.api.resources.models import Asset, Resource, ResourceStatus
+from services.api.resources.models import Asset, Resource, ResourceStatus, changed_for_search
 from services.api.resources.status import ResourceEvent, apply_event
 from services.api.uploads.models import Blob
 from services.common import jobs
@@ -66,6 +66,11 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
             if asset is not None and job.state is JobState.done and job.result and not job.result.get("skipped"):
                 asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
                     rendition_summary(job.kind, job.result)]
+                # Page text or a duration folded into a resource that is already out there (a
+                # file added to a published resource, a job run again) changes its search document.
+                resource = session.get(Resource, asset.resource_id)
+                if resource is not None and resource.status is not ResourceStatus.processing:
+                    changed_for_search(resource)
     # A job counts as ended once folded (`applied`), not when its state says so: on PostgreSQL
     # each statement sees what committed before it, so a job that ended after the read above
     # would otherwise move its resource on before its rendition is folded (seen in CI: a lesson

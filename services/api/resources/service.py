@@ -14,7 +14,7 @@ from services.api.moderation import levels
 from services.api.resources import assets, processing, revisions
 from services.api.resources.errors import AssetNotFound, NotResourceManager, ResourceNotFound
 from services.api.resources.models import (Asset, License, Resource, ResourceKind, ResourceRevision, ResourceStatus,
-                                           Visibility, resource_knowledge_points)
+                                           Visibility, changed_for_search, resource_knowledge_points)
 from services.api.resources.status import ResourceEvent, apply_event
 from services.api.resources.visibility import (ViewerShape, may_edit, sees_review, viewer_params, viewer_shape,
                                               visible_for, visible_to)
@@ -73,7 +73,7 @@ def add_assets(session: Session, *, actor: Principal, resource_id: str, upload_i
         return [], _propose(session, actor=actor, resource=resource, requested=requested)
     added = assets.attach_uploads(session, owner=Uploader.for_user(actor), resource=resource,
                                   upload_ids=upload_ids, roles=roles)
-    resource.version += 1
+    changed_for_search(resource)
     processing.queue_processing(session, resource=resource, added=added)
     _edited_in_review(resource)
     return added, None
@@ -161,11 +161,11 @@ def update_resource(session: Session, *, actor: Principal, resource_id: str,
         immediate, _ = revisions.split(live=revisions.live_values(resource), requested=requested)
         if immediate:
             revisions.apply_values(session, resource=resource, values=immediate, uploader=uploader)
-            resource.version += 1
+            changed_for_search(resource)
         revision = _propose(session, actor=actor, resource=resource, requested=requested)
     else:
         revisions.apply_values(session, resource=resource, values=requested, uploader=uploader)
-        resource.version += 1
+        changed_for_search(resource)
         _edited_in_review(resource)
     audit.record(session, actor_id=actor.user_id, district_id=resource.district_id, action="resource.update",
                  target_type="resource", target_id=resource.id, fields=sorted(requested),

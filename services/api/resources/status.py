@@ -19,7 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from services.api.resources.errors import InvalidTransition
-from services.api.resources.models import Resource
+from services.api.resources.models import Resource, changed_for_search
 from services.api.resources.models import ResourceStatus as S
 from services.api.resources.models import ResourceRevision, RevisionStatus
 from services.common.db import utcnow
@@ -79,7 +79,7 @@ def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
     resource.status = next_status(resource.status, event)
     if resource.status is S.published and resource.published_at is None:
         resource.published_at = utcnow()
-    resource.version += 1
+    changed_for_search(resource)
     return resource
 
 
