@@ -24,6 +24,7 @@ from services.api.search import outbox  # noqa: F401 - registers the listener th
 from services.api.search.client import SearchClient
 from services.api.search.relay import Relay
 from services.api.search.router import router as search_router
+from services.api.stats.router import router as stats_router
 from services.api.taxonomy.router import router as taxonomy_router
 from services.api.uploads.hashing import RunningHashes
 from services.api.uploads import service as uploads
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
                    moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router,
                    search_router):
         app.include_router(router)
+    app.include_router(stats_router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)
