@@ -65,6 +65,11 @@ class Resource(Base):
     __table_args__ = (
         Index("ix_resources_school_status", "school_id", "status"),
         Index("ix_resources_district_status", "district_id", "status"),
+        # Participation statistics and the moderation queue (migration 0012).
+        Index("ix_resources_district_status_published", "district_id", "status", "published_at"),
+        Index("ix_resources_school_status_published", "school_id", "status", "published_at"),
+        Index("ix_resources_owner_status_published", "owner_id", "status", "published_at"),
+        Index("ix_resources_district_status_updated", "district_id", "status", "updated_at", "id"),
     )
 
     id: Mapped[str] = id_column()
