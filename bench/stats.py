@@ -156,6 +156,8 @@ def load(engine, district: District) -> dict[str, float]:  # noqa: ANN001
             if engine.dialect.name == "sqlite":
                 cursor = driver.cursor()
                 cursor.execute("PRAGMA foreign_keys=OFF")  # generated consistent; checking each row doubles the time
+                # The indexes on random keys (owner, school) outgrow the default 2 MiB page cache.
+                cursor.execute("PRAGMA cache_size=-262144")
                 cursor.execute("BEGIN")
                 cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                    ([_sqlite_value(v) for v in row] for row in rows))

@@ -181,8 +181,8 @@ class _Published:
 _NOTHING_PUBLISHED = _Published(count=0, played=0, plays=0, teachers=0)
 
 
-def _published_by_school(session: Session, *, where: list[ColumnElement[bool]],
-                         district_id: str) -> dict[str | None, _Published]:
+def _published_by_school(session: Session, *, where: list[ColumnElement[bool]], district_id: str,
+                         few_owners: bool) -> dict[str | None, _Published]:
     """Published resources by school in one pass over the covering index: grouped by school and
     owner first (a few rows per teacher), then by school, so the teacher check runs once per
     owner and nothing is counted DISTINCT (PostgreSQL sorts for that; it hashes a GROUP BY).
@@ -192,7 +192,13 @@ def _published_by_school(session: Session, *, where: list[ColumnElement[bool]],
                         func.sum(case((Resource.view_count > 0, 1), else_=0)).label("played"),
                         func.sum(Resource.view_count).label("plays"))
                  .where(*where).group_by(Resource.school_id, Resource.owner_id).subquery())
-    is_teacher = case((per_owner.c.owner_id.not_in(_not_teacher_ids(district_id)), 1), else_=0)
+    if few_owners:  # a page of schools: look each owner up by key
+        # A scalar subquery, not EXISTS: PostgreSQL would hash an EXISTS over every user.
+        teacher_owner = (select(_is_teacher()).where(User.id == per_owner.c.owner_id)
+                         .correlate(per_owner).scalar_subquery())
+    else:  # the whole district: hash the few who are not teachers once, probe for every owner
+        teacher_owner = per_owner.c.owner_id.not_in(_not_teacher_ids(district_id))
+    is_teacher = case((teacher_owner, 1), else_=0)
     rows = session.execute(select(per_owner.c.school_id, func.sum(per_owner.c.count), func.sum(per_owner.c.played),
                                   func.sum(per_owner.c.plays), func.sum(is_teacher))
                            .group_by(per_owner.c.school_id))
@@ -216,7 +222,7 @@ def school_figures(session: Session, *, schools: Sequence[School], scope: Scope,
     teachers = dict(session.execute(
         select(User.school_id, _teacher_count()).where(*of_schools(User)).group_by(User.school_id)).all())
     published = _published_by_school(session, where=[*of_schools(Resource), *_published_in(scope)],
-                                      district_id=district_id)
+                                      district_id=district_id, few_owners=not whole_district)
     waiting: dict[str, list[datetime]] = defaultdict(list)
     for school_id, submitted in session.execute(
             select(Resource.school_id, Resource.updated_at).where(*of_schools(Resource), *_pending(scope))):
@@ -260,7 +266,8 @@ def district_figures(session: Session, *, district_id: str, scope: Scope) -> Dis
     teachers = session.scalar(select(_teacher_count())
                               .where(User.district_id == district_id, User.school_id.isnot(None))) or 0
     by_school = _published_by_school(
-        session, where=[Resource.district_id == district_id, *_published_in(scope)], district_id=district_id)
+        session, where=[Resource.district_id == district_id, *_published_in(scope)], district_id=district_id,
+        few_owners=False)
     published = by_school.values()  # with district staff's (no school) under None
     publishing = sum(row.teachers for row in published)
     reviews = _district_pending(session, district_id=district_id, scope=scope)
