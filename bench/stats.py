@@ -25,7 +25,10 @@ Latency is measured in this process around each HTTP request (httpx, keep-alive)
 a client sees on the same machine. Ratios, as the other benchmarks report them, higher is
 better: `speedup_p50` = before p50 / after p50 (what the indexes bought), and
 `p99_vs_trivial` = after p99 / the p99 of `GET /me` (an authenticated route reading one row:
-the floor any route pays). Goals: p99 <= 200 ms for each statistics route, <= 50 ms for the
+the floor any route pays). The machine is shared, so latency moves with everyone else's load
+(recorded per route); CPU per request, the API process's plus (PostgreSQL) that of the server
+backends serving the database, read from /proc, moves much less: `speedup_cpu` compares it
+before and after. Goals: p99 <= 200 ms for each statistics route, <= 50 ms for the
 queue's first page. Results go to bench/results/stats.json; the exit status is 1 when a
 request failed, 2 with `--fail-below-goal` when a goal was missed.
 """
@@ -207,10 +210,42 @@ def routes(district: District) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def measure(port: int, token: str, paths: list[str], count: int, warmup: int = 3) -> dict:
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DatabaseCpu:
+    """CPU spent by the PostgreSQL backends serving the benchmark's database (same machine):
+    with the API process's own, the cost of a request whatever else the machine is doing."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+
+    def seconds(self) -> float:
+        if self.url is None:
+            return 0.0
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(self.url)
+        plain = parsed.render_as_string(hide_password=False).replace("+psycopg", "")
+        with psycopg.connect(plain, autocommit=True) as connection:
+            pids = [row[0] for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (parsed.database,))]
+        return sum(_process_cpu(pid) for pid in pids)
+
+
+def measure(port: int, token: str, paths: list[str], count: int, warmup: int = 3, *, server: Server | None = None,
+            database_cpu: DatabaseCpu | None = None) -> dict:
     import httpx
 
     latencies, errors, statuses = [], 0, {}
+    cpu_started = db_started = 0.0
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"},
                       timeout=120) as http:
         for n in range(warmup + count):
@@ -225,13 +260,21 @@ def measure(port: int, token: str, paths: list[str], count: int, warmup: int = 3
                     _say(f"    {path}: {response.status_code} {response.text[:300]}")
             if n >= warmup:
                 latencies.append(elapsed)
+            if n == warmup - 1:
+                cpu_started = server.cpu_seconds() if server else 0.0
+                db_started = database_cpu.seconds() if database_cpu else 0.0
             body_bytes = len(response.content)
+    api_cpu = (server.cpu_seconds() - cpu_started) if server else 0.0
+    db_cpu = (database_cpu.seconds() - db_started) if database_cpu else 0.0
     ordered = sorted(latencies)
     ms = lambda s: round(s * 1000, 2)  # noqa: E731
     return {"requests": count, "errors": errors, "statuses": statuses, "body_bytes": body_bytes,
             "p50_ms": ms(percentile(ordered, 50)), "p90_ms": ms(percentile(ordered, 90)),
             "p99_ms": ms(percentile(ordered, 99)), "max_ms": ms(ordered[-1]),
-            "mean_ms": ms(sum(ordered) / len(ordered))}
+            "mean_ms": ms(sum(ordered) / len(ordered)),
+            # CPU per request: the API process, and PostgreSQL's backends (0 on SQLite, in-process).
+            "api_cpu_ms_per_request": round(api_cpu * 1000 / count, 2),
+            "database_cpu_ms_per_request": round(db_cpu * 1000 / count, 2) if database_cpu and database_cpu.url else None}
 
 
 def run_api(url: str, data_dir: Path, name: str) -> Server:
@@ -246,13 +289,21 @@ def run_api(url: str, data_dir: Path, name: str) -> Server:
     return server
 
 
-def measure_all(server: Server, token: str, district: District, count: int) -> dict:
+def measure_all(server: Server, token: str, district: District, count: int, database_cpu: DatabaseCpu) -> dict:
     results = {}
     for name, (group, paths) in routes(district).items():
-        results[name] = {"group": group, **measure(server.port, token, paths, count)}
+        results[name] = {"group": group, **measure(server.port, token, paths, count, server=server,
+                                                   database_cpu=database_cpu)}
         r = results[name]
-        _say(f"    {name:32s} p50 {r['p50_ms']:8.1f} ms  p99 {r['p99_ms']:8.1f} ms  errors {r['errors']}")
+        _say(f"    {name:32s} p50 {r['p50_ms']:8.1f} ms  p99 {r['p99_ms']:8.1f} ms  errors {r['errors']}  "
+             f"cpu/request api {r['api_cpu_ms_per_request']} ms db {r['database_cpu_ms_per_request']} ms  "
+             f"load {os.getloadavg()[0]:.1f}")
+        r["load_average_1min"] = round(os.getloadavg()[0], 2)
     return results
+
+
+def _cpu(result: dict) -> float:
+    return round(result["api_cpu_ms_per_request"] + (result["database_cpu_ms_per_request"] or 0.0), 2)
 
 
 # --------------------------------------------------------------------------- one database
@@ -293,6 +344,7 @@ def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> d
     if kind == "postgresql":
         prepare_postgres(url)
     engine = create_db_engine(url)
+    database_cpu = DatabaseCpu(url if kind == "postgresql" else None)
     previous = before_revision()
     upgrade(engine, previous)
     with Session(engine) as session:  # stage and subject codes the resources refer to
@@ -312,7 +364,7 @@ def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> d
     _say(f"  loaded in {total_load}s; before 0012 (revision {previous}), {args.before_requests} requests a route")
     server = run_api(url, work, f"api-{kind}-before")
     try:
-        document["before"] = measure_all(server, token, district, args.before_requests)
+        document["before"] = measure_all(server, token, district, args.before_requests, database_cpu)
     finally:
         server.stop()
     started = time.perf_counter()
@@ -323,7 +375,7 @@ def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> d
     _say(f"  0012 indexes built in {document['index_build_seconds']}s; after, {args.requests} requests a route")
     server = run_api(url, work, f"api-{kind}-after")
     try:
-        document["after"] = measure_all(server, token, district, args.requests)
+        document["after"] = measure_all(server, token, district, args.requests, database_cpu)
     finally:
         server.stop()
     engine.dispose()
@@ -331,6 +383,9 @@ def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> d
     for name, after in document["after"].items():
         before = document["before"][name]
         after["speedup_p50"] = round(before["p50_ms"] / after["p50_ms"], 2) if after["p50_ms"] else None
+        cpu_before, cpu_after = _cpu(before), _cpu(after)
+        after["cpu_ms_per_request"] = cpu_after
+        after["speedup_cpu"] = round(cpu_before / cpu_after, 2) if cpu_after else None
         after["p99_vs_trivial"] = round(after["p99_ms"] / trivial, 1) if trivial else None
         goal = GOALS_MS.get(after["group"])
         after["goal_p99_ms"] = goal
