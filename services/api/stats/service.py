@@ -3,8 +3,10 @@ them at district scale: 1,000 schools, 50,000 teachers, 1,000,000 resources).
 
 What each figure means, and what the platform does not record (yet):
 - teachers: active accounts with the teacher role, by the school they belong to now;
-- publishing teachers: of those, the ones owning a resource first published in the semester
-  (with the stage/subject filters) that is still published;
+- publishing teachers: active teachers owning a resource of the school first published in the
+  semester (with the stage/subject filters) that is still published; a teacher counts for the
+  school the resource was published at (one who moved and published at both counts at both),
+  and the district's figure is the sum over its schools;
 - resources published: resources of the school first published in the semester, still published;
 - resources played / plays: of those, how many were played and how often, to date. The platform
   counts plays (`view_count`: a play link handed out) per resource for all time, not per day, so
