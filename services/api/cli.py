@@ -301,7 +301,7 @@ Ctrl-C stops everything.
 
 
 @app.command("stats")
-def participation(semester: Annotated[str | None, typer.Option(help="e.g. 2026-fall, 2027-spring; default: now")] = None,
+def participation(semester: Annotated[str | None, typer.Option(help="e.g. 2026-fall; default: the current one")] = None,
                   stage: Annotated[str | None, typer.Option(help="a stage code, e.g. primary")] = None,
                   subject: Annotated[str | None, typer.Option(help="a subject code, e.g. math")] = None,
                   district_id: Annotated[str | None, typer.Option(help="needed when there are several")] = None,
@@ -338,13 +338,14 @@ def _print_participation(scope: stats.Scope, district: Any, schools: list[Any]) 
     from rich.table import Table
     out = Console()
     days, share = stats_export.days, stats_export.share
-    out.print(f"[bold]{scope.semester.code}[/bold] ({scope.semester.starts_at:%Y-%m-%d %H:%M}Z – "
-              f"{scope.semester.ends_at:%Y-%m-%d %H:%M}Z) stage={scope.stage or 'all'} subject={scope.subject or 'all'}")
+    semester, pending = scope.semester, district.reviews_pending
+    out.print(f"[bold]{semester.code}[/bold] ({semester.starts_at:%Y-%m-%d %H:%M}Z – "
+              f"{semester.ends_at:%Y-%m-%d %H:%M}Z) stage={scope.stage or 'all'} subject={scope.subject or 'all'}")
     out.print(f"district: {district.schools} schools, {district.schools_publishing} publishing; "
-              f"{district.publishing_teachers}/{district.teachers} teachers published ({share(district.publishing_share)}); "
-              f"{district.resources_published} resources published, {district.resources_played} played, "
-              f"{district.plays} plays; {district.reviews_pending.count} reviews pending (oldest "
-              f"{days(district.reviews_pending.oldest_age_s)} d, median {days(district.reviews_pending.median_age_s)} d); "
+              f"{district.publishing_teachers}/{district.teachers} teachers published "
+              f"({share(district.publishing_share)}); {district.resources_published} resources published, "
+              f"{district.resources_played} played, {district.plays} plays; {pending.count} reviews pending "
+              f"(oldest {days(pending.oldest_age_s)} d, median {days(pending.median_age_s)} d); "
               f"{district.pairings} pairings of {district.paired_schools} schools (exchanges are not recorded yet)")
     table = Table("school", "teachers", "published by", "share", "resources", "played", "plays", "pending",
                   "oldest d", "median d", "paired with")
