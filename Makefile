@@ -51,3 +51,7 @@ bench-search: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+.PHONY: bench-stats
+bench-stats: setup
+	$(VENV)/bin/python bench/stats.py

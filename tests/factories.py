@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from services.api.auth.passwords import hash_password
 from services.api.orgs.models import District, Role, School, SchoolKind, User
 from services.api.pairing.models import Pairing
+from services.api.resources.models import License, Resource, ResourceKind, ResourceStatus, Visibility
 from services.api.taxonomy.models import KnowledgePoint
 from services.common.tokens import issue_access_token
 
@@ -61,6 +63,21 @@ class Factory:
         self.session.add(pairing)
         self.session.flush()
         return pairing
+
+    def resource(self, owner: User, *, status: ResourceStatus = ResourceStatus.published,
+                 published_at: datetime | None = None, submitted_at: datetime | None = None, view_count: int = 0,
+                 stage: str | None = None, subject: str | None = None, title: str | None = None) -> Resource:
+        """A resource row as the status machine would have left it (no files): `submitted_at` is
+        when it last changed (the moderation queue's submission time)."""
+        resource = Resource(title=title or f"资源{next(_sequence)}", kind=ResourceKind.courseware,
+                            visibility=Visibility.district, license=License.cc_by, owner_id=owner.id,
+                            school_id=owner.school_id, district_id=owner.district_id, status=status,
+                            published_at=published_at, view_count=view_count, stage_code=stage, subject_code=subject)
+        if submitted_at is not None:
+            resource.updated_at = submitted_at
+        self.session.add(resource)
+        self.session.flush()
+        return resource
 
     def knowledge_point(self, code: str) -> KnowledgePoint:
         return self.session.scalars(select(KnowledgePoint).where(KnowledgePoint.code == code)).one()

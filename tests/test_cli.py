@@ -3,6 +3,7 @@ taxonomy export and import."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -67,3 +68,32 @@ def test_a_broken_import_file_reports_and_changes_nothing(database, tmp_path):
     assert "knowledge_points.0.parent" in result.output
     with database.connect() as connection:
         assert connection.scalar(select(func.count()).where(KnowledgePoint.code == "x.y")) == 0
+
+
+def test_stats_prints_participation_as_table_csv_and_json(database):
+    from sqlalchemy.orm import Session
+
+    from services.api.orgs.models import School
+    from tests.factories import Factory
+
+    with Session(database) as session:
+        factory = Factory(session=session, secret="unused")
+        district = factory.district("青山区")
+        school = factory.school(district=district, name="青山实验小学")
+        teacher = factory.user(school=school)
+        factory.resource(teacher, published_at=datetime(2026, 10, 1, tzinfo=UTC), view_count=4)
+        session.commit()
+        school_id = session.scalars(select(School.id)).one()
+    table = runner.invoke(app, ["stats", "--semester", "2026-fall"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "青山实验小学" in table.output and "1/1 teachers published" in table.output
+    as_json = json.loads(runner.invoke(app, ["stats", "--semester", "2026-fall", "--format", "json"]).output)
+    assert as_json["district"]["resources_published"] == 1 and as_json["schools"][0]["plays"] == 4
+    assert as_json["schools"][0]["school_id"] == school_id
+    as_csv = runner.invoke(app, ["stats", "--semester", "2026-fall", "--format", "csv"], env={"LANG": "en_US.UTF-8"})
+    assert as_csv.exit_code == 0 and as_csv.output.startswith("\ufeffsemester,stage,subject,school_id,school,")
+    assert "青山实验小学" in as_csv.output
+    spring = json.loads(runner.invoke(app, ["stats", "--semester", "2027-spring", "--format", "json"]).output)
+    assert spring["district"]["resources_published"] == 0
+    bad = runner.invoke(app, ["stats", "--semester", "2026-winter"])
+    assert bad.exit_code == 1 and "2026-winter" in bad.output

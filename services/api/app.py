@@ -28,6 +28,7 @@ from services.api.search import outbox
 from services.api.search.client import SearchClient
 from services.api.search.relay import Relay
 from services.api.search.router import router as search_router
+from services.api.stats.router import router as stats_router
 from services.api.taxonomy.router import router as taxonomy_router
 from services.api.uploads.hashing import RunningHashes
 from services.api.uploads import service as uploads
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
         app.include_router(router)
     app.include_router(reports_router)
     app.include_router(screening_router)
+    app.include_router(stats_router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)

@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,6 +24,7 @@ from services.api.audit import service as audit_log
 from services.api.backups import service as backups
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
+from services.api.orgs.models import District
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox
@@ -30,9 +32,12 @@ from services.api.search.client import SearchClient
 from services.api.search.documents import resource_count
 from services.api.search.errors import SearchUnavailable
 from services.api.search.models import SearchOutbox
+from services.api.stats import export as stats_export
+from services.api.stats import service as stats
 from services.api.uploads import gc
 from services.api.uploads import service as uploads
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.db import utcnow
 from services.common.problems import DomainError
 from services.common.settings import Settings
 from services.common.storage import create_blob_store
@@ -449,6 +454,61 @@ def audit_verify(anchor: Annotated[str | None, typer.Option(
         console.print(f"[red]audit chain broken[/red] at {report.problem} ({report.rows} rows before it are intact)")
         raise typer.Exit(1)
     typer.echo(f"audit chain intact: {report.rows} rows; head {report.head_seq}:{report.head_hash}")
+@app.command("stats")
+def participation(semester: Annotated[str | None, typer.Option(help="e.g. 2026-fall; default: the current one")] = None,
+                  stage: Annotated[str | None, typer.Option(help="a stage code, e.g. primary")] = None,
+                  subject: Annotated[str | None, typer.Option(help="a subject code, e.g. math")] = None,
+                  district_id: Annotated[str | None, typer.Option(help="needed when there are several")] = None,
+                  school_id: Annotated[str | None, typer.Option(help="one school only")] = None,
+                  output: Annotated[str, typer.Option("--format", help="table, csv (schools) or json")] = "table",
+                  ) -> None:
+    """Participation figures: what GET /statistics/participation and …/schools answer."""
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter("table, csv or json", param_hint="--format")
+    language = "zh-CN" if os.environ.get("LANG", "").startswith("zh") else "en"
+    with _session() as session:
+        if district_id is None:
+            districts = list(session.scalars(select(District.id).limit(2)))
+            if len(districts) != 1:
+                raise typer.BadParameter("name the district (there is none, or several)", param_hint="--district-id")
+            district_id = districts[0]
+        try:
+            scope = stats.scope(session, semester=semester, stage=stage, subject=subject, now=utcnow())
+            district = stats.district_figures(session, district_id=district_id, scope=scope)
+            schools = stats.district_school_figures(session, district_id=district_id, scope=scope, school_id=school_id)
+        except DomainError as error:
+            _fail(error)
+    if output == "json":
+        typer.echo(json.dumps({"filters": scope.read().model_dump(mode="json"),
+                               "district": district.model_dump(mode="json"),
+                               "schools": [row.model_dump(mode="json") for row in schools]}, ensure_ascii=False))
+    elif output == "csv":
+        sys.stdout.write(stats_export.schools_csv(scope.read(), schools, language))
+    else:
+        _print_participation(scope, district, schools)
+
+
+def _print_participation(scope: stats.Scope, district: Any, schools: list[Any]) -> None:
+    from rich.table import Table
+    out = Console()
+    days, share = stats_export.days, stats_export.share
+    semester, pending = scope.semester, district.reviews_pending
+    out.print(f"[bold]{semester.code}[/bold] ({semester.starts_at:%Y-%m-%d %H:%M}Z – "
+              f"{semester.ends_at:%Y-%m-%d %H:%M}Z) stage={scope.stage or 'all'} subject={scope.subject or 'all'}")
+    out.print(f"district: {district.schools} schools, {district.schools_publishing} publishing; "
+              f"{district.publishing_teachers}/{district.teachers} teachers published "
+              f"({share(district.publishing_share)}); {district.resources_published} resources published, "
+              f"{district.resources_played} played, {district.plays} plays; {pending.count} reviews pending "
+              f"(oldest {days(pending.oldest_age_s)} d, median {days(pending.median_age_s)} d); "
+              f"{district.pairings} pairings of {district.paired_schools} schools (exchanges are not recorded yet)")
+    table = Table("school", "teachers", "published by", "share", "resources", "played", "plays", "pending",
+                  "oldest d", "median d", "paired with")
+    for row in schools:
+        table.add_row(row.school_name, str(row.teachers), str(row.publishing_teachers), share(row.publishing_share),
+                      str(row.resources_published), str(row.resources_played), str(row.plays),
+                      str(row.reviews_pending.count), days(row.reviews_pending.oldest_age_s),
+                      days(row.reviews_pending.median_age_s), "、".join(p.school_name for p in row.pairings))
+    out.print(table)
 
 
 if __name__ == "__main__":

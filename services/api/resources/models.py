@@ -80,6 +80,13 @@ class Resource(Base):
     __table_args__ = (
         Index("ix_resources_school_status", "school_id", "status"),
         Index("ix_resources_district_status", "district_id", "status"),
+        # Participation statistics and the moderation queue (migration 0012): covering indexes.
+        Index("ix_resources_district_published", "district_id", "status", "published_at", "school_id", "owner_id",
+              "view_count", "stage_code", "subject_code"),
+        Index("ix_resources_school_published", "school_id", "status", "published_at", "owner_id", "view_count",
+              "stage_code", "subject_code"),
+        Index("ix_resources_district_submitted", "district_id", "status", "updated_at", "id", "school_id",
+              "stage_code", "subject_code"),
     )
 
     id: Mapped[str] = id_column()
