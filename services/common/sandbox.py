@@ -21,6 +21,8 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,9 +90,11 @@ def isolation() -> Isolation:
     return Isolation("none", "; ".join(failures))
 
 
-def _bwrap_prefix(scratch: Path, *, network: bool, writable: bool = True) -> list[str]:
+def _bwrap_prefix(scratch: Path, *, network: bool, writable: bool = True, private_tmp: bool = False) -> list[str]:
     argv = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if private_tmp:
+        argv += ["--tmpfs", "/tmp"]
     if not network:
         argv.append("--unshare-net")
     if writable:
@@ -109,11 +113,14 @@ def environment(scratch: Path, extra: dict[str, str] | None = None) -> dict[str,
             **(extra or {})}
 
 
-def command(argv: list[str], *, scratch: Path, limits: Limits, network: bool = False) -> list[str]:
-    """The full command line that runs `argv` inside the sandbox."""
+def command(argv: list[str], *, scratch: Path, limits: Limits, network: bool = False,
+            private_tmp: bool = False) -> list[str]:
+    """The full command line that runs `argv` inside the sandbox. `private_tmp`: an empty,
+    writable /tmp of its own (LibreOffice insists on one), which hides the machine's /tmp, so
+    everything the program reads must then be in `scratch`."""
     method = isolation().method
     if method == "bwrap":
-        wrapped = [*_bwrap_prefix(scratch, network=network), *argv]
+        wrapped = [*_bwrap_prefix(scratch, network=network, private_tmp=private_tmp), *argv]
     elif method == "unshare" and not network:
         wrapped = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *argv]
     else:
@@ -162,21 +169,27 @@ class Sandboxed:
                 stream.close()
 
 
-def start(argv: list[str], *, scratch: Path, limits: Limits, network: bool = False,
+def start(argv: list[str], *, scratch: Path, limits: Limits, network: bool = False, private_tmp: bool = False,
           env: dict[str, str] | None = None, stdout: int | IO[Any] | None = subprocess.PIPE,
           stderr: int | IO[Any] | None = subprocess.PIPE, text: bool = False) -> Sandboxed:
     """Starts `argv` sandboxed, in a new session (its own process group), stdin closed."""
     scratch.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(command(argv, scratch=scratch, limits=limits, network=network),
+    process = subprocess.Popen(command(argv, scratch=scratch, limits=limits, network=network, private_tmp=private_tmp),
                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, text=text,
                                env=environment(scratch, env), cwd=scratch, start_new_session=True)
     return Sandboxed(process=process, limits=limits)
 
 
-def run(argv: list[str], *, scratch: Path, limits: Limits, network: bool = False,
+def run(argv: list[str], *, scratch: Path | None, limits: Limits, network: bool = False, private_tmp: bool = False,
         env: dict[str, str] | None = None, text: bool = False) -> subprocess.CompletedProcess[Any]:
-    """Runs `argv` sandboxed to its end and returns its output; raises SandboxTimeout."""
-    with start(argv, scratch=scratch, limits=limits, network=network, env=env, text=text) as sandboxed:
+    """Runs `argv` sandboxed to its end and returns its output; raises SandboxTimeout. Without
+    a scratch directory, it gets a temporary one."""
+    if scratch is None:
+        with tempfile.TemporaryDirectory(prefix="lb-sandbox-") as temporary:
+            return run(argv, scratch=Path(temporary), limits=limits, network=network, private_tmp=private_tmp,
+                       env=env, text=text)
+    with start(argv, scratch=scratch, limits=limits, network=network, private_tmp=private_tmp, env=env,
+               text=text) as sandboxed:
         try:
             stdout, stderr = sandboxed.process.communicate(timeout=limits.time_s)
         except subprocess.TimeoutExpired:
@@ -185,3 +198,10 @@ def run(argv: list[str], *, scratch: Path, limits: Limits, network: bool = False
             sandboxed.process.communicate()
             raise SandboxTimeout(limits.time_s) from None
         return subprocess.CompletedProcess(sandboxed.process.args, sandboxed.process.returncode, stdout, stderr)
+
+
+def python_module(module: str, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run one of our own modules (`python -m`) in the sandbox:
+    for parsing done with Python libraries (page rendering, upload inspection)."""
+    root = Path(__file__).resolve().parents[2]  # the directory holding `services`
+    return [sys.executable, "-B", "-m", module, *args], {"PYTHONPATH": str(root)}
