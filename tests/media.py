@@ -286,3 +286,32 @@ def hls_playlist_posing_as(path: Path, *, url: str) -> Path:
     ffmpeg choose the demuxer."""
     path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n{url}\n#EXT-X-ENDLIST\n", encoding="utf-8")
     return path
+
+
+def linked_image_docx(path: Path, *, url: str) -> Path:
+    """A real .docx whose picture is not in the file but linked: LibreOffice fetches `url` while
+    converting, unless stopped."""
+    import io
+    import re
+
+    from docx import Document
+
+    picture = io.BytesIO()
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(picture, format="PNG")
+    made = io.BytesIO()
+    document = Document()
+    document.add_paragraph(CHINESE)
+    document.add_picture(picture)
+    document.save(made)
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as linked:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.startswith("word/media/"):
+                continue
+            if info.filename == "word/document.xml":
+                data = data.replace(b'r:embed="', b'r:link="')
+            if info.filename == "word/_rels/document.xml.rels":
+                data = re.sub(rb'Target="media/image1\.png"', b'Target="' + url.encode() + b'" TargetMode="External"',
+                              data)
+            linked.writestr(info, data)
+    return path
