@@ -129,3 +129,22 @@ def test_memory_and_file_size_are_limited(scratch):
                          limits=sandbox.Limits(time_s=30, file_bytes=1024 * 1024), text=True)
     assert result.returncode != 0
     assert os.path.getsize(scratch / "big") <= 1024 * 1024
+
+
+def test_no_service_starts_a_process_but_through_the_sandbox():
+    """The invariant, kept by a test rather than by remembering: services/common/sandbox.py is
+    the only module that starts processes (a converter started elsewhere would get the
+    service's environment, network and no limits)."""
+    root = Path(__file__).resolve().parents[1] / "services"
+    allowed = {root / "common" / "sandbox.py"}
+    # Processes that never read an uploaded file: `lb dev` replaces itself with its supervisor.
+    exceptions = {"services/api/cli.py: os.exec"}
+    starters = ("import subprocess", "from subprocess", "os.system(", "os.popen(", "os.exec", "os.spawn",
+                "create_subprocess_exec", "create_subprocess_shell")
+    offenders = []
+    for source in root.rglob("*.py"):
+        if source in allowed:
+            continue
+        text = source.read_text(encoding="utf-8")
+        offenders += [f"{source.relative_to(root.parent)}: {starter}" for starter in starters if starter in text]
+    assert set(offenders) - exceptions == set(), offenders

@@ -91,7 +91,8 @@ def ladder(work: Work) -> dict[str, Any]:
     share = (1.0 - images_share) / len(facts.video)
     tracks = []
     for position, track in enumerate(facts.video):
-        plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(work, source, track))
+        plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(
+            source, track, scratch=work.scratch / "probe", media_type=work.media_type))
         track_dir = out / f"t{position}"
         track_dir.mkdir()
         run_ffmpeg(ladder_command(plan, source=source, out_dir=track_dir, media_type=work.media_type),
@@ -171,14 +172,15 @@ def default_track(facts: media.MediaFacts) -> int:
     return 0
 
 
-def keyframe_interval(work: Work, source: str, track: media.VideoTrack, *, sample_s: int = 30) -> float | None:
+def keyframe_interval(source: str, track: media.VideoTrack, *, scratch: Path, media_type: str | None = None,
+                      sample_s: int = 30) -> float | None:
     """The longest gap between keyframes in the first `sample_s` seconds (keyframes only are
     decoded, so this is quick); None when it cannot be told."""
     try:
         result = sandbox.run(["ffprobe", "-v", "error", "-select_streams", str(track.index), "-skip_frame", "nokey",
                               "-show_entries", "frame=pts_time", "-read_intervals", f"%+{sample_s}",
-                              "-of", "csv=p=0", *media.input_args(source, work.media_type)],
-                             scratch=work.scratch / "probe", network=media.is_url(source), text=True,
+                              "-of", "csv=p=0", *media.input_args(source, media_type)],
+                             scratch=scratch, network=media.is_url(source), text=True,
                              limits=sandbox.Limits(time_s=120, memory_bytes=2 * sandbox.GiB))
     except sandbox.SandboxTimeout:
         return None

@@ -289,7 +289,7 @@ def gif_frames(path: Path) -> int:
             frames += 1
             width, height = struct.unpack_from("<HH", data, position + 5)
             if width * height > limits.IMAGE_MAX_PIXELS:
-                raise UnsafeFile(reason=f"a frame of {width}×{height} pixels / 动画帧尺寸过大")
+                raise TooComplex(reason=f"a frame of {width}×{height} pixels / 动画帧尺寸过大")
             flags = data[position + 9]
             position += 10 + (3 << ((flags & 0x07) + 1) if flags & 0x80 else 0)
             position = _skip_sub_blocks(data, position + 1)  # after the LZW code size
