@@ -122,8 +122,9 @@ def _refuse_overlaps(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -
 def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, *,
                 budget: list[int]) -> tuple[bytes, bytes | None]:
     """Reads an entry to its end, within the budget of bytes the whole file may expand to;
-    returns its first part (for XML checks) and, when it is itself an archive, all of it."""
+    returns it if it is XML (for the XML checks), and all of it if it is itself an archive."""
     head = bytearray()
+    wants_head = entry.filename.endswith((".xml", ".rels"))
     nested: bytearray | None = None
     read = 0
     try:
@@ -134,9 +135,9 @@ def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, *,
                 if budget[0] < 0 or read > entry.file_size:
                     raise UnsafeFile(reason=f"{entry.filename} expands past what its header says"
                                             " / 文件内容超出声明的大小")
-                if len(head) < limits.ZIP_MAX_XML_PART:
-                    head += chunk[:limits.ZIP_MAX_XML_PART - len(head)]
-                    if len(head) >= limits.ZIP_MAX_XML_PART and entry.filename.endswith((".xml", ".rels")):
+                if wants_head:
+                    head += chunk
+                    if len(head) > limits.ZIP_MAX_XML_PART:
                         raise UnsafeFile(reason=f"{entry.filename} is larger than it may be / 文件内容超出限制")
                 if read == len(chunk) and chunk.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
                     nested = bytearray()
