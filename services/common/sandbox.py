@@ -23,8 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -85,7 +84,8 @@ def isolation() -> Isolation:
         if probe.returncode == 0:
             return Isolation(method)
         failures.append(f"{method}: {probe.stderr.strip()[:200]}")
-    # Every other control still applies; this one is reported (transcoder health, logs).
+    # Every other control still applies; this one is missing, and said so (here, and in the
+    # transcoder's start-up log).
     log.error("sandbox_network_isolation_unavailable", failures=failures)
     return Isolation("none", "; ".join(failures))
 
@@ -130,30 +130,18 @@ def command(argv: list[str], *, scratch: Path, limits: Limits, network: bool = F
 
 @dataclass
 class Sandboxed:
-    """A running sandboxed process (`start`): read its pipes, then `wait`."""
+    """A running sandboxed process (`start`), used as a context manager: on leaving it, whatever
+    is left of the process tree is killed and the pipes are closed."""
 
     process: subprocess.Popen[Any]
     limits: Limits
-    timed_out: bool = False
-    _killed: threading.Event = field(default_factory=threading.Event)
 
     def kill(self) -> None:
         """Kills the process group (the bubblewrap parent takes its whole pid namespace with it)."""
-        self._killed.set()
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-    def wait(self) -> int:
-        """Waits within the time limit; kills everything on it and raises SandboxTimeout."""
-        try:
-            return self.process.wait(timeout=self.limits.time_s)
-        except subprocess.TimeoutExpired:
-            self.timed_out = True
-            self.kill()
-            self.process.wait()
-            raise SandboxTimeout(self.limits.time_s) from None
 
     def __enter__(self) -> Sandboxed:
         return self
@@ -193,7 +181,6 @@ def run(argv: list[str], *, scratch: Path | None, limits: Limits, network: bool 
         try:
             stdout, stderr = sandboxed.process.communicate(timeout=limits.time_s)
         except subprocess.TimeoutExpired:
-            sandboxed.timed_out = True
             sandboxed.kill()
             sandboxed.process.communicate()
             raise SandboxTimeout(limits.time_s) from None
