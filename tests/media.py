@@ -315,3 +315,18 @@ def linked_image_docx(path: Path, *, url: str) -> Path:
                               data)
             linked.writestr(info, data)
     return path
+
+
+def compound_file(path: Path, names: list[str]) -> Path:
+    """The parts of an OLE compound file (.doc/.xls/.ppt) the checks read: its signature and a
+    directory sector of 128-byte entries with these names. Not openable by Office; enough to
+    say what the file holds."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    directory = bytearray()
+    for name in ["Root Entry", *names]:
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        entry = encoded + bytes(64 - len(encoded)) + struct.pack("<H", len(encoded)) + bytes(62)
+        directory += entry
+    directory += bytes(-len(directory) % 512)
+    path.write_bytes(header + bytes(directory) + bytes(1024))
+    return path

@@ -49,6 +49,13 @@ HOSTILE = [
     ("remote template", "教案.docx", lambda d: media.docx_parts(
         d / "template.docx", rels=media.remote_template_rels("http://198.51.100.7/template.dotm")),
      "upload.active_content"),
+    ("legacy macros", "教案.doc", lambda d: media.compound_file(d / "macro.doc", ["WordDocument", "Macros",
+                                                                                "_VBA_PROJECT"]),
+     "upload.active_content"),
+    ("legacy embedded package", "课件.ppt", lambda d: media.compound_file(
+        d / "package.ppt", ["PowerPoint Document", "\x01Ole10Native"]), "upload.active_content"),
+    ("encrypted ooxml", "教案.docx", lambda d: media.compound_file(
+        d / "locked.docx", ["EncryptionInfo", "EncryptedPackage"]), "upload.encrypted_file"),
     # PDFs: active content
     ("pdf javascript", "讲义.pdf", lambda d: _pdf(
         d, "js.pdf", catalog_extra=b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "upload.active_content"),
