@@ -16,6 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # - libreoffice-*-nogui: headless `soffice --convert-to pdf` for the documents queue (Word,
 #   PowerPoint, Excel lessons); the -nogui builds leave out X11/GTK.
 # - fonts-noto-cjk: without CJK fonts LibreOffice renders Chinese text as empty boxes.
+# - bubblewrap: converters run without network, secrets or write access (docs/security.md); in a
+#   container it needs user namespaces allowed (else the other limits still apply, and it is logged).
 # Versions come from the bookworm archive (security updates included), so they are not pinned.
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -25,6 +27,7 @@ RUN apt-get update \
         libreoffice-calc-nogui \
         libreoffice-impress-nogui \
         fonts-noto-cjk \
+        bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 
 # The backup service's `lb backup` runs pg_dump/pg_restore; bookworm's client is 15, the

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test setup ffmpeg libreoffice browser test-servers bench-api bench-upload bench-transcode bench-search clean
+.PHONY: run test setup ffmpeg libreoffice sandbox browser test-servers bench-api bench-upload bench-transcode bench-search clean
 .PHONY: pg-client
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
@@ -13,7 +13,7 @@ run: setup
 test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-setup: ffmpeg libreoffice
+setup: ffmpeg libreoffice sandbox
 	@infra/python-env.sh
 
 ffmpeg:
@@ -27,6 +27,10 @@ pg-client:
 # Office documents become PDF previews with Chinese fonts.
 libreoffice:
 	@infra/libreoffice.sh install
+
+# bubblewrap: converters run without network, secrets or write access (docs/security.md).
+sandbox:
+	@infra/sandbox.sh install
 
 # Headless Chromium and hls.js: the playback tests play lessons in a real web player.
 browser:

@@ -116,7 +116,7 @@ def run_one_process(source: Path, plan, out: Path, facts) -> float:
     """Baseline (b): the pipeline's own one-process ffmpeg command (tuned by hand: one decode,
     split + scale, the download MP4 from the same decode), run bare with nothing around it."""
     started = time.perf_counter()
-    run_ffmpeg(ladder_command(plan, source=str(source), out_dir=out), duration_s=facts.duration_s,
+    run_ffmpeg(ladder_command(plan, source=str(source), out_dir=out), scratch=out, duration_s=facts.duration_s,
                time_limit_s=24 * 3600)
     _download(plan, out)
     return time.perf_counter() - started
@@ -160,7 +160,7 @@ def run_first_playable(source: Path, out: Path, facts) -> float:
     out.mkdir(parents=True)
     started = time.perf_counter()
     run_ffmpeg(first_playable_command(facts.video[0], audio_codec=facts.audio_codec, source=str(source), out_dir=out),
-               duration_s=facts.duration_s, time_limit_s=3600)
+               scratch=out, duration_s=facts.duration_s, time_limit_s=3600)
     return time.perf_counter() - started
 
 
@@ -185,7 +185,8 @@ def ssim(variant_playlist: Path, source: Path, *, seconds: int) -> float | None:
 def bench_source(name: str, source: Path, *, ssim_seconds: int) -> dict:
     facts = media.probe(str(source), need_video=True)
     track = facts.video[0]
-    plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(str(source), track))
+    plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(
+        str(source), track, scratch=Path(tempfile.gettempdir()) / "lb-bench-probe"))
     print(f"[{name}] {facts.duration_s:.0f} s, {track.width}x{track.height}, rungs {plan.names}, "
           f"top rung copied: {plan.copy_top}", flush=True)
     with tempfile.TemporaryDirectory(prefix=f"lb-bench-transcode-{name}-") as tmp:

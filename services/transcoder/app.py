@@ -16,7 +16,7 @@ import structlog
 from celery import Celery
 from sqlalchemy import Engine
 
-from services.common import jobs
+from services.common import jobs, sandbox
 from services.common.db import create_db_engine
 from services.common.jobs import JobFailed, JobState
 from services.common.settings import Settings
@@ -51,6 +51,8 @@ def create_worker(settings: Settings) -> Celery:
                             scratch_root=settings.core.data_dir / "scratch" / "transcoder",
                             name=f"{socket.gethostname()}:{os.getpid()}", heartbeat_s=settings.transcoder.heartbeat_s)
     remove_stale_scratch(transcoder)
+    # Said at start, not at the first hostile file: how converters are kept off the network here.
+    log.info("converter_sandbox", isolation=sandbox.isolation().method)
     celery.conf.task_routes = {contract.name: {"queue": contract.queue} for contract in jobs.CONTRACTS.values()}
 
     @celery.task(name=PING.name, shared=False)  # per app: tests build several

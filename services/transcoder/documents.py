@@ -10,25 +10,32 @@ A file that cannot be converted fails the job with a reason; the original stays 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pypdfium2 as pdfium
-from PIL import Image, ImageOps
-
-from services.common import media
+from services.common import media, sandbox
 from services.common.jobs import JobFailed
 from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS, run_ffmpeg
 
-LIBREOFFICE_TIMEOUT_S = 300
+LIBREOFFICE_LIMITS = sandbox.Limits(time_s=300, memory_bytes=4 * sandbox.GiB, file_bytes=2 * sandbox.GiB)
+RENDER_LIMITS = sandbox.Limits(time_s=600, memory_bytes=3 * sandbox.GiB, file_bytes=1 * sandbox.GiB)
 MAX_PAGES = 300             # pages given images and text; longer files keep their full PDF
-PAGE_IMAGE_WIDTH = 1280
-THUMBNAIL_WIDTH = 320
-IMAGE_PREVIEW_SIDE = 1600
 AUDIO_KBPS = 96
+
+# LibreOffice's settings for a hostile document, written into the conversion's own profile:
+# links (to other files, to URLs, to data sources) are never updated, linked content from
+# untrusted documents is not fetched, and no macro runs.
+LIBREOFFICE_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>1</value></prop></item>
+</oor:items>
+"""
 
 # What LibreOffice must be told the file is: it picks its import filter by the extension.
 OFFICE_EXTENSIONS = {
@@ -54,30 +61,35 @@ def document_outputs(source: Path, media_type: str, *, scratch: Path, out: Path)
         convert_to_pdf(source, OFFICE_EXTENSIONS[media_type], scratch=scratch, pdf=pdf)
     else:
         raise JobFailed(f"no preview for {media_type or 'this type'} / 该文件类型无法预览")
+    facts = _render(scratch, "pages", pdf, out, str(MAX_PAGES))
+    entries = {"kind": "document", "preview": "preview.pdf", "pages": facts["pages"],
+               "page_images": facts["page_images"], "page_image": "pages/{page:04d}.jpg", "text": "text.json",
+               "thumbnail": "thumbnail.jpg" if facts["pages"] else None}
+    if facts["capped_pages"]:
+        # Said, not hidden: these pages' images are smaller than the others.
+        entries["note"] = (f"{len(facts['capped_pages'])} page(s) of absurd size rendered scaled down"
+                           " / 部分页面尺寸异常，已缩小显示")
+        entries["capped_pages"] = facts["capped_pages"]
+    return entries
+
+
+def _render(scratch: Path, command: str, source: Path, out: Path, *args: str) -> dict[str, Any]:
+    """Runs services/transcoder/render.py in the sandbox; its verdict, or JobFailed."""
+    argv, env = sandbox.python_module("services.transcoder.render", command, str(source), str(out), *args)
     try:
-        document = pdfium.PdfDocument(str(pdf))
-    except pdfium.PdfiumError:
-        raise JobFailed("the PDF cannot be read / PDF 文件无法读取") from None
+        result = sandbox.run(argv, scratch=scratch, limits=RENDER_LIMITS, env=env, text=True)
+    except sandbox.SandboxTimeout:
+        raise JobFailed("rendering took too long / 渲染超时") from None
     try:
-        total = len(document)
-        pages_dir = out / "pages"
-        pages_dir.mkdir()
-        texts = []
-        for number in range(1, min(total, MAX_PAGES) + 1):
-            page = document[number - 1]
-            width = page.get_width() or 1
-            image = page.render(scale=PAGE_IMAGE_WIDTH / width).to_pil().convert("RGB")
-            image.save(pages_dir / f"{number:04d}.jpg", quality=82, optimize=True)
-            texts.append({"page": number, "text": page.get_textpage().get_text_range().strip()})
-    finally:
-        document.close()
-    (out / "text.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    first = Image.open(pages_dir / "0001.jpg") if total else None
-    if first is not None:
-        _thumbnail(first, out / "thumbnail.jpg")
-    return {"kind": "document", "preview": "preview.pdf", "pages": total, "page_images": min(total, MAX_PAGES),
-            "page_image": "pages/{page:04d}.jpg", "text": "text.json",
-            "thumbnail": "thumbnail.jpg" if first is not None else None}
+        facts = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
+    except (ValueError, IndexError):
+        facts = None
+    if facts is None:
+        # Killed by a limit (memory, CPU, file size) or crashed in a parser: the file is the cause.
+        raise JobFailed("the file is too demanding to render, or damaged / 文件过于复杂或已损坏，无法渲染")
+    if "error" in facts:
+        raise JobFailed(facts["error"])
+    return facts
 
 
 def convert_to_pdf(source: Path, extension: str, *, scratch: Path, pdf: Path) -> None:
@@ -86,48 +98,36 @@ def convert_to_pdf(source: Path, extension: str, *, scratch: Path, pdf: Path) ->
     named = work / f"source{extension}"
     shutil.copyfile(source, named)
     # A profile of its own per conversion: two soffice processes sharing one refuse to run.
-    profile = (work / "profile").as_uri()
-    env = {**os.environ, "HOME": str(work), "LANG": "zh_CN.UTF-8", "LC_ALL": "C.UTF-8", "FC_LANG": "zh-cn",
-           "SAL_USE_VCLPLUGIN": "svp"}
+    profile = work / "profile"
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(LIBREOFFICE_PROFILE, encoding="utf-8")
+    env = {"LANG": "zh_CN.UTF-8", "LC_ALL": "C.UTF-8", "FC_LANG": "zh-cn", "SAL_USE_VCLPLUGIN": "svp"}
+    if shutil.which("soffice", path=sandbox.SYSTEM_PATH) is None:
+        raise JobFailed("LibreOffice is not installed on this worker (infra/libreoffice.sh)")
     try:
-        result = subprocess.run(
-            ["soffice", f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nolockcheck",
+        result = sandbox.run(
+            ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--nolockcheck",
              "--nodefault", "--nofirststartwizard", "--convert-to", "pdf", "--outdir", str(work), str(named)],
-            capture_output=True, text=True, timeout=LIBREOFFICE_TIMEOUT_S, env=env, check=False,
-            start_new_session=True)
-    except subprocess.TimeoutExpired:
+            scratch=scratch, limits=LIBREOFFICE_LIMITS, env=env, text=True, private_tmp=True)
+    except sandbox.SandboxTimeout:
         raise JobFailed("converting the document took too long / 文档转换超时") from None
-    except FileNotFoundError:
-        raise JobFailed("LibreOffice is not installed on this worker (infra/libreoffice.sh)") from None
     produced = work / "source.pdf"
     if result.returncode != 0 or not produced.exists() or produced.stat().st_size == 0:
         raise JobFailed("the document could not be converted to PDF (damaged or unsupported) / 文档无法转换为 PDF")
     shutil.move(produced, pdf)
 
 
-def image_outputs(source: Path, *, out: Path) -> dict[str, Any]:
-    try:
-        with Image.open(source) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise JobFailed("the picture cannot be read / 图片无法读取") from None
-    preview = image.copy()
-    preview.thumbnail((IMAGE_PREVIEW_SIDE, IMAGE_PREVIEW_SIDE))
-    preview.save(out / "preview.jpg", quality=85, optimize=True)
-    _thumbnail(image, out / "thumbnail.jpg")
+def image_outputs(source: Path, *, scratch: Path, out: Path) -> dict[str, Any]:
+    facts = _render(scratch, "image", source, out)
     return {"kind": "image", "preview": "preview.jpg", "thumbnail": "thumbnail.jpg",
-            "width": image.width, "height": image.height}
+            "width": facts["width"], "height": facts["height"]}
 
 
-def audio_outputs(source: str, facts: media.MediaFacts, *, out: Path, report: Any, should_stop: Any) -> dict[str, Any]:
-    run_ffmpeg([*FFMPEG_WITH_PROGRESS, "-i", source, "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k",
-                "-movflags", "+faststart", str(out / "audio.m4a")],
-               duration_s=facts.duration_s, time_limit_s=max(300.0, facts.duration_s), on_progress=report,
+def audio_outputs(source: str, facts: media.MediaFacts, *, media_type: str | None, scratch: Path, out: Path,
+                  report: Any, should_stop: Any) -> dict[str, Any]:
+    run_ffmpeg([*FFMPEG_WITH_PROGRESS, *media.input_args(source, media_type), "-map", "0:a:0", "-vn", "-c:a", "aac",
+                "-b:a", f"{AUDIO_KBPS}k", "-movflags", "+faststart", str(out / "audio.m4a")],
+               scratch=scratch, network=media.is_url(source), duration_s=facts.duration_s,
+               time_limit_s=max(300.0, facts.duration_s), on_progress=report,
                should_stop=should_stop)
     return {"kind": "audio", "rendition": "audio.m4a", "duration_s": facts.duration_s, "bit_rate": AUDIO_KBPS * 1000}
-
-
-def _thumbnail(image: Image.Image, path: Path) -> None:
-    thumbnail = image.copy()
-    thumbnail.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 4))
-    thumbnail.save(path, quality=80, optimize=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from services.common import sandbox
+from services.common.media import FFPROBE_LIMITS, input_args
 
 # profile_idc and the constraint byte of the RFC 6381 `avc1.PPCCLL` codec string.
 _AVC_PROFILES = {"Constrained Baseline": (0x42, 0xE0), "Baseline": (0x42, 0x00), "Main": (0x4D, 0x40),
@@ -42,8 +44,12 @@ def measure_variant(playlist: Path) -> dict[str, Any]:
 
 
 def _stream_facts(segment: Path) -> dict[str, Any]:
-    result = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(segment)],
-                            capture_output=True, text=True, timeout=60, check=True)
+    # Our own output, but made from a hostile input: read like any other.
+    result = sandbox.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json",
+                          *input_args(str(segment), demuxer="mpegts")],
+                         scratch=None, limits=FFPROBE_LIMITS, text=True)
+    if result.returncode != 0:
+        raise ValueError(f"ffprobe cannot read {segment.name}: {result.stderr.strip()[-200:]}")
     codecs, facts = [], {}
     for stream in json.loads(result.stdout).get("streams", []):
         if stream.get("codec_type") == "video":

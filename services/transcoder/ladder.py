@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.media import MediaFacts, VideoTrack
+from services.common.media import MediaFacts, VideoTrack, input_args
 from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS
 
 SEGMENT_S = 4
@@ -97,10 +97,10 @@ def plan_for(facts: MediaFacts, track: VideoTrack, *, keyframe_interval_s: float
                 has_audio=facts.audio_tracks > 0, download_height=min(DOWNLOAD_MAX_HEIGHT, rungs[0].height))
 
 
-def ladder_command(plan: Plan, *, source: str, out_dir: Path) -> list[str]:
+def ladder_command(plan: Plan, *, source: str, out_dir: Path, media_type: str | None = None) -> list[str]:
     """One ffmpeg process, one decode: every rung and the audio-only variant."""
     encoded = [rung for index, rung in enumerate(plan.rungs) if not (index == 0 and plan.copy_top)]
-    args = [*FFMPEG_WITH_PROGRESS, "-i", source]
+    args = [*FFMPEG_WITH_PROGRESS, *input_args(source, media_type)]
     if encoded:
         args += ["-filter_complex", _cascade(plan, encoded)]
     # The keyframe rule: with a copied top rung, at the source's keyframes (checked regular at
@@ -155,14 +155,17 @@ def _cascade(plan: Plan, encoded: list[Rung]) -> str:
 
 def download_command(rung_playlist: Path, download: Path) -> list[str]:
     """The progressive download MP4 (faststart) remuxed from a rung's segments: no second encode."""
-    return ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(rung_playlist), "-map", "0",
+    # Our own playlist, read by the HLS demuxer: its segments are files beside it, and nothing else.
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y",
+            *input_args(str(rung_playlist), demuxer="hls"), "-map", "0",
             "-c", "copy", "-bsf:a", "aac_adtstoasc", "-movflags", "+faststart", "-f", "mp4", str(download)]
 
 
-def first_playable_command(track: VideoTrack, *, audio_codec: str | None, source: str, out_dir: Path) -> list[str]:
+def first_playable_command(track: VideoTrack, *, audio_codec: str | None, source: str, out_dir: Path,
+                           media_type: str | None = None) -> list[str]:
     """Stream copy into HLS: seconds even for a 45-minute lesson. Audio is re-encoded only when
     it is not AAC already."""
-    args = [*FFMPEG_WITH_PROGRESS, "-i", source, "-map", f"0:{track.index}", "-c:v", "copy"]
+    args = [*FFMPEG_WITH_PROGRESS, *input_args(source, media_type), "-map", f"0:{track.index}", "-c:v", "copy"]
     if audio_codec:
         args += ["-map", "0:a:0", "-c:a", "copy" if audio_codec == "aac" else "aac"]
         if audio_codec != "aac":

@@ -11,19 +11,18 @@ import itertools
 import json
 import math
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.common import media
+from services.common import media, sandbox
 from services.common.jobs import Claim, JobFailed, JobKind, output_prefix
 from services.common.hls import master_playlist as hls_master
 from services.common.storage import BlobStore
 from services.transcoder import documents, hls
 from services.transcoder import screening
-from services.transcoder.ffmpeg_run import run_ffmpeg
+from services.transcoder.ffmpeg_run import run_ffmpeg, run_tool
 from services.transcoder.ladder import download_command, first_playable_command, ladder_command, plan_for
 
 MANIFEST = "manifest.json"
@@ -51,6 +50,10 @@ class Work:
     def prefix(self) -> str:
         return output_prefix(self.claim.asset_id, self.claim.kind)
 
+    @property
+    def media_type(self) -> str | None:
+        return self.claim.source_media_type or None
+
 
 def time_limit_s(duration_s: float, *, factor: float) -> float:
     """Generous for real lessons, finite for anything: a hung or pathological job ends."""
@@ -62,13 +65,14 @@ def time_limit_s(duration_s: float, *, factor: float) -> float:
 def first_playable(work: Work) -> dict[str, Any]:
     """An H.264 source packaged as HLS by stream copy, playable long before the ladder is done."""
     source = work.store.tool_source(work.claim.source_key)
-    facts = _probe(source)
+    facts = _probe(work, source)
     track = facts.video[default_track(facts)]
     if track.codec != "h264":
         return {"kind": "hls", "skipped": f"source video is {track.codec}, not H.264: wait for the ladder"}
     out = _out(work)
-    run_ffmpeg(first_playable_command(track, audio_codec=facts.audio_codec, source=source, out_dir=out),
-               duration_s=facts.duration_s, time_limit_s=time_limit_s(facts.duration_s, factor=0.5),
+    run_ffmpeg(first_playable_command(track, audio_codec=facts.audio_codec, source=source, out_dir=out,
+                                      media_type=work.media_type),
+               scratch=work.scratch, network=media.is_url(source), duration_s=facts.duration_s, time_limit_s=time_limit_s(facts.duration_s, factor=0.5),
                on_progress=lambda f: work.report(f * 0.95), should_stop=work.should_stop)
     variant = {"name": "source", "uri": "index.m3u8", **hls.measure_variant(out / "index.m3u8")}
     manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": 0,
@@ -81,24 +85,25 @@ def ladder(work: Work) -> dict[str, Any]:
     """Every camera track's ladder (one ffmpeg decode each), its audio-only variant and
     download MP4; the poster and storyboard of the default track."""
     source = work.store.tool_source(work.claim.source_key)
-    facts = _probe(source)
+    facts = _probe(work, source)
     out = _out(work)
     default = default_track(facts)
     images_share = 0.05
     share = (1.0 - images_share) / len(facts.video)
     tracks = []
     for position, track in enumerate(facts.video):
-        plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(source, track))
+        plan = plan_for(facts, track, keyframe_interval_s=keyframe_interval(
+            source, track, scratch=work.scratch / "probe", media_type=work.media_type))
         track_dir = out / f"t{position}"
         track_dir.mkdir()
-        run_ffmpeg(ladder_command(plan, source=source, out_dir=track_dir),
-                   duration_s=facts.duration_s,
+        run_ffmpeg(ladder_command(plan, source=source, out_dir=track_dir, media_type=work.media_type),
+                   scratch=work.scratch, network=media.is_url(source), duration_s=facts.duration_s,
                    time_limit_s=time_limit_s(facts.duration_s, factor=4.0 * len(plan.rungs)),
                    on_progress=lambda f, base=position * share: work.report(base + f * share),
                    should_stop=work.should_stop)
         download_rung = next(rung.name for rung in plan.rungs if rung.height == plan.download_height)
-        subprocess.run(download_command(track_dir / download_rung / "index.m3u8", track_dir / "download.mp4"),
-                       check=True, capture_output=True, timeout=time_limit_s(facts.duration_s, factor=0.2))
+        run_tool(download_command(track_dir / download_rung / "index.m3u8", track_dir / "download.mp4"),
+                 scratch=work.scratch, time_limit_s=time_limit_s(facts.duration_s, factor=0.2))
         variants = [{"name": name, "uri": f"t{position}/{name}/index.m3u8",
                      **hls.measure_variant(track_dir / name / "index.m3u8")} for name in plan.names]
         audio = ({"name": "audio", "uri": f"t{position}/audio/index.m3u8",
@@ -109,7 +114,7 @@ def ladder(work: Work) -> dict[str, Any]:
             encoding="utf-8")
         tracks.append({"index": track.index, "title": track.title, "variants": variants, "audio": audio,
                        "download": f"t{position}/download.mp4", "copy_top": plan.copy_top})
-    images = make_images(source, facts, facts.video[default], out)
+    images = make_images(work, source, facts, facts.video[default], out)
     work.report(1.0 - images_share / 2)
     manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": default,
                 "tracks": tracks, **images}
@@ -130,15 +135,15 @@ def document(work: Work) -> dict[str, Any]:
 def image(work: Work) -> dict[str, Any]:
     out = _out(work)
     with work.store.local_file(work.claim.source_key) as source:
-        entries = documents.image_outputs(source, out=out)
+        entries = documents.image_outputs(source, scratch=work.scratch, out=out)
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
 
 
 def audio(work: Work) -> dict[str, Any]:
     out = _out(work)
     source = work.store.tool_source(work.claim.source_key)
-    entries = documents.audio_outputs(source, _probe(source, need_audio=True), out=out, report=work.report,
-                                      should_stop=work.should_stop)
+    entries = documents.audio_outputs(source, _probe(work, source, need_audio=True), media_type=work.media_type,
+                                      scratch=work.scratch, out=out, report=work.report, should_stop=work.should_stop)
     entries["checks"] = [c.model_dump() for c in screening.audio_checks(out / entries["rendition"],
                                                                         duration_s=entries["duration_s"])]
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
@@ -157,10 +162,11 @@ def _out(work: Work) -> Path:
 
 # --------------------------------------------------------------------------- pieces
 
-def _probe(source: str, *, need_audio: bool = False) -> media.MediaFacts:
+def _probe(work: Work, source: str, *, need_audio: bool = False) -> media.MediaFacts:
     """The source's facts for a job (video, unless it is an audio job); bad media fails the job."""
     try:
-        return media.probe(source, need_video=not need_audio, need_audio=need_audio)
+        return media.probe(source, media_type=work.media_type, scratch=work.scratch / "probe",
+                           need_video=not need_audio, need_audio=need_audio)
     except media.MediaProblem as problem:
         raise JobFailed(problem.reason) from None
 
@@ -173,12 +179,18 @@ def default_track(facts: media.MediaFacts) -> int:
     return 0
 
 
-def keyframe_interval(source: str, track: media.VideoTrack, *, sample_s: int = 30) -> float | None:
+def keyframe_interval(source: str, track: media.VideoTrack, *, scratch: Path, media_type: str | None = None,
+                      sample_s: int = 30) -> float | None:
     """The longest gap between keyframes in the first `sample_s` seconds (keyframes only are
     decoded, so this is quick); None when it cannot be told."""
-    result = subprocess.run(["ffprobe", "-v", "error", "-select_streams", str(track.index), "-skip_frame", "nokey",
-                             "-show_entries", "frame=pts_time", "-read_intervals", f"%+{sample_s}",
-                             "-of", "csv=p=0", source], capture_output=True, text=True, timeout=120, check=False)
+    try:
+        result = sandbox.run(["ffprobe", "-v", "error", "-select_streams", str(track.index), "-skip_frame", "nokey",
+                              "-show_entries", "frame=pts_time", "-read_intervals", f"%+{sample_s}",
+                              "-of", "csv=p=0", *media.input_args(source, media_type)],
+                             scratch=scratch, network=media.is_url(source), text=True,
+                             limits=sandbox.Limits(time_s=120, memory_bytes=2 * sandbox.GiB))
+    except sandbox.SandboxTimeout:
+        return None
     times = []
     for line in result.stdout.splitlines():
         try:
@@ -190,24 +202,26 @@ def keyframe_interval(source: str, track: media.VideoTrack, *, sample_s: int = 3
     return max(b - a for a, b in itertools.pairwise(times))
 
 
-def make_images(source: str, facts: media.MediaFacts, track: media.VideoTrack, out: Path) -> dict[str, Any]:
+def make_images(work: Work, source: str, facts: media.MediaFacts, track: media.VideoTrack,
+                out: Path) -> dict[str, Any]:
     """A poster, and a storyboard: one sprite of thumbnails with a WebVTT index for scrubbing."""
     at = min(facts.duration_s * 0.1, 10.0)
     poster_height = min(POSTER_HEIGHT, track.height - track.height % 2)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", source,
-                    "-map", f"0:{track.index}", "-frames:v", "1", "-vf", f"scale=-2:{poster_height}",
-                    "-q:v", "3", str(out / "poster.jpg")], check=True, timeout=300, capture_output=True)
+    network = media.is_url(source)
+    run_tool(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", *media.input_args(source, work.media_type),
+              "-map", f"0:{track.index}", "-frames:v", "1", "-vf", f"scale=-2:{poster_height}",
+              "-q:v", "3", str(out / "poster.jpg")], scratch=work.scratch, network=network, time_limit_s=300)
     interval = max(2, math.ceil(facts.duration_s / STORYBOARD_MAX_THUMBS))
     count = max(1, math.ceil(facts.duration_s / interval))
     rows = math.ceil(count / STORYBOARD_COLUMNS)
     width = STORYBOARD_THUMB_WIDTH
     height = max(2, round(width * track.height / track.width / 2) * 2)
     # Keyframes only are decoded: a storyboard of a 45-minute lesson costs seconds.
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-skip_frame", "nokey", "-i", source,
-                    "-map", f"0:{track.index}", "-vf",
-                    f"fps=1/{interval},scale={width}:{height},tile={STORYBOARD_COLUMNS}x{rows}",
-                    "-frames:v", "1", "-q:v", "5", str(out / "storyboard.jpg")],
-                   check=True, timeout=time_limit_s(facts.duration_s, factor=0.5), capture_output=True)
+    run_tool(["ffmpeg", "-nostdin", "-v", "error", "-y", "-skip_frame", "nokey",
+              *media.input_args(source, work.media_type), "-map", f"0:{track.index}", "-vf",
+              f"fps=1/{interval},scale={width}:{height},tile={STORYBOARD_COLUMNS}x{rows}",
+              "-frames:v", "1", "-q:v", "5", str(out / "storyboard.jpg")],
+             scratch=work.scratch, network=network, time_limit_s=time_limit_s(facts.duration_s, factor=0.5))
     cues = ["WEBVTT", ""]
     for i in range(count):
         start, end = i * interval, min((i + 1) * interval, facts.duration_s)

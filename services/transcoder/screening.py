@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common import sandbox
 from services.common.checks import AutomaticCheck
+from services.transcoder.ffmpeg_run import FFMPEG_MEMORY
 
 ANALYSIS_FPS = 5
 # Detector settings. Noise tolerance for "frozen" is loose because the analysed stream is a
@@ -60,8 +61,11 @@ def media_checks(source: str | Path, *, duration_s: float, has_video: bool, has_
         args += ["-map", "0:a:0", "-af", f"silencedetect=n={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_S}", "-f", "null", "-"]
     names = [*(["black_video", "frozen_video"] if has_video else []), *(["silent_audio"] if has_audio else [])]
     try:
-        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
+        # Sandboxed like every converter (services/common/sandbox.py): the input is our own
+        # rendition, read-only, through the file protocol alone.
+        result = sandbox.run([*args[:1], "-protocol_whitelist", "file", *args[1:]], scratch=None,
+                             limits=sandbox.Limits(time_s=timeout_s, memory_bytes=FFMPEG_MEMORY), text=True)
+    except sandbox.SandboxTimeout:
         # The job's outputs are good; a reviewer looks instead of the detectors.
         return [AutomaticCheck(check=name, result="flag", detail="analysis timed out / 分析超时") for name in names]
     if result.returncode != 0:

@@ -138,3 +138,37 @@ class MediaOutOfLimits(UploadError):
     code = "upload.media_out_of_limits"
     title = {"zh-CN": "音视频参数超出限制", "en": "Media outside accepted limits"}
     detail = {"zh-CN": "{reason}", "en": "{reason}"}
+
+
+class EncryptedFile(UploadError):
+    status = 422
+    code = "upload.encrypted_file"
+    title = {"zh-CN": "文件已加密", "en": "File is encrypted"}
+    detail = {"zh-CN": "{reason}。请去除密码后重新上传", "en": "{reason}. Remove the password and upload it again"}
+
+
+class ActiveContent(UploadError):
+    status = 422
+    code = "upload.active_content"
+    title = {"zh-CN": "文件含有可执行内容", "en": "File carries active content"}
+    detail = {"zh-CN": "{reason}。请删除后（例如另存为或打印为 PDF）重新上传",
+              "en": "{reason}. Remove it (for example save or print as PDF again) and upload again"}
+
+
+class DamagedDocument(UploadError):
+    status = 422
+    code = "upload.damaged_document"
+    title = {"zh-CN": "文档结构已损坏", "en": "Document structure is damaged"}
+    detail = {"zh-CN": "{reason}。请用原软件重新保存后上传", "en": "{reason}. Save it again from its program and upload it"}
+
+
+class TooComplex(UploadError):
+    status = 422
+    code = "upload.too_complex"
+    title = {"zh-CN": "文件过于复杂，无法安全处理", "en": "File too demanding to process safely"}
+    detail = {"zh-CN": "{reason}", "en": "{reason}"}
+
+
+# What a check run in another process (uploads/inspector.py) may answer, by code.
+REFUSALS: dict[str, type[UploadError]] = {error.code: error for error in (
+    UnsupportedFileType, UnsafeFile, EncryptedFile, ActiveContent, DamagedDocument, TooComplex)}

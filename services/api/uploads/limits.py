@@ -36,3 +36,24 @@ IMAGE_MAX_SIDE = 16_384
 IMAGE_MAX_PIXELS = 60_000_000
 IMAGE_MAX_ASPECT = 50            # 1×60000 is not a picture of anything a class needs
 
+# Archives inside Office files (embedded workbooks, documents, zips).
+ZIP_MAX_DEPTH = 2                # an Excel chart inside a slide deck is one archive in another
+ZIP_MAX_NESTED = 64 * MiB        # an archive inside an Office file is checked in memory up to this
+
+IMAGE_MAX_FRAMES = 500           # an animated picture: every frame is decoded to show it
+IMAGE_MAX_FRAME_PIXELS = 1_000_000_000  # all frames' pixels together
+
+# PDFs (checks_pdf.py). Pages past PDF's own size limit (200 inches) are absurd, not posters.
+PDF_MAX_PAGES = 5_000
+PDF_MAX_PAGE_TREE_NODES = 20_000
+PDF_MAX_PAGE_SIDE_PT = 14_400
+PDF_MAX_OBJECTS = 500_000
+PDF_MAX_STREAM_EXPANDED = 128 * MiB  # one content or data stream, decompressed
+PDF_MAX_EXPANDED = 2 * GiB           # all of them
+PDF_MAX_IMAGE_PIXELS = IMAGE_MAX_PIXELS
+
+# The child process the checks of documents and pictures run in (inspector.py).
+INSPECT_TIME_S = 120
+INSPECT_MEMORY = 2 * GiB
+
+

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.api.orgs.models import School
 from services.api.resources.models import Asset, Resource
-from services.api.uploads import checks, limits
+from services.api.uploads import checks, inspector, limits
 from services.api.uploads.errors import (BadUploadRequest, OffsetMismatch, QuotaExceeded, TypeMismatch,
                                          UnsupportedFileType, UploadError, UploadGone, UploadLocked, UploadNotFound,
                                          UploadTooLarge)
@@ -233,11 +233,12 @@ def finish(session: Session, *, store: BlobStore, lease: Lease, sha256: str | No
 def _inspect(store: BlobStore, *, key: str, filename: str) -> dict[str, Any]:
     head = b"".join(store.open(key, start=0, end=HEAD_BYTES - 1))
     media_type = sniff(head).media_type
-    if media_type == ZIP_CONTAINER:
+    # Containers, PDFs and pictures are parsed in a sandboxed child process (inspector.py).
+    inspected: dict[str, Any] | None = None
+    if media_type in (ZIP_CONTAINER, OLE_CONTAINER):
         with store.local_file(key) as path:
-            media_type = checks.office_zip_type(path)
-    elif media_type == OLE_CONTAINER:
-        media_type = checks.ole_office_type(head)
+            inspected = inspector.inspect("zip" if media_type == ZIP_CONTAINER else "ole", path)
+        media_type = inspected["media_type"]
     category = CATEGORY_OF.get(media_type)
     if category is None:
         raise UnsupportedFileType()
@@ -248,11 +249,13 @@ def _inspect(store: BlobStore, *, key: str, filename: str) -> dict[str, Any]:
     if size > limits.MAX_SIZE[category]:
         raise UploadTooLarge(category=CATEGORY_NAMES[category], limit_mib=limits.MAX_SIZE[category] // limits.MiB)
     probe: dict[str, Any] = {}
-    if category == "image":
+    if category == "image" or media_type == "application/pdf":
         with store.local_file(key) as path:
-            probe = checks.check_image(path)
+            probe = inspector.inspect("image" if category == "image" else "pdf", path)["probe"]
     elif category in ("video", "audio"):
-        probe = checks.probe_media(store.tool_source(key), category=category)
+        probe = checks.probe_media(store.tool_source(key), category=category, media_type=media_type)
+    elif inspected is not None:
+        probe = inspected["probe"]
     return {"media_type": media_type, "category": category, "probe": probe}
 
 

@@ -119,8 +119,9 @@ def test_protocol_errors(client, headers, factory):
     assert_problem(client.post(UPLOADS, headers={**TUS, "Upload-Length": "10"}), 401, "auth.not_authenticated")
 
 
-def test_checksums_are_verified_per_chunk(client, headers):
-    body = b"%PDF-1.4\n" + os.urandom(3000) + b"\n%%EOF\n"
+def test_checksums_are_verified_per_chunk(client, headers, tmp_path):
+    # A real PDF (the finished file is checked too) with random bytes in it.
+    body = media.lesson_pdf(tmp_path / "卷子.pdf", more={6: media.stream(b"", os.urandom(3000))}).read_bytes()
     location = create(client, headers, len(body), "卷子.pdf", "application/pdf")
     first = body[:1000]
     for algorithm in ("sha1", "md5", "sha256"):
