@@ -45,6 +45,7 @@ JANITOR_INTERVAL_S = 600
 def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -> FastAPI:
     """`search_http`: how to reach the search service (tests pass a client of the search app)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
+    settings.keys  # noqa: B018 - refuse to start without the master secret the API's keys come from
     engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size,
                               check_writers=settings.database.check_writers)
     celery = create_celery(settings, name="lessonbridge-api")
@@ -67,7 +68,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
         "apply_finished_jobs": apply_finished_jobs,
     })
 
-    search_client = SearchClient(settings.search_url, secret=settings.secret_key, http=search_http)
+    search_client = SearchClient(settings.search_url, secret=settings.search_principal_key, http=search_http)
     search_relay = Relay(sessionmaker=lambda: app.state.sessionmaker(), client=search_client, store=blob_store)
     # Feeds the search service from the outbox; rows wait while it is down.
     relay_janitor = Janitor(interval_s=settings.api.search_relay_s, jobs={"relay_search_outbox": search_relay.tick})

@@ -195,7 +195,7 @@ def uploads_expire() -> None:
 
 
 def _search_client(settings: Settings) -> SearchClient:
-    return SearchClient(settings.search_url, secret=settings.secret_key)
+    return SearchClient(settings.search_url, secret=settings.search_principal_key)
 
 
 @search_app.command("status")
@@ -290,9 +290,22 @@ Ctrl-C stops everything.
 """, soft_wrap=True)
     honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
     env = {**os.environ, "LB_API_HOST": settings.api.host, "LB_API_PORT": str(settings.api.port),
-           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve())}
+           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve()),
+           # The search service gets its own key; the Procfile keeps LB_SECRET_KEY from it.
+           "LB_SEARCH_PRINCIPAL_KEY": settings.search_principal_key.decode()}
     os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
                         "-d", str(REPO_ROOT)], env)
+
+
+keys_app = typer.Typer(help="Signing keys derived from LB_SECRET_KEY.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("search-principal")
+def keys_search_principal() -> None:
+    """Print the search service's key (LB_SEARCH_PRINCIPAL_KEY), derived from LB_SECRET_KEY; give the
+    search service this instead of the master secret."""
+    typer.echo(Settings.from_env().search_principal_key.decode())
 
 
 if __name__ == "__main__":

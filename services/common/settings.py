@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.keys import Keys, derive_keys, key_bytes
+
 
 class Environment(StrEnum):
     development = "development"
@@ -68,6 +70,10 @@ class SearchSettings(_FromEnv):
     port: int = Field(8001, validation_alias="LB_SEARCH_PORT")
     # None: the search service started beside the API on this machine.
     url: str | None = Field(None, validation_alias="LB_SEARCH_URL")
+    # The key the API signs search principals with and the search service verifies them with.
+    # None: derived from LB_SECRET_KEY (services/common/keys.py). Give the search service this
+    # and not LB_SECRET_KEY, so it holds no key that could mint API tokens (`lb keys search`).
+    principal_key: str | None = Field(None, validation_alias="LB_SEARCH_PRINCIPAL_KEY")
 
 
 class TranscoderSettings(_FromEnv):
@@ -168,24 +174,46 @@ class Settings(BaseModel):
 
     @property
     def secret_key(self) -> str:
-        assert self.auth.secret_key is not None  # resolved by the validator below
-        return self.auth.secret_key
-
-    @model_validator(mode="after")
-    def _resolve_secret(self) -> Settings:
+        """The master secret. Only the API needs it (it derives its keys from it); resolved on
+        first use, so a process that never asks (the search service, a worker) never reads it."""
         key = self.auth.secret_key
         if key is None and self.is_development:
             key = _development_secret(self.core.data_dir)
             object.__setattr__(self, "auth", self.auth.model_copy(update={"secret_key": key}))
-        if not self.is_development and (
-            key is None or key.strip().lower() in _PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH
-        ):
-            raise PlaceholderSecretError(
-                f"LB_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
-                f"characters when LB_ENV={self.core.env.value} (try: python -c "
-                "'import secrets; print(secrets.token_urlsafe(48))')"
-            )
+        if key is None:
+            raise PlaceholderSecretError(_SECRET_ADVICE.format(name="LB_SECRET_KEY", env=self.core.env.value))
+        return key
+
+    @property
+    def has_master_secret(self) -> bool:
+        return self.auth.secret_key is not None or self.is_development
+
+    @property
+    def keys(self) -> Keys:
+        """The API's signing keys, one per purpose (services/common/keys.py)."""
+        return derive_keys(self.secret_key)
+
+    @property
+    def search_principal_key(self) -> bytes:
+        """What signs (API) and verifies (search service) the principals of internal calls."""
+        if self.search.principal_key is not None:
+            return key_bytes(self.search.principal_key)
+        return self.keys.search_principal
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        # A missing key is refused where it is needed (`secret_key`): the search service and the
+        # workers run without the master secret.
+        if not self.is_development:
+            for name, key in (("LB_SECRET_KEY", self.auth.secret_key),
+                              ("LB_SEARCH_PRINCIPAL_KEY", self.search.principal_key)):
+                if key is not None and (key.strip().lower() in _PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH):
+                    raise PlaceholderSecretError(_SECRET_ADVICE.format(name=name, env=self.core.env.value))
         return self
+
+
+_SECRET_ADVICE = (f"{{name}} must be set to a random value of at least {MIN_SECRET_LENGTH} characters when "
+                  "LB_ENV={env} (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
 
 
 def _development_secret(data_dir: Path) -> str:

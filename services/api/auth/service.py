@@ -19,7 +19,7 @@ from services.common.settings import AuthSettings
 from services.common.tokens import AUTHENTICATE, AccessClaims, InvalidToken, issue_access_token
 
 
-def log_in(session: Session, *, settings: AuthSettings, secret: str, username: str, password: str,
+def log_in(session: Session, *, settings: AuthSettings, secret: bytes, username: str, password: str,
            client_ip: str) -> TokenPair:
     """Checks a password sign-in, throttled per username and per address. Commits its own
     bookkeeping (failures must be counted even though the caller sees an error)."""
@@ -42,7 +42,7 @@ def log_in(session: Session, *, settings: AuthSettings, secret: str, username: s
     return pair
 
 
-def refresh(session: Session, *, settings: AuthSettings, secret: str, refresh_token: str) -> TokenPair:
+def refresh(session: Session, *, settings: AuthSettings, secret: bytes, refresh_token: str) -> TokenPair:
     """Rotates a refresh token. Presenting one already used revokes the whole family: someone
     else has a copy."""
     token_id, _, token_secret = refresh_token.partition(".")
@@ -93,7 +93,7 @@ def _refuse_if_throttled(session: Session, *, settings: AuthSettings, username: 
         raise TooManyAttempts(retry_after=settings.login_window_s)
 
 
-def _issue_pair(session: Session, *, settings: AuthSettings, secret: str, user: User) -> TokenPair:
+def _issue_pair(session: Session, *, settings: AuthSettings, secret: bytes, user: User) -> TokenPair:
     token_secret = secrets.token_urlsafe(32)
     stored = RefreshToken(user_id=user.id, secret_hash=_digest(token_secret),
                           expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_s))
@@ -106,6 +106,6 @@ def _issue_pair(session: Session, *, settings: AuthSettings, secret: str, user: 
                      refresh_token=f"{stored.id}.{token_secret}")
 
 
-def _digest(token_secret: str) -> str:
+def _digest(token_secret: bytes) -> str:
     # Refresh secrets are 256 random bits: a plain hash is enough, no password hashing needed.
     return hashlib.sha256(token_secret.encode()).hexdigest()

@@ -24,14 +24,14 @@ def play(request: Request, session: SessionDep, caller: CurrentUser, resource_id
          max_height: Annotated[int | None, Query(ge=144, le=4320)] = None) -> dict[str, Any]:
     state = request.app.state
     return service.play(session, actor=caller, resource_id=resource_id, max_height=max_height,
-                        store=state.blob_store, secret=state.settings.secret_key,
+                        store=state.blob_store, secret=state.settings.keys.playback,
                         api_url=state.settings.public_api_url)
 
 
 @router.get("/play/{token}/{path:path}", include_in_schema=False)
 def serve(request: Request, token: str, path: str) -> Response:
     store = request.app.state.blob_store
-    grant = verify(token, secret=request.app.state.settings.secret_key)
+    grant = verify(token, secret=request.app.state.settings.keys.playback)
     path = service.checked_path(path)
     if path == "master.m3u8":
         return Response(service.master_playlist(store, grant), media_type=service.PLAYLIST_TYPE,

@@ -33,7 +33,7 @@ _MAIN_ROLES = ("main", "presenter")
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
-         secret: str, api_url: str) -> dict[str, Any]:
+         secret: bytes, api_url: str) -> dict[str, Any]:
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     asset, rendition = _playable(resource.assets)
     school = session.get(School, actor.school_id) if actor.school_id else None

@@ -24,13 +24,13 @@ class PlayGrant:
     expires: int        # unix seconds
 
 
-def sign(grant: PlayGrant, *, secret: str) -> str:
+def sign(grant: PlayGrant, *, secret: bytes) -> str:
     body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires],
                            separators=(",", ":")).encode())
     return f"{body}.{_mac(body, secret)}"
 
 
-def verify(token: str, *, secret: str, now: float | None = None) -> PlayGrant:
+def verify(token: str, *, secret: bytes, now: float | None = None) -> PlayGrant:
     body, _, mac = token.partition(".")
     # As bytes: compare_digest refuses str with non-ASCII characters (a 500 for a token ending `.é`).
     if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
@@ -46,10 +46,9 @@ def verify(token: str, *, secret: str, now: float | None = None) -> PlayGrant:
     return grant
 
 
-def _mac(body: str, secret: str) -> str:
-    # A key of its own: a playback token can never pass for any other signed thing.
-    key = hmac.new(secret.encode(), b"lessonbridge playback token", hashlib.sha256).digest()
-    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+def _mac(body: str, secret: bytes) -> str:
+    # `secret` is the playback key (services/common/keys.py): no other signed thing uses it.
+    return _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
 
 
 def _b64(data: bytes) -> str:

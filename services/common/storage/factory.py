@@ -28,4 +28,4 @@ def create_blob_store(settings: Settings) -> BlobStore:
         store.ensure_bucket()
         return store
     return LocalBlobStore(root=settings.core.data_dir / "blobs", url_base=settings.public_api_url + LOCAL_BLOB_ROUTE,
-                          url_secret=settings.secret_key)
+                          url_secret=settings.keys.blob_url if settings.has_master_secret else None)
