@@ -58,7 +58,8 @@ def test_the_api_accepts_access_tokens_signed_with_the_access_key_only(client, f
 
 def test_playback_and_blob_links_need_their_own_keys():
     keys = derive_keys(SECRET)
-    grant = PlayGrant(prefix="media/a/ladder", track=0, start_bps=0, max_height=0, expires=2**40)
+    grant = PlayGrant(prefix="media/a/ladder", track=0, start_bps=0, max_height=0, expires=2**40,
+                      resource_id="r", epoch=0)
     assert verify(sign(grant, secret=keys.playback), secret=keys.playback) == grant
     for other in (keys.access_token, keys.blob_url, keys.search_principal):
         with pytest.raises(InvalidPlaybackToken):

@@ -48,3 +48,13 @@ class AssetNotFound(DomainError):
     status = 404
     code = "resource.asset_not_found"
     title = {"zh-CN": "文件不存在", "en": "Asset not found"}
+
+
+class LinkRevoked(DomainError):
+    # 403 like an expired link: the player asks the API for a new one, which decides afresh.
+    status = 403
+    code = "resource.link_revoked"
+    title = {"zh-CN": "链接已失效", "en": "Link revoked"}
+    detail = {"zh-CN": "资源已下架、可见范围已收窄或结对已解除，此前的链接不再有效；请重新打开资源",
+              "en": "The resource was taken down, its audience narrowed or a pairing ended since this link "
+                    "was made; open the resource again"}
