@@ -32,6 +32,7 @@ from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common import jobs
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)
     install_request_context(app, service="api")
+    install_edge(app, settings)
     return app
 
 

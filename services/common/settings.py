@@ -8,10 +8,12 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.edge import parse_networks
 from services.common.keys import Keys, derive_keys, key_bytes
 
 
@@ -60,6 +62,9 @@ class StorageSettings(_FromEnv):
     s3_bucket: str = Field("lessonbridge", validation_alias="LB_S3_BUCKET")
     s3_region: str = Field("us-east-1", validation_alias="LB_S3_REGION")
     s3_secure: bool = Field(False, validation_alias="LB_S3_SECURE")
+    # Where clients reach the same S3 service (URL or host:port), when not at s3_endpoint (in
+    # compose, `minio:9000` is an internal name). Used only to presign URLs handed to clients.
+    s3_public_endpoint: str | None = Field(None, validation_alias="LB_S3_PUBLIC_ENDPOINT")
 
 
 class SearchSettings(_FromEnv):
@@ -118,6 +123,29 @@ class MailSettings(_FromEnv):
     poll_s: float = Field(5.0, ge=0, le=3600, validation_alias="LB_MAIL_POLL_S")
 
 
+class EdgeSettings(_FromEnv):
+    """What every service does before any route (services/common/edge.py)."""
+
+    # Peers whose X-Forwarded-For/-Proto/-Host are believed (CIDRs, comma-separated). Empty: none,
+    # and the client is the TCP peer. Set it to the load balancer's or reverse proxy's addresses.
+    trusted_proxies: str = Field("", validation_alias="LB_TRUSTED_PROXIES")
+    # /metrics and the API docs (/docs, /openapi.json): open, restricted (to LB_OPS_ALLOW_FROM or
+    # `Authorization: Bearer LB_OPS_TOKEN`) or off. None: open in development and test,
+    # restricted in production.
+    metrics: Literal["open", "restricted", "off"] | None = Field(None, validation_alias="LB_METRICS_ACCESS")
+    docs: Literal["open", "restricted", "off"] | None = Field(None, validation_alias="LB_DOCS_ACCESS")
+    ops_allow_from: str = Field("127.0.0.0/8,::1/128", validation_alias="LB_OPS_ALLOW_FROM")
+    ops_token: str | None = Field(None, validation_alias="LB_OPS_TOKEN")
+    # Strict-Transport-Security on every response. None: in production only.
+    hsts: bool | None = Field(None, validation_alias="LB_HSTS")
+
+    @field_validator("trusted_proxies", "ops_allow_from")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a ValueError names the bad entry
+        return value
+
+
 # Values people paste from examples. Refused as secrets anywhere but development.
 _PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "change_me", "dev", "development",
                         "test", "password", "lessonbridge", "please-change-me"}
@@ -142,6 +170,7 @@ class Settings(BaseModel):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -17,6 +17,7 @@ import structlog
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
+from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -141,6 +142,7 @@ def create_app(settings: Settings, *, backend: SearchBackend | None = None) -> F
     app.include_router(operations_router(checks={"index": engine.backend.ready}))
     install_problem_handlers(app)
     install_request_context(app, service="search")
+    install_edge(app, settings)
 
     return app
 
