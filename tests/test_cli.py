@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from services.api.cli import app
@@ -67,3 +67,14 @@ def test_a_broken_import_file_reports_and_changes_nothing(database, tmp_path):
     assert "knowledge_points.0.parent" in result.output
     with database.connect() as connection:
         assert connection.scalar(select(func.count()).where(KnowledgePoint.code == "x.y")) == 0
+
+
+def test_platform_admin_is_granted_from_the_command_line(database):
+    assert runner.invoke(app, ["create-admin", "--district", "青山区", "--username", "root-admin",
+                               "--real-name", "王建国", "--password", "a-long-password-1"]).exit_code == 0
+    result = runner.invoke(app, ["platform-admin", "root-admin"])
+    assert result.exit_code == 0, result.output
+    with database.connect() as connection:
+        roles = connection.execute(text("SELECT roles FROM users WHERE username = 'root-admin'")).scalar_one()
+    assert "platform_admin" in roles and "district_admin" in roles
+    assert runner.invoke(app, ["platform-admin", "nobody"]).exit_code == 1

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from services.api import demo, migrate
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
+from services.api.orgs.models import User
+from services.api.audit import service as audit_service
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox  # noqa: F401 - commands that change resources write outbox rows
@@ -295,6 +297,22 @@ Ctrl-C stops everything.
            "LB_SEARCH_PRINCIPAL_KEY": settings.search_principal_key.decode()}
     os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
                         "-d", str(REPO_ROOT)], env)
+
+
+@app.command("platform-admin")
+def grant_platform_admin(username: Annotated[str, typer.Argument()]) -> None:
+    """Make an existing account a platform administrator (may import the shared taxonomy)."""
+    with _session(writer=True) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            console.print(f"no account named {username}")
+            raise typer.Exit(1)
+        if Role.platform_admin not in user.roles:
+            user.roles = [*user.roles, str(Role.platform_admin)]
+            audit_service.record(session, actor_id=None, district_id=user.district_id, action="user.update",
+                                 target_type="user", target_id=user.id, roles=user.roles)
+            session.commit()
+    console.print(f"{username} is a platform administrator")
 
 
 keys_app = typer.Typer(help="Signing keys derived from LB_SECRET_KEY.", no_args_is_help=True)

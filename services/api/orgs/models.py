@@ -22,6 +22,9 @@ class Role(StrEnum):
     school_admin = "school_admin"
     district_admin = "district_admin"
     moderator = "moderator"
+    # Platform-wide: what all districts share (the taxonomy). Granted by `lb platform-admin` or by
+    # another platform administrator, never by a district's.
+    platform_admin = "platform_admin"
 
 
 DEFAULT_STORAGE_QUOTA_BYTES = 200 * 1024**3

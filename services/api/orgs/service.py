@@ -166,6 +166,8 @@ def require_user_admin(actor: Principal) -> None:
 
 
 def _may_manage(actor: Principal, user: User) -> bool:
+    if Role.platform_admin in user.roles and Role.platform_admin not in actor.roles:
+        return False  # a district's administrator could otherwise take the account over
     if user.district_id != actor.district_id:
         return False
     if actor.is_district_admin:
@@ -174,6 +176,8 @@ def _may_manage(actor: Principal, user: User) -> bool:
 
 
 def _check_may_grant(actor: Principal, *, roles: list[Role], school_id: str | None) -> None:
+    if Role.platform_admin in roles and Role.platform_admin not in actor.roles:
+        raise Forbidden()
     if actor.is_district_admin:
         return
     if Role.school_admin in actor.roles and school_id == actor.school_id and set(roles) <= _SCHOOL_GRANTABLE:
