@@ -31,15 +31,26 @@ class Visibility(StrEnum):
 
 
 class License(StrEnum):
-    cc_by = "cc-by-4.0"
-    cc_by_sa = "cc-by-sa-4.0"
-    cc_by_nc = "cc-by-nc-4.0"
-    cc_by_nc_sa = "cc-by-nc-sa-4.0"
-    cc_by_nd = "cc-by-nd-4.0"
-    cc_by_nc_nd = "cc-by-nc-nd-4.0"
-    cc0 = "cc0-1.0"
+    """SPDX license ids in their canonical spelling (and two of our own). SPDX ids match without
+    regard to case: any spelling is accepted, the canonical one is stored and answered."""
+
+    cc_by = "CC-BY-4.0"
+    cc_by_sa = "CC-BY-SA-4.0"
+    cc_by_nc = "CC-BY-NC-4.0"
+    cc_by_nc_sa = "CC-BY-NC-SA-4.0"
+    cc_by_nd = "CC-BY-ND-4.0"
+    cc_by_nc_nd = "CC-BY-NC-ND-4.0"
+    cc0 = "CC0-1.0"
     school_only = "school-only"
     district_only = "district-only"
+
+    @classmethod
+    def _missing_(cls, value: object) -> License | None:
+        # Called by License(value), pydantic and EnumText alike (rows written before 0014 say cc-by-4.0).
+        if isinstance(value, str):
+            folded = value.casefold()
+            return next((member for member in cls if member.value.casefold() == folded), None)
+        return None
 
 
 class ResourceStatus(StrEnum):
