@@ -14,8 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import text
 from services.common.ids import new_id
-from services.common.problems import (BodyTooLarge, DependencyUnavailable, DomainError, InvalidField, problem_body, problem_response,
-                                      request_language)
+from services.common.problems import (BodyTooLarge, DependencyUnavailable, DomainError, InvalidField, problem_body,
+                                      problem_response, request_language)
 
 log = structlog.get_logger("http")
 

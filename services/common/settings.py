@@ -77,7 +77,7 @@ class SearchSettings(_FromEnv):
     url: str | None = Field(None, validation_alias="LB_SEARCH_URL")
     # The key the API signs search principals with and the search service verifies them with.
     # None: derived from LB_SECRET_KEY (services/common/keys.py). Give the search service this
-    # and not LB_SECRET_KEY, so it holds no key that could mint API tokens (`lb keys search`).
+    # and not LB_SECRET_KEY, so it holds no key that could mint API tokens (`lb keys search-principal`).
     principal_key: str | None = Field(None, validation_alias="LB_SEARCH_PRINCIPAL_KEY")
 
 
