@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from services.common.db import create_db_engine
+from services.common.keys import derive_keys
+from services.common.search import PRINCIPAL_HEADER, SearchPrincipal, sign_principal
 from tests.conftest import SECRET
 from tests.factories import Factory
 from tests.helpers import assert_problem
-from tests.live import ROOT, ApiProcess, free_port, fresh_database
+from tests.live import ROOT, SEARCH_APP, ApiProcess, free_port, fresh_database
 
 MINIO_USER, MINIO_PASSWORD = "outage-test", "outage-test-secret-0123456789"
 
@@ -156,3 +158,34 @@ def test_the_broker_down_is_named_by_readyz_and_recovers(private_redis, tmp_path
         wait_until(lambda: ready(api))
     finally:
         api.stop()
+
+
+@pytest.fixture
+def private_elasticsearch() -> Iterator[PrivateServer]:
+    server = PrivateServer("elasticsearch.sh", "LB_ES_PORT", LB_ES_TRANSPORT_PORT=str(free_port()), LB_ES_HEAP="256m")
+    server.run("start")
+    yield server
+    server.remove()
+
+
+def test_the_index_down_is_a_503_to_retry_from_the_search_service(private_elasticsearch, tmp_path):
+    search = ApiProcess(database_url="sqlite://", data_dir=tmp_path / "search-data", secret=SECRET, app=SEARCH_APP,
+                        extra_env={"LB_ES_URL": f"http://127.0.0.1:{private_elasticsearch.port}",
+                                   "LB_ES_ALIAS": "outage"}).start(timeout=180)
+    key = derive_keys(SECRET).search_principal
+    teacher = SearchPrincipal(user_id="u", district_id="d", school_id="s")
+
+    def search_once() -> httpx.Response:
+        return httpx.get(f"{search.url}/search", params={"q": "数学"}, timeout=60,
+                         headers={PRINCIPAL_HEADER: sign_principal(teacher, secret=key)})
+
+    try:
+        assert search_once().status_code == 200
+        private_elasticsearch.run("stop")
+        assert_outage(search_once(), "index")
+        assert_not_ready_names_only(search, "index", private_elasticsearch.port)
+        private_elasticsearch.run("start")
+        wait_until(lambda: ready(search), timeout=180)
+        assert search_once().status_code == 200
+    finally:
+        search.stop()
