@@ -271,7 +271,7 @@ class BackendRun:
 
     def server_env(self, secret: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LB_")}
-        env.update(LB_ENV="test", LB_DATA_DIR=str(self.data_dir), LB_SECRET_KEY=secret, LB_LOG_LEVEL="WARNING",
+        env.update(LB_ENV="test", LB_DATA_DIR=str(self.data_dir), LB_SEARCH_PRINCIPAL_KEY=secret, LB_LOG_LEVEL="WARNING",
                    PYTHONDONTWRITEBYTECODE="1")
         if self.name == "elasticsearch":
             env.update(LB_ES_URL=self.es_url, LB_ES_ALIAS=self.alias)

@@ -13,6 +13,7 @@ from services.api.orgs.models import District, Role, School, SchoolKind, User
 from services.api.pairing.models import Pairing
 from services.api.resources.models import License, Resource, ResourceKind, ResourceStatus, Visibility
 from services.api.taxonomy.models import KnowledgePoint
+from services.common.keys import Purpose, derive_key
 from services.common.tokens import issue_access_token
 
 PASSWORD = "correct-horse-battery"
@@ -23,7 +24,7 @@ _sequence = itertools.count(1)
 @dataclass
 class Factory:
     session: Session
-    secret: str
+    secret: str  # the master secret (LB_SECRET_KEY); tokens are signed with the key derived from it
     _district: District | None = field(default=None, init=False)
 
     def district(self, name: str | None = None) -> District:
@@ -83,7 +84,7 @@ class Factory:
         return self.session.scalars(select(KnowledgePoint).where(KnowledgePoint.code == code)).one()
 
     def headers(self, user: User, *, ttl_s: int = 900, secret: str | None = None) -> dict[str, str]:
-        token = issue_access_token(secret=secret or self.secret, ttl_s=ttl_s, user_id=user.id,
+        token = issue_access_token(secret=derive_key(secret or self.secret, Purpose.access_token), ttl_s=ttl_s, user_id=user.id,
                                    token_version=user.token_version, school_id=user.school_id,
                                    district_id=user.district_id, roles=user.roles)
         return {"Authorization": f"Bearer {token}"}

@@ -107,7 +107,7 @@ class ApiProcess:
         self.log = (self.data_dir.parent / f"{self.app.split('.')[1]}-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "uvicorn"), "--factory", self.app,
-             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", "--no-proxy-headers"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

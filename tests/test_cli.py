@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from services.api.cli import app
@@ -97,3 +97,12 @@ def test_stats_prints_participation_as_table_csv_and_json(database):
     assert spring["district"]["resources_published"] == 0
     bad = runner.invoke(app, ["stats", "--semester", "2026-winter"])
     assert bad.exit_code == 1 and "2026-winter" in bad.output
+def test_platform_admin_is_granted_from_the_command_line(database):
+    assert runner.invoke(app, ["create-admin", "--district", "青山区", "--username", "root-admin",
+                               "--real-name", "王建国", "--password", "a-long-password-1"]).exit_code == 0
+    result = runner.invoke(app, ["platform-admin", "root-admin"])
+    assert result.exit_code == 0, result.output
+    with database.connect() as connection:
+        roles = connection.execute(text("SELECT roles FROM users WHERE username = 'root-admin'")).scalar_one()
+    assert "platform_admin" in roles and "district_admin" in roles
+    assert runner.invoke(app, ["platform-admin", "nobody"]).exit_code == 1

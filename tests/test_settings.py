@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.common.settings import Settings
+from services.common.settings import PlaceholderSecretError, Settings
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    for name in ("LB_ENV", "LB_DATABASE_URL", "LB_BROKER_URL", "LB_SECRET_KEY", "LB_S3_ENDPOINT", "LB_ES_URL"):
+    for name in ("LB_ENV", "LB_DATABASE_URL", "LB_BROKER_URL", "LB_SECRET_KEY", "LB_SEARCH_PRINCIPAL_KEY", "LB_S3_ENDPOINT", "LB_ES_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LB_DATA_DIR", str(tmp_path))
     return monkeypatch
@@ -37,13 +37,24 @@ def test_urls_switch_backends(env):
     assert settings.storage.s3_endpoint == "127.0.0.1:9000" and settings.search.es_url == "http://127.0.0.1:9200"
 
 
-@pytest.mark.parametrize("secret", [None, "changeme", "secret", "short-but-random-x", "   "])
+@pytest.mark.parametrize("secret", ["changeme", "secret", "short-but-random-x", "   "])
 def test_placeholder_secrets_are_refused_outside_development(env, secret):
     env.setenv("LB_ENV", "production")
-    if secret is not None:
-        env.setenv("LB_SECRET_KEY", secret)
+    env.setenv("LB_SECRET_KEY", secret)
     with pytest.raises(ValidationError, match="LB_SECRET_KEY"):
         Settings.from_env()
+    env.delenv("LB_SECRET_KEY")
+    env.setenv("LB_SEARCH_PRINCIPAL_KEY", secret)
+    with pytest.raises(ValidationError, match="LB_SEARCH_PRINCIPAL_KEY"):
+        Settings.from_env()
+
+
+def test_a_missing_secret_is_refused_where_it_is_needed(env):
+    # The search service and the workers run without the master secret; the API needs it.
+    env.setenv("LB_ENV", "production")
+    settings = Settings.from_env()
+    with pytest.raises(PlaceholderSecretError, match="LB_SECRET_KEY"):
+        settings.keys  # noqa: B018
 
 
 def test_a_real_secret_is_accepted_in_production(env):

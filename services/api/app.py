@@ -35,6 +35,7 @@ from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common import jobs
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     """`search_http`: how to reach the search service (tests pass a client of the search app)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
     outbox.install()  # every resource change this process flushes writes its search outbox row
+    settings.keys  # noqa: B018 - refuse to start without the master secret the API's keys come from
     engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size,
                               check_writers=settings.database.check_writers)
     celery = create_celery(settings, name="lessonbridge-api")
@@ -71,7 +73,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
         "apply_finished_jobs": apply_finished_jobs,
     })
 
-    search_client = SearchClient(settings.search_url, secret=settings.secret_key, http=search_http)
+    search_client = SearchClient(settings.search_url, secret=settings.search_principal_key, http=search_http)
     search_relay = Relay(sessionmaker=lambda: app.state.sessionmaker(), client=search_client, store=blob_store)
     # Feeds the search service from the outbox; rows wait while it is down.
     relay_janitor = Janitor(interval_s=settings.api.search_relay_s, jobs={"relay_search_outbox": search_relay.tick})
@@ -132,6 +134,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)
     install_request_context(app, service="api")
+    install_edge(app, settings)
     return app
 
 

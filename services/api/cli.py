@@ -25,6 +25,8 @@ from services.api.backups import service as backups
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
 from services.api.orgs.models import District
+from services.api.orgs.models import User
+from services.api.audit import service as audit_service
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox
@@ -215,7 +217,7 @@ def uploads_expire() -> None:
 
 
 def _search_client(settings: Settings) -> SearchClient:
-    return SearchClient(settings.search_url, secret=settings.secret_key)
+    return SearchClient(settings.search_url, secret=settings.search_principal_key)
 
 
 @search_app.command("status")
@@ -431,7 +433,9 @@ Ctrl-C stops everything.
 """, soft_wrap=True)
     honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
     env = {**os.environ, "LB_API_HOST": settings.api.host, "LB_API_PORT": str(settings.api.port),
-           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve())}
+           "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve()),
+           # The search service gets its own key; the Procfile keeps LB_SECRET_KEY from it.
+           "LB_SEARCH_PRINCIPAL_KEY": settings.search_principal_key.decode()}
     os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
                         "-d", str(REPO_ROOT)], env)
 
@@ -509,6 +513,31 @@ def _print_participation(scope: stats.Scope, district: Any, schools: list[Any]) 
                       str(row.reviews_pending.count), days(row.reviews_pending.oldest_age_s),
                       days(row.reviews_pending.median_age_s), "、".join(p.school_name for p in row.pairings))
     out.print(table)
+@app.command("platform-admin")
+def grant_platform_admin(username: Annotated[str, typer.Argument()]) -> None:
+    """Make an existing account a platform administrator (may import the shared taxonomy)."""
+    with _session(writer=True) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            console.print(f"no account named {username}")
+            raise typer.Exit(1)
+        if Role.platform_admin not in user.roles:
+            user.roles = [*user.roles, str(Role.platform_admin)]
+            audit_service.record(session, actor_id=None, district_id=user.district_id, action="user.update",
+                                 target_type="user", target_id=user.id, roles=user.roles)
+            session.commit()
+    console.print(f"{username} is a platform administrator")
+
+
+keys_app = typer.Typer(help="Signing keys derived from LB_SECRET_KEY.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("search-principal")
+def keys_search_principal() -> None:
+    """Print the search service's key (LB_SEARCH_PRINCIPAL_KEY), derived from LB_SECRET_KEY; give the
+    search service this instead of the master secret."""
+    typer.echo(Settings.from_env().search_principal_key.decode())
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import text
 from services.common.ids import new_id
-from services.common.problems import (BodyTooLarge, DomainError, InvalidField, problem_body, problem_response,
-                                      request_language)
+from services.common.problems import (BodyTooLarge, DependencyUnavailable, DomainError, InvalidField, problem_body,
+                                      problem_response, request_language)
 
 log = structlog.get_logger("http")
 
@@ -168,10 +168,13 @@ def operations_router(*, checks: dict[str, ReadinessCheck]) -> APIRouter:
             try:
                 check()
             except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
-                failures[name] = f"{type(exc).__name__}: {exc}"[:300]
+                # The error's text (hosts, users, paths) goes to the log, not to whoever asks.
+                log.warning("not_ready", dependency=name, error=f"{type(exc).__name__}: {exc}"[:500])
+                failures[name] = "unavailable"
         if failures:
             return problem_response(problem_body(status=503, code="service.not_ready", title="Not ready",
-                                                 detail=", ".join(sorted(failures)), failures=failures))
+                                                 detail=", ".join(sorted(failures)), failures=failures),
+                                    headers={"Retry-After": str(DependencyUnavailable.RETRY_AFTER_S)})
         return JSONResponse({"status": "ready", "checks": sorted(checks)})
 
     @router.get("/metrics", include_in_schema=False)

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import elastic_transport
+import kombu.exceptions
+import redis.exceptions
 import structlog
+import urllib3.exceptions
 from fastapi import FastAPI, Request
+from minio.error import ServerError as S3ServerError
+from sqlalchemy import exc as sql_errors
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
@@ -69,6 +75,50 @@ class BodyTooLarge(DomainError):
     code = "request.too_large"
     title = {"zh-CN": "请求体过大", "en": "Request body too large"}
     detail = {"zh-CN": "JSON 请求体不能超过 {limit_mib} MiB", "en": "A JSON body may not exceed {limit_mib} MiB"}
+
+
+class DependencyUnavailable(DomainError):
+    """A backing server does not answer (or answers that it cannot): a 503 to retry, not a bug."""
+
+    status = 503
+    code = "service.unavailable"
+    title = {"zh-CN": "服务暂不可用", "en": "Service unavailable"}
+    detail = {"zh-CN": "后台依赖（{dependency}）暂时无法响应，请稍后再试",
+              "en": "A backing service ({dependency}) does not answer right now; try again shortly"}
+    RETRY_AFTER_S: ClassVar[int] = 10
+
+    def __init__(self, *, dependency: str) -> None:
+        super().__init__(headers={"Retry-After": str(self.RETRY_AFTER_S)}, dependency=dependency)
+        self.dependency = dependency
+
+    def problem(self, language: Language) -> dict[str, Any]:
+        return {**super().problem(language), "dependency": self.dependency}
+
+
+# Errors that mean "a backing server is down or unreachable", by the dependency they name. A
+# connection refused or lost, a timeout, an S3 5xx: never the request's fault.
+_OUTAGES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((sql_errors.OperationalError, sql_errors.InterfaceError, sql_errors.TimeoutError), "database"),
+    ((urllib3.exceptions.MaxRetryError, urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProtocolError,
+      urllib3.exceptions.TimeoutError, S3ServerError), "storage"),
+    ((elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout), "index"),
+    ((kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError), "broker"),
+)
+
+
+def unavailable_dependency(error: BaseException) -> str | None:
+    """The dependency an error says is down, looking through its causes, or None (a bug)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sql_errors.DBAPIError) and current.connection_invalidated:
+            return "database"
+        for kinds, dependency in _OUTAGES:
+            if isinstance(current, kinds):
+                return dependency
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -172,8 +222,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        language = request_language(request)
+        dependency = unavailable_dependency(exc)
+        if dependency is not None:
+            # An outage, not a bug: the caller may retry; the error's text stays in the log.
+            log.warning("dependency_unavailable", dependency=dependency, path=request.url.path,
+                        error=f"{type(exc).__name__}: {exc}"[:500])
+            unavailable = DependencyUnavailable(dependency=dependency)
+            return problem_response(unavailable.problem(language), unavailable.headers)
         # A bug, not bad input: log it whole, tell the caller only that it happened.
         log.exception("unhandled_error", path=request.url.path)
-        language = request_language(request)
         return problem_response(problem_body(status=500, code="internal", title=translate(_INTERNAL, language),
                                              detail=translate(_INTERNAL, language)))

@@ -17,6 +17,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 import jwt
 from pydantic import BaseModel, Field
 
+from services.common.keys import key_bytes
 from services.common.problems import DomainError
 
 # Every internal call carries a principal token; the search service trusts nothing else.
@@ -211,21 +212,21 @@ class InvalidPrincipal(DomainError):
     detail = {"zh-CN": "检索服务只接受平台 API 签发的调用凭证", "en": "The search service accepts only principals signed by the API"}
 
 
-def sign_principal(principal: SearchPrincipal | None, *, secret: str, ttl_s: int = 60) -> str:
+def sign_principal(principal: SearchPrincipal | None, *, secret: str | bytes, ttl_s: int = 60) -> str:
     """A short-lived token for one internal call; `None` signs the API itself (indexing)."""
     now = int(time.time())
     claims = {"typ": _PRINCIPAL_TYPE, "iat": now, "exp": now + ttl_s,
               "sub": principal.user_id if principal else _SERVICE_SUBJECT,
               "principal": principal.model_dump() if principal else None}
-    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+    return jwt.encode(claims, key_bytes(secret), algorithm=_ALGORITHM)
 
 
-def verify_principal(token: str | None, *, secret: str) -> SearchPrincipal | None:
+def verify_principal(token: str | None, *, secret: str | bytes) -> SearchPrincipal | None:
     """The caller's principal, or None for the API's own service calls."""
     if not token:
         raise InvalidPrincipal()
     try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "typ"]})
+        claims = jwt.decode(token, key_bytes(secret), algorithms=[_ALGORITHM], options={"require": ["exp", "typ"]})
     except jwt.PyJWTError:
         raise InvalidPrincipal() from None
     if claims.get("typ") != _PRINCIPAL_TYPE:

@@ -8,9 +8,13 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.edge import parse_networks
+from services.common.keys import Keys, derive_keys, key_bytes
 
 
 class Environment(StrEnum):
@@ -58,6 +62,9 @@ class StorageSettings(_FromEnv):
     s3_bucket: str = Field("lessonbridge", validation_alias="LB_S3_BUCKET")
     s3_region: str = Field("us-east-1", validation_alias="LB_S3_REGION")
     s3_secure: bool = Field(False, validation_alias="LB_S3_SECURE")
+    # Where clients reach the same S3 service (URL or host:port), when not at s3_endpoint (in
+    # compose, `minio:9000` is an internal name). Used only to presign URLs handed to clients.
+    s3_public_endpoint: str | None = Field(None, validation_alias="LB_S3_PUBLIC_ENDPOINT")
 
 
 class SearchSettings(_FromEnv):
@@ -68,6 +75,10 @@ class SearchSettings(_FromEnv):
     port: int = Field(8001, validation_alias="LB_SEARCH_PORT")
     # None: the search service started beside the API on this machine.
     url: str | None = Field(None, validation_alias="LB_SEARCH_URL")
+    # The key the API signs search principals with and the search service verifies them with.
+    # None: derived from LB_SECRET_KEY (services/common/keys.py). Give the search service this
+    # and not LB_SECRET_KEY, so it holds no key that could mint API tokens (`lb keys search-principal`).
+    principal_key: str | None = Field(None, validation_alias="LB_SEARCH_PRINCIPAL_KEY")
 
 
 class TranscoderSettings(_FromEnv):
@@ -144,6 +155,29 @@ class MailSettings(_FromEnv):
     poll_s: float = Field(5.0, ge=0, le=3600, validation_alias="LB_MAIL_POLL_S")
 
 
+class EdgeSettings(_FromEnv):
+    """What every service does before any route (services/common/edge.py)."""
+
+    # Peers whose X-Forwarded-For/-Proto/-Host are believed (CIDRs, comma-separated). Empty: none,
+    # and the client is the TCP peer. Set it to the load balancer's or reverse proxy's addresses.
+    trusted_proxies: str = Field("", validation_alias="LB_TRUSTED_PROXIES")
+    # /metrics and the API docs (/docs, /openapi.json): open, restricted (to LB_OPS_ALLOW_FROM or
+    # `Authorization: Bearer LB_OPS_TOKEN`) or off. None: open in development and test,
+    # restricted in production.
+    metrics: Literal["open", "restricted", "off"] | None = Field(None, validation_alias="LB_METRICS_ACCESS")
+    docs: Literal["open", "restricted", "off"] | None = Field(None, validation_alias="LB_DOCS_ACCESS")
+    ops_allow_from: str = Field("127.0.0.0/8,::1/128", validation_alias="LB_OPS_ALLOW_FROM")
+    ops_token: str | None = Field(None, validation_alias="LB_OPS_TOKEN")
+    # Strict-Transport-Security on every response. None: in production only.
+    hsts: bool | None = Field(None, validation_alias="LB_HSTS")
+
+    @field_validator("trusted_proxies", "ops_allow_from")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a ValueError names the bad entry
+        return value
+
+
 # Values people paste from examples. Refused as secrets anywhere but development.
 _PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "change_me", "dev", "development",
                         "test", "password", "lessonbridge", "please-change-me"}
@@ -169,6 +203,7 @@ class Settings(BaseModel):
     login_throttle: LoginThrottleSettings = Field(default_factory=LoginThrottleSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -201,24 +236,46 @@ class Settings(BaseModel):
 
     @property
     def secret_key(self) -> str:
-        assert self.auth.secret_key is not None  # resolved by the validator below
-        return self.auth.secret_key
-
-    @model_validator(mode="after")
-    def _resolve_secret(self) -> Settings:
+        """The master secret. Only the API needs it (it derives its keys from it); resolved on
+        first use, so a process that never asks (the search service, a worker) never reads it."""
         key = self.auth.secret_key
         if key is None and self.is_development:
             key = _development_secret(self.core.data_dir)
             object.__setattr__(self, "auth", self.auth.model_copy(update={"secret_key": key}))
-        if not self.is_development and (
-            key is None or key.strip().lower() in _PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH
-        ):
-            raise PlaceholderSecretError(
-                f"LB_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
-                f"characters when LB_ENV={self.core.env.value} (try: python -c "
-                "'import secrets; print(secrets.token_urlsafe(48))')"
-            )
+        if key is None:
+            raise PlaceholderSecretError(_SECRET_ADVICE.format(name="LB_SECRET_KEY", env=self.core.env.value))
+        return key
+
+    @property
+    def has_master_secret(self) -> bool:
+        return self.auth.secret_key is not None or self.is_development
+
+    @property
+    def keys(self) -> Keys:
+        """The API's signing keys, one per purpose (services/common/keys.py)."""
+        return derive_keys(self.secret_key)
+
+    @property
+    def search_principal_key(self) -> bytes:
+        """What signs (API) and verifies (search service) the principals of internal calls."""
+        if self.search.principal_key is not None:
+            return key_bytes(self.search.principal_key)
+        return self.keys.search_principal
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        # A missing key is refused where it is needed (`secret_key`): the search service and the
+        # workers run without the master secret.
+        if not self.is_development:
+            for name, key in (("LB_SECRET_KEY", self.auth.secret_key),
+                              ("LB_SEARCH_PRINCIPAL_KEY", self.search.principal_key)):
+                if key is not None and (key.strip().lower() in _PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH):
+                    raise PlaceholderSecretError(_SECRET_ADVICE.format(name=name, env=self.core.env.value))
         return self
+
+
+_SECRET_ADVICE = (f"{{name}} must be set to a random value of at least {MIN_SECRET_LENGTH} characters when "
+                  "LB_ENV={env} (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
 
 
 def _development_secret(data_dir: Path) -> str:

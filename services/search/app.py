@@ -13,9 +13,11 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+import structlog
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
+from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -53,14 +55,14 @@ def open_backend(settings: Settings) -> SearchBackend:
 # per suggest), and a sync dependency or a model dependency is a hop of its own.
 
 async def caller(request: Request, token: Annotated[str | None, Header(alias=PRINCIPAL_HEADER)] = None) -> SearchPrincipal:
-    principal = verify_principal(token, secret=request.app.state.settings.secret_key)
+    principal = verify_principal(token, secret=request.app.state.settings.search_principal_key)
     if principal is None:  # the API's own token names no user: it may index, not search
         raise InvalidPrincipal()
     return principal
 
 
 async def the_api(request: Request, token: Annotated[str | None, Header(alias=PRINCIPAL_HEADER)] = None) -> None:
-    if verify_principal(token, secret=request.app.state.settings.secret_key) is not None:
+    if verify_principal(token, secret=request.app.state.settings.search_principal_key) is not None:
         raise InvalidPrincipal()
 
 
@@ -69,6 +71,12 @@ Caller = Annotated[SearchPrincipal, Depends(caller)]
 
 def create_app(settings: Settings, *, backend: SearchBackend | None = None) -> FastAPI:
     configure_logging(json=settings.log_json, level=settings.core.log_level)
+    settings.search_principal_key  # noqa: B018 - refuse to start without the one key this service needs
+    if settings.search.principal_key is not None and settings.auth.secret_key is not None:
+        # It would use only its own key, but a process that holds the master can mint API tokens.
+        structlog.get_logger().warning("search_holds_master_secret",
+                                       advice="unset LB_SECRET_KEY for the search service; it needs only "
+                                              "LB_SEARCH_PRINCIPAL_KEY")
     state_dir = settings.core.data_dir / "search-index"
     state_dir.mkdir(parents=True, exist_ok=True)
     engine = SearchEngine(backend or open_backend(settings), state_dir / "vocabulary.json")
@@ -134,6 +142,7 @@ def create_app(settings: Settings, *, backend: SearchBackend | None = None) -> F
     app.include_router(operations_router(checks={"index": engine.backend.ready}))
     install_problem_handlers(app)
     install_request_context(app, service="search")
+    install_edge(app, settings)
 
     return app
 

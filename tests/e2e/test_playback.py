@@ -23,6 +23,7 @@ from tusclient import client as tus_client
 
 from services.api.orgs.models import School
 from services.api.playback.tokens import PlayGrant, sign
+from services.common.keys import Purpose, derive_key
 from services.common import jobs
 from services.common.db import create_db_engine
 from services.common.settings import StorageSettings
@@ -255,7 +256,7 @@ def test_tampered_and_expired_playback_links_get_403(stack, teacher, tmp_path):
             assert answer.json()["code"] == "playback.invalid_token"
     prefix = url.split("/play/")[0]
     expired = sign(PlayGrant(prefix="media/x/ladder", track=0, start_bps=0, max_height=0,
-                             expires=int(time.time()) - 1), secret=SECRET)
+                             expires=int(time.time()) - 1, resource_id="x", epoch=0), secret=derive_key(SECRET, Purpose.playback))
     answer = httpx.get(f"{prefix}/play/{expired}/master.m3u8")
     assert answer.status_code == 403 and answer.json()["code"] == "playback.invalid_token"
     # Another school's teacher cannot even ask for it.

@@ -8,21 +8,23 @@ import base64
 import pytest
 from fastapi.testclient import TestClient
 
+from services.common.keys import derive_keys
 from services.common.search import PRINCIPAL_HEADER, IndexBatch, SearchPrincipal, sign_principal
 from services.search.app import create_app
 from tests.conftest import SECRET, make_settings
 from tests.contract.test_search_backends import CORPUS, VOCABULARY
 
+SEARCH_KEY = derive_keys(SECRET).search_principal
 TEACHER = SearchPrincipal(user_id="u-b", district_id="d-1", school_id="s-b")
 
 
 # Signed when used: a principal lives 60 s, less than collecting a whole test session may take.
 def as_teacher() -> dict[str, str]:
-    return {PRINCIPAL_HEADER: sign_principal(TEACHER, secret=SECRET)}
+    return {PRINCIPAL_HEADER: sign_principal(TEACHER, secret=SEARCH_KEY)}
 
 
 def as_api() -> dict[str, str]:
-    return {PRINCIPAL_HEADER: sign_principal(None, secret=SECRET)}
+    return {PRINCIPAL_HEADER: sign_principal(None, secret=SEARCH_KEY)}
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def test_callers_without_the_right_principal_are_refused(client, who, path):
 
 
 def test_an_expired_principal_is_refused(client):
-    expired = sign_principal(TEACHER, secret=SECRET, ttl_s=-1)
+    expired = sign_principal(TEACHER, secret=SEARCH_KEY, ttl_s=-1)
     assert client.get("/search", headers={PRINCIPAL_HEADER: expired}).json()["code"] == "search.invalid_principal"
 
 

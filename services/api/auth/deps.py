@@ -26,7 +26,7 @@ def authenticate(request: Request, connection: Connection) -> Principal:
     token = bearer_token(request)
     if not token:
         raise NotAuthenticated()
-    claims = verify_access_token(token, secret=request.app.state.settings.secret_key)
+    claims = verify_access_token(token, secret=request.app.state.settings.keys.access_token)
     return principal_for(connection, claims)
 
 

@@ -19,12 +19,12 @@ def issue_token(request: Request, session: SessionDep,
     """OAuth2 password flow: a short-lived access token and a rotating refresh token."""
     settings = request.app.state.settings
     return service.log_in(session, settings=settings.auth, throttle=settings.login_throttle,
-                          secret=settings.secret_key, username=username, password=password,
+                          secret=settings.keys.access_token, username=username, password=password,
                           client_ip=request.client.host if request.client else "unknown")
 
 
 @router.post("/refresh", response_model=TokenPair)
 def refresh_token(request: Request, session: SessionDep, body: RefreshRequest) -> TokenPair:
     settings = request.app.state.settings
-    return service.refresh(session, settings=settings.auth, secret=settings.secret_key,
+    return service.refresh(session, settings=settings.auth, secret=settings.keys.access_token,
                            refresh_token=body.refresh_token)

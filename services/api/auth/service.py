@@ -21,7 +21,7 @@ from services.common.settings import AuthSettings, LoginThrottleSettings
 from services.common.tokens import AUTHENTICATE, AccessClaims, InvalidToken, issue_access_token
 
 
-def log_in(session: Session, *, settings: AuthSettings, throttle: LoginThrottleSettings, secret: str,
+def log_in(session: Session, *, settings: AuthSettings, throttle: LoginThrottleSettings, secret: bytes,
            username: str, password: str, client_ip: str) -> TokenPair:
     """Checks a password sign-in, throttled by backoff (auth/throttle.py). Commits its own
     bookkeeping (failures must be counted even though the caller sees an error); every outcome
@@ -54,7 +54,7 @@ def log_in(session: Session, *, settings: AuthSettings, throttle: LoginThrottleS
     return pair
 
 
-def refresh(session: Session, *, settings: AuthSettings, secret: str, refresh_token: str) -> TokenPair:
+def refresh(session: Session, *, settings: AuthSettings, secret: bytes, refresh_token: str) -> TokenPair:
     """Rotates a refresh token. Presenting one already used revokes the whole family: someone
     else has a copy."""
     token_id, _, token_secret = refresh_token.partition(".")
@@ -99,7 +99,7 @@ def principal_for(connection: Connection, claims: AccessClaims) -> Principal:
                      school_id=row.school_id, district_id=row.district_id)
 
 
-def _issue_pair(session: Session, *, settings: AuthSettings, secret: str, user: User) -> TokenPair:
+def _issue_pair(session: Session, *, settings: AuthSettings, secret: bytes, user: User) -> TokenPair:
     token_secret = secrets.token_urlsafe(32)
     stored = RefreshToken(user_id=user.id, secret_hash=_digest(token_secret),
                           expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_s))
@@ -112,6 +112,6 @@ def _issue_pair(session: Session, *, settings: AuthSettings, secret: str, user: 
                      refresh_token=f"{stored.id}.{token_secret}")
 
 
-def _digest(token_secret: str) -> str:
+def _digest(token_secret: bytes) -> str:
     # Refresh secrets are 256 random bits: a plain hash is enough, no password hashing needed.
     return hashlib.sha256(token_secret.encode()).hexdigest()

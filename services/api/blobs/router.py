@@ -26,7 +26,7 @@ def signed_blob(request: Request, key: str, expires: Annotated[int, Query()],
         validate_key(key)
     except InvalidKey:
         raise InvalidBlobSignature() from None
-    if not verify_blob_signature(secret=request.app.state.settings.secret_key, key=key, expires=expires,
+    if not verify_blob_signature(secret=request.app.state.settings.keys.blob_url, key=key, expires=expires,
                                  filename=filename, signature=signature):
         raise InvalidBlobSignature()
     response = blob_response(store=request.app.state.blob_store, key=key, range_header=range_header,

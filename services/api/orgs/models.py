@@ -23,6 +23,9 @@ class Role(StrEnum):
     district_admin = "district_admin"
     moderator = "moderator"
     school_reviewer = "school_reviewer"  # reviews their own school's resources, at the first of two levels
+    # Platform-wide: what all districts share (the taxonomy). Granted by `lb platform-admin` or by
+    # another platform administrator, never by a district's.
+    platform_admin = "platform_admin"
 
 
 DEFAULT_STORAGE_QUOTA_BYTES = 200 * 1024**3

@@ -183,7 +183,8 @@ def manageable_roles(actor: Principal) -> frozenset[Role]:
     granted that its granter lacks. School administration implies the teacher role here, because
     managing the school's teachers is what the role is for."""
     if actor.is_district_admin:
-        return frozenset(Role)
+        # The platform role is above every district: only its holders grant it or manage them.
+        return frozenset(Role) if Role.platform_admin in actor.roles else frozenset(Role) - {Role.platform_admin}
     if Role.school_admin in actor.roles:
         return (actor.roles | {Role.teacher}) & _SCHOOL_ROLES
     return frozenset()

@@ -9,6 +9,7 @@ from services.api.auth.principal import Principal
 from services.api.orgs import service as orgs
 from services.api.pairing.errors import PairingExists, PairingNotFound, SelfPairing
 from services.api.pairing.models import Pairing
+from services.api.resources import links
 
 
 def create_pairing(session: Session, *, actor: Principal | None, helper_school_id: str,
@@ -44,6 +45,7 @@ def delete_pairing(session: Session, *, actor: Principal, pairing_id: str) -> No
     orgs.get_school(session, school_id=pairing.helper_school_id, district_id=actor.district_id)
     audit.record(session, actor_id=actor.user_id, district_id=actor.district_id, action="pairing.delete",
                  target_type="pairing", target_id=pairing.id)
+    links.revoke_paired(session, school_ids=[pairing.helper_school_id, pairing.assisted_school_id])
     session.delete(pairing)
 
 

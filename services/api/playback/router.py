@@ -5,12 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from services.api.auth.deps import CurrentUser
-from services.api.db import SessionDep
+from services.api.db import SessionDep, read_on_connection
 from services.api.playback import service
 from services.api.playback.tokens import verify
+from services.api.resources import links
 from services.api.routing import ANY_ORIGIN, api_router
 
 router = api_router(tags=["playback"])
@@ -24,21 +26,27 @@ def play(request: Request, session: SessionDep, caller: CurrentUser, resource_id
          max_height: Annotated[int | None, Query(ge=144, le=4320)] = None) -> dict[str, Any]:
     state = request.app.state
     return service.play(session, actor=caller, resource_id=resource_id, max_height=max_height,
-                        store=state.blob_store, secret=state.settings.secret_key,
+                        store=state.blob_store, secret=state.settings.keys.playback,
                         api_url=state.settings.public_api_url)
 
 
 @router.get("/play/{token}/{path:path}", include_in_schema=False)
-def serve(request: Request, token: str, path: str) -> Response:
+async def serve(request: Request, token: str, path: str,
+                filename: Annotated[str | None, Query(max_length=255)] = None) -> Response:
+    # Async, with the one blocking step (reading a playlist) on a worker thread: a segment is a
+    # signature check, one primary-key lookup and a presigned URL, with no thread hop.
     store = request.app.state.blob_store
-    grant = verify(token, secret=request.app.state.settings.secret_key)
+    grant = verify(token, secret=request.app.state.settings.keys.playback)
     path = service.checked_path(path)
+    await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
+                                                                     epoch=grant.epoch))
     if path == "master.m3u8":
-        return Response(service.master_playlist(store, grant), media_type=service.PLAYLIST_TYPE,
-                        headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
+        return Response(await run_in_threadpool(service.master_playlist, store, grant),
+                        media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path.endswith(".m3u8"):
-        return Response(service.media_playlist(store, grant, path), media_type=service.PLAYLIST_TYPE,
-                        headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
-    # Anything else under the grant (a segment asked for by a relative URI): where the store serves it.
-    return RedirectResponse(service.file_url(store, grant, f"{grant.prefix}/{path}"), status_code=307,
-                            headers=ANY_ORIGIN)
+        return Response(await run_in_threadpool(service.media_playlist, store, grant, path),
+                        media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
+    # Anything else under the grant (a segment asked for by a relative URI, the poster, the
+    # download): where the store serves it, for minutes.
+    return RedirectResponse(service.file_url(store, f"{grant.prefix}/{path}", filename=filename), status_code=307,
+                            headers={"Cache-Control": "private, no-store", **ANY_ORIGIN})

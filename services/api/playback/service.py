@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from services.api.blobs.errors import BlobMissing
 from services.api.orgs.models import School
 from services.api.playback.errors import InvalidPlaybackToken, NotPlayable
 from services.api.playback.tokens import PlayGrant, sign
+from services.api.resources import links
 from services.api.resources import service as resources
 from services.api.resources.models import Asset, Resource
 from services.common import hls
@@ -33,24 +35,27 @@ _MAIN_ROLES = ("main", "presenter")
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
-         secret: str, api_url: str) -> dict[str, Any]:
+         secret: bytes, api_url: str) -> dict[str, Any]:
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     asset, rendition = _playable(resource.assets)
     school = session.get(School, actor.school_id) if actor.school_id else None
     start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
     track = int(rendition.get("default_track", 0))
     grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
-                      expires=int(time.time()) + PLAY_TTL_S)
+                      expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch)
     variants = listed_variants(rendition["tracks"][track], grant)
     # One statement, no version bump: a view is not a change search must be told of at once.
     # Apart, as this is a GET. Commits.
     write_apart(session, update(Resource).where(Resource.id == resource.id).values(view_count=Resource.view_count + 1))
     poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
+    # Poster and download go through the play route too, so the grant's link epoch is checked
+    # before a storage URL is minted (resources/links.py).
+    base = f"{api_url}/api/v1/play/{sign(grant, secret=secret)}"
+    filename = quote(f"{PurePosixPath(asset.filename).stem}.mp4")
     return {
-        "hls_url": f"{api_url}/api/v1/play/{sign(grant, secret=secret)}/master.m3u8",
-        "poster_url": store.presigned_get_url(f"{grant.prefix}/{poster}", expires_s=PLAY_TTL_S) if poster else None,
-        "download_url": (store.presigned_get_url(f"{grant.prefix}/{download}", expires_s=PLAY_TTL_S,
-                                                 filename=f"{PurePosixPath(asset.filename).stem}.mp4")
+        "hls_url": f"{base}/master.m3u8",
+        "poster_url": f"{base}/{poster}" if poster else None,
+        "download_url": (f"{base}/{download}?filename={filename}"
                          if download else f"{api_url}/api/v1/resources/{resource.id}/assets/{asset.id}/download"),
         "renditions": [{"height": v.get("height"), "bandwidth": v["bandwidth"]} for v in variants],
         "complete": rendition["job"] == "ladder",
@@ -92,17 +97,17 @@ def master_playlist(store: BlobStore, grant: PlayGrant) -> str:
 
 
 def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
-    """A media playlist whose segment URIs are the store's presigned URLs, valid as long as the
-    grant: S3 serves segments itself, and on local disk the signed blob route does (Range, ETag,
-    cache headers). Either way a standard player just follows the URIs."""
-    text = _read_text(store, f"{grant.prefix}/{path}")
-    directory = PurePosixPath(grant.prefix, path).parent
-    return "\n".join(file_url(store, grant, str(directory / line)) if line and not line.startswith("#") else line
-                     for line in text.splitlines()) + "\n"
+    """A media playlist as stored: its segment (and init segment) URIs are relative, so a player
+    asks the play route for each, which checks the grant's link epoch and redirects to a storage
+    URL living minutes. Presigning them here, valid as long as the grant, saved that hop but made
+    a revoked link play on for hours."""
+    return _read_text(store, f"{grant.prefix}/{path}")
 
 
-def file_url(store: BlobStore, grant: PlayGrant, key: str) -> str:
-    return store.presigned_get_url(key, expires_s=max(60, grant.expires - int(time.time())))
+def file_url(store: BlobStore, key: str, *, filename: str | None = None) -> str:
+    """Where the store serves a file under a checked grant: S3 itself, or on local disk the signed
+    blob route (Range, ETag, cache headers)."""
+    return store.presigned_get_url(key, expires_s=links.STORAGE_URL_TTL_S, filename=filename)
 
 
 def checked_path(path: str) -> str:

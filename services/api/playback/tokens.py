@@ -1,4 +1,5 @@
-"""Playback tokens: one signed, expiring grant to read everything under one rendition's prefix.
+"""Playback tokens: one signed, expiring grant to read everything under one rendition's prefix,
+while the resource's link epoch stays what it was (resources/links.py).
 
 The token sits in the URL path (`/api/v1/play/{token}/master.m3u8`), so the relative URIs of
 playlists and segments carry it along and a standard HLS player needs nothing special.
@@ -22,23 +23,28 @@ class PlayGrant:
     start_bps: int      # the first variant listed must fit this (0: no limit)
     max_height: int     # variants above this are left out (0: no cap)
     expires: int        # unix seconds
+    resource_id: str    # whose link epoch the grant carries (resources/links.py)
+    epoch: int          # the link works while the resource's link epoch is still this
 
 
-def sign(grant: PlayGrant, *, secret: str) -> str:
-    body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires],
+def sign(grant: PlayGrant, *, secret: bytes) -> str:
+    body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires,
+                            grant.resource_id, grant.epoch],
                            separators=(",", ":")).encode())
     return f"{body}.{_mac(body, secret)}"
 
 
-def verify(token: str, *, secret: str, now: float | None = None) -> PlayGrant:
+def verify(token: str, *, secret: bytes, now: float | None = None) -> PlayGrant:
     body, _, mac = token.partition(".")
     # As bytes: compare_digest refuses str with non-ASCII characters (a 500 for a token ending `.é`).
     if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
         raise InvalidPlaybackToken()
     try:
-        prefix, track, start_bps, max_height, expires = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        prefix, track, start_bps, max_height, expires, resource_id, epoch = json.loads(
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         grant = PlayGrant(prefix=str(prefix), track=int(track), start_bps=int(start_bps),
-                          max_height=int(max_height), expires=int(expires))
+                          max_height=int(max_height), expires=int(expires), resource_id=str(resource_id),
+                          epoch=int(epoch))
     except (ValueError, TypeError):
         raise InvalidPlaybackToken() from None
     if grant.expires < (now if now is not None else time.time()):
@@ -46,10 +52,9 @@ def verify(token: str, *, secret: str, now: float | None = None) -> PlayGrant:
     return grant
 
 
-def _mac(body: str, secret: str) -> str:
-    # A key of its own: a playback token can never pass for any other signed thing.
-    key = hmac.new(secret.encode(), b"lessonbridge playback token", hashlib.sha256).digest()
-    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+def _mac(body: str, secret: bytes) -> str:
+    # `secret` is the playback key (services/common/keys.py): no other signed thing uses it.
+    return _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
 
 
 def _b64(data: bytes) -> str:

@@ -56,3 +56,13 @@ class NoDocumentPreview(DomainError):
     title = {"zh-CN": "该资源没有可预览的文档", "en": "This resource has no document preview"}
     detail = {"zh-CN": "资源中没有已转换的文档（不是文档、仍在处理或转换失败）",
               "en": "No converted document: none is attached, it is still processing, or its conversion failed"}
+
+
+class LinkRevoked(DomainError):
+    # 403 like an expired link: the player asks the API for a new one, which decides afresh.
+    status = 403
+    code = "resource.link_revoked"
+    title = {"zh-CN": "链接已失效", "en": "Link revoked"}
+    detail = {"zh-CN": "资源已下架、可见范围已收窄或结对已解除，此前的链接不再有效；请重新打开资源",
+              "en": "The resource was taken down, its audience narrowed or a pairing ended since this link "
+                    "was made; open the resource again"}

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from services.api.db import Base, created_at_column, id_column
 from services.api.taxonomy.models import KnowledgePoint
@@ -31,15 +31,26 @@ class Visibility(StrEnum):
 
 
 class License(StrEnum):
-    cc_by = "cc-by-4.0"
-    cc_by_sa = "cc-by-sa-4.0"
-    cc_by_nc = "cc-by-nc-4.0"
-    cc_by_nc_sa = "cc-by-nc-sa-4.0"
-    cc_by_nd = "cc-by-nd-4.0"
-    cc_by_nc_nd = "cc-by-nc-nd-4.0"
-    cc0 = "cc0-1.0"
+    """SPDX license ids in their canonical spelling (and two of our own). SPDX ids match without
+    regard to case: any spelling is accepted, the canonical one is stored and answered."""
+
+    cc_by = "CC-BY-4.0"
+    cc_by_sa = "CC-BY-SA-4.0"
+    cc_by_nc = "CC-BY-NC-4.0"
+    cc_by_nc_sa = "CC-BY-NC-SA-4.0"
+    cc_by_nd = "CC-BY-ND-4.0"
+    cc_by_nc_nd = "CC-BY-NC-ND-4.0"
+    cc0 = "CC0-1.0"
     school_only = "school-only"
     district_only = "district-only"
+
+    @classmethod
+    def _missing_(cls, value: object) -> License | None:
+        # Called by License(value), pydantic and EnumText alike (rows written before 0014 say cc-by-4.0).
+        if isinstance(value, str):
+            folded = value.casefold()
+            return next((member for member in cls if member.value.casefold() == folded), None)
+        return None
 
 
 class ResourceStatus(StrEnum):
@@ -114,6 +125,8 @@ class Resource(Base):
     # Counted on play; not a search-relevant change (no version bump): the index learns it with
     # the next change or reindex.
     view_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Carried in every media link handed out; moving it revokes them all (resources/links.py).
+    link_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
@@ -128,6 +141,19 @@ class Resource(Base):
         secondary=resource_knowledge_points, order_by=KnowledgePoint.path)
 
     assets: Mapped[list[Asset]] = relationship(order_by="Asset.created_at", cascade="all, delete-orphan")
+
+    @validates("visibility")
+    def _revoke_links_when_narrowed(self, _key: str, visibility: Visibility) -> Visibility:
+        # Here, not in a service function: every path that sets visibility passes through it.
+        previous = self.visibility
+        if previous is not None and _REACH[Visibility(visibility)] < _REACH[previous]:
+            self.link_epoch = (self.link_epoch or 0) + 1  # resources/links.py
+        return visibility
+
+
+# How far each visibility reaches: narrowing revokes the links already handed out.
+_REACH = {Visibility.private: 0, Visibility.school: 1, Visibility.paired: 2, Visibility.district: 3,
+          Visibility.public: 4}
 
 
 class Asset(Base):

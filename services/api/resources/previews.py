@@ -11,7 +11,8 @@ from services.api.resources.errors import NoDocumentPreview
 from services.api.resources.models import Asset
 from services.common.storage import BlobStore
 
-PREVIEW_URL_TTL_S = 3600
+# A storage URL cannot be revoked (resources/links.py): a page asks again after this.
+PREVIEW_URL_TTL_S = 15 * 60
 # Which finished job shows an asset best, and which of its files are the preview and thumbnail.
 _SHOWN_BY = (("document", "preview", "thumbnail"), ("ladder", "poster", "poster"),
              ("first_playable", None, None), ("image", "preview", "thumbnail"), ("audio", "rendition", None))

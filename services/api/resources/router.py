@@ -11,7 +11,7 @@ from services.api.db import SessionDep, read_on_connection
 from services.api.pagination import Page, PageDep, fetch_page
 from services.api.moderation import service as moderation
 from services.api.orgs.models import User
-from services.api.resources import service
+from services.api.resources import links, service
 from services.api.resources.models import ResourceKind, ResourceStatus
 from services.api.resources.previews import DocumentPreview, document_preview, preview_for
 from services.api.resources.visibility import viewer_params
@@ -131,8 +131,9 @@ def add_assets(request: Request, response: Response, session: SessionDep, caller
     return [_asset(a, request.app.state.blob_store) for a in added]
 
 
-# Long enough to start a big download on a slow link; resumed downloads ask again.
-DOWNLOAD_URL_TTL_S = 6 * 3600
+# Long enough to start a big download on a slow link; resumed downloads ask again. Minutes, not
+# hours: a storage URL cannot be revoked (resources/links.py).
+DOWNLOAD_URL_TTL_S = links.STORAGE_URL_TTL_S
 
 
 @router.get("/{resource_id}/assets/{asset_id}/download", status_code=status.HTTP_307_TEMPORARY_REDIRECT)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from services.api.resources import links
 from services.api.resources.errors import InvalidTransition
 from services.api.resources.models import Resource, changed_for_search
 from services.api.resources.models import ResourceStatus as S
@@ -76,7 +77,9 @@ def next_status(current: S, event: ResourceEvent) -> S:
 
 def apply_event(resource: Resource, event: ResourceEvent) -> Resource:
     """Moves a resource through the status machine; every status change goes through here."""
-    resource.status = next_status(resource.status, event)
+    previous = resource.status
+    resource.status = next_status(previous, event)
+    links.on_status_change(resource, previous=previous)
     if resource.status is S.published and resource.published_at is None:
         resource.published_at = utcnow()
     changed_for_search(resource)

@@ -29,7 +29,7 @@ BULK_TIMEOUT = httpx.Timeout(120.0, connect=2.0)
 
 
 class SearchClient:
-    def __init__(self, base_url: str, *, secret: str, http: httpx.Client | None = None) -> None:
+    def __init__(self, base_url: str, *, secret: str | bytes, http: httpx.Client | None = None) -> None:
         """`http`: a client of one's own (tests pass a TestClient of the search app itself)."""
         self._secret = secret
         self._http = http or httpx.Client(base_url=base_url, timeout=TIMEOUT)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services.common.problems import DomainError
+from services.common.problems import DependencyUnavailable, DomainError
 
 
 class SearchUnavailable(DomainError):
@@ -8,6 +8,9 @@ class SearchUnavailable(DomainError):
     code = "search.unavailable"
     title = {"zh-CN": "检索服务暂不可用", "en": "Search is unavailable"}
     detail = {"zh-CN": "检索服务暂时无法响应，请稍后再试", "en": "The search service does not answer right now; try again shortly"}
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(DependencyUnavailable.RETRY_AFTER_S)})
 
 
 class CoverageNotAllowed(DomainError):

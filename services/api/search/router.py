@@ -14,6 +14,7 @@ from services.api.auth.principal import Principal
 from services.api.db import SessionDep
 from services.api.orgs.models import Role
 from services.api.pairing.service import partner_school_ids
+from services.api.resources.models import License
 from services.api.routing import api_router
 from services.api.search import coverage
 from services.common.search import SearchPrincipal, Sort
@@ -31,11 +32,21 @@ def search_principal(session: Session, principal: Principal) -> SearchPrincipal:
                            and principal.school_id is not None)
 
 
+def _canonical(name: str, value: str) -> tuple[str, str]:
+    # SPDX ids match whatever their case; the index holds the canonical spelling.
+    if name == "license":
+        try:
+            return name, License(value).value
+        except ValueError:
+            pass
+    return name, value
+
+
 def _forward(request: Request, session: Session, caller: Principal, path: str) -> Response:
     principal = search_principal(session, caller)
     session.rollback()  # nothing held open while the search service works
     answer = request.app.state.search_client.forward(
-        path, principal=principal, params=list(request.query_params.multi_items()),
+        path, principal=principal, params=[_canonical(k, v) for k, v in request.query_params.multi_items()],
         language=request.headers.get("accept-language"))
     return Response(answer.content, status_code=answer.status_code,
                     headers={k: v for k, v in answer.headers.items() if k.lower() in _PASSED_HEADERS})

@@ -99,7 +99,8 @@ async def document_body(request: Request) -> bytes:
 def import_taxonomy(request: Request, session: SessionDep, caller: CurrentUser,
                     raw: Annotated[bytes, Depends(document_body)]) -> ImportReport:
     """A JSON taxonomy document, or a CSV of knowledge points; all of it is applied or none."""
-    require_role(caller, Role.district_admin)
+    # The taxonomy is shared by every district: one district's administrator may not rewrite it.
+    require_role(caller, Role.platform_admin)
     document = service.parse_document(raw, media_type=request.headers.get("content-type", ""))
     report = service.import_document(session, document, actor_id=caller.user_id, district_id=caller.district_id)
     session.commit()

@@ -76,13 +76,22 @@ async def create_upload(request: Request, session: SessionDep, caller: CurrentUp
         return upload
 
     upload = await run_in_threadpool(create)
-    headers = {"Location": str(request.url_for("upload_status", upload_id=upload.id)),
+    headers = {"Location": _upload_url(request, upload.id),
                "Tus-Resumable": tus.VERSION, "Upload-Expires": tus.expires_header(upload.expires_at)}
     # creation-with-upload: the first bytes may ride along with the creation request.
     if request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
         offset = await _append(request, session, caller, upload.id, offset=0)
         headers["Upload-Offset"] = str(offset)
     return Response(status_code=201, headers=headers)
+
+
+def _upload_url(request: Request, upload_id: str) -> str:
+    """Where the client resumes: under LB_PUBLIC_URL when set, else as the request reached us
+    (scheme and host from a trusted proxy's X-Forwarded-*, services/common/edge.py)."""
+    public_url = request.app.state.settings.api.public_url
+    if public_url:
+        return public_url.rstrip("/") + request.app.url_path_for("upload_status", upload_id=upload_id)
+    return str(request.url_for("upload_status", upload_id=upload_id))
 
 
 @router.head("/{upload_id}", name="upload_status")

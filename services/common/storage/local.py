@@ -21,7 +21,8 @@ CHUNK = 1024 * 1024
 class LocalBlobStore:
     backend = "local"
 
-    def __init__(self, *, root: Path, url_base: str, url_secret: str) -> None:
+    def __init__(self, *, root: Path, url_base: str, url_secret: str | bytes | None) -> None:
+        """`url_secret`: the blob-URL key; None in a process that hands out no links (a worker)."""
         self.root = root.resolve()
         self.objects = self.root / "objects"
         self.staging = self.root / ".staging"
@@ -144,6 +145,8 @@ class LocalBlobStore:
 
     def presigned_get_url(self, key: str, *, expires_s: int, filename: str | None = None) -> str:
         validate_key(key)
+        if self.url_secret is None:
+            raise RuntimeError("this process holds no blob-URL key (LB_SECRET_KEY) and cannot sign links")
         return sign_blob_url(base_url=self.url_base, secret=self.url_secret, key=key, expires_s=expires_s,
                              filename=filename)
 

@@ -30,8 +30,11 @@ SINGLE_COPY_LIMIT = 5 * 1024**3  # CopyObject's limit; larger copies go part by 
 class S3BlobStore:
     backend = "s3"
 
-    def __init__(self, *, client: Minio, bucket: str) -> None:
+    def __init__(self, *, client: Minio, bucket: str, presign_client: Minio | None = None) -> None:
+        """`presign_client`: the same service at the address clients use (LB_S3_PUBLIC_ENDPOINT);
+        it signs the URLs handed to clients and is never called over the network."""
         self.client, self.bucket = client, bucket
+        self.presign_client = presign_client or client
 
     def ensure_bucket(self) -> None:
         if not self.client.bucket_exists(self.bucket):
@@ -111,8 +114,9 @@ class S3BlobStore:
             yield path
 
     def tool_source(self, key: str, *, expires_s: int = 3600) -> str:
+        # For ffmpeg beside us: the internal address.
         self.stat(key)
-        return self.presigned_get_url(key, expires_s=expires_s)
+        return self.client.presigned_get_object(self.bucket, validate_key(key), expires=timedelta(seconds=expires_s))
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         for found in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
@@ -123,8 +127,8 @@ class S3BlobStore:
         headers = None
         if filename:
             headers = {"response-content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
-        return self.client.presigned_get_object(self.bucket, validate_key(key), expires=timedelta(seconds=expires_s),
-                                                response_headers=headers)
+        return self.presign_client.presigned_get_object(self.bucket, validate_key(key),
+                                                        expires=timedelta(seconds=expires_s), response_headers=headers)
 
     def ping(self) -> None:
         if not self.client.bucket_exists(self.bucket):

@@ -89,7 +89,7 @@ def test_an_edit_of_a_published_resource_waits_and_the_live_version_stays_for_ge
     for who in ("owner", "colleague", "moderator"):
         live = read(client, people, resource_id, who)
         assert (live["title"], live["description"], live["tags"], live["grade"], live["license"]) == (
-            "认识钟表", "", ["一年级"], None, "cc-by-nc-sa-4.0"), who
+            "认识钟表", "", ["一年级"], None, "CC-BY-NC-SA-4.0"), who
     # Others never see the review, nor that a revision waits.
     assert read(client, people, resource_id, "colleague")["review"] is None
 
@@ -101,13 +101,13 @@ def test_an_edit_of_a_published_resource_waits_and_the_live_version_stays_for_ge
     assert {c["field"]: (c["before"], c["after"]) for c in revision["changes"]} == {
         "title": ("认识钟表", "认识钟表（修订）"), "description": ("", "新增练习"), "grade": (None, "g1"),
         "knowledge_point_ids": ([], [point.id]), "tags": (["一年级"], ["钟表"]),
-        "license": ("cc-by-nc-sa-4.0", "cc-by-4.0")}
+        "license": ("CC-BY-NC-SA-4.0", "CC-BY-4.0")}
 
     approved = decide(client, people, resource_id, "approve", note="好")
     assert approved["status"] == "published" and approved["revision_id"] == revision["id"]
     live = read(client, people, resource_id, "colleague")
     assert (live["title"], live["description"], live["tags"], live["grade"], live["license"]) == (
-        "认识钟表（修订）", "新增练习", ["钟表"], "g1", "cc-by-4.0")
+        "认识钟表（修订）", "新增练习", ["钟表"], "g1", "CC-BY-4.0")
     assert live["knowledge_point_ids"] == [point.id]
     # Approval went through the status table: one new version, so the relay sends the new document.
     assert outbox(session, resource_id) == [*versions_before, versions_before[-1] + 1]

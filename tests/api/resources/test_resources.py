@@ -56,7 +56,7 @@ def test_create_with_taxonomy_and_read_it_back(client, factory, world):
                                          "path": point.path}]
     assert body["tags"] == ["凑十法", "一年级"]
     assert body["owner"]["real_name"] and body["school"]["name"]
-    assert body["visibility"] == "paired" and body["license"] == "cc-by-4.0"
+    assert body["visibility"] == "paired" and body["license"] == "CC-BY-4.0"  # SPDX ids answer in canonical case
 
 
 @pytest.mark.parametrize(("visibility", "sees"), [

@@ -147,8 +147,9 @@ def test_rows_wait_while_the_search_service_is_down_and_arrive_after(client, app
 
 def test_search_unavailable_is_a_problem_not_a_crash(client, app, factory, people):
     app.state.search_client = SearchClient("http://127.0.0.1:9", secret=SECRET)  # nothing listens there
-    assert_problem(client.get("/api/v1/search", params={"q": "数"}, headers=factory.headers(people["b"])),
-                   503, "search.unavailable")
+    response = client.get("/api/v1/search", params={"q": "数"}, headers=factory.headers(people["b"]))
+    assert_problem(response, 503, "search.unavailable")
+    assert response.headers["retry-after"] == "10"  # a client knows when to ask again
 
 
 def test_bad_parameters_come_back_as_the_search_services_problems(client, factory, people):

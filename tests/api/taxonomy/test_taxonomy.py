@@ -55,7 +55,7 @@ def test_vocabularies_and_knowledge_point_search(client, factory):
 
 
 def test_import_json_then_export_round_trips(client, factory):
-    admin = factory.user(roles=(Role.district_admin,))
+    admin = factory.user(roles=(Role.platform_admin,))
     factory.commit()
     headers = factory.headers(admin)
     document = {
@@ -81,7 +81,7 @@ def test_import_json_then_export_round_trips(client, factory):
 
 
 def test_csv_import_moves_a_subtree_and_repaths_descendants(client, factory, session):
-    admin = factory.user(roles=(Role.district_admin,))
+    admin = factory.user(roles=(Role.platform_admin,))
     factory.commit()
     csv_text = ("\ufeffcode,name,subject,stage,parent\n"
                 "math.p.extra,拓展,math,primary,math.p\n"
@@ -97,7 +97,7 @@ def test_csv_import_moves_a_subtree_and_repaths_descendants(client, factory, ses
 
 
 def test_bad_taxonomy_documents_change_nothing(client, factory, session):
-    admin = factory.user(roles=(Role.district_admin,))
+    admin = factory.user(roles=(Role.platform_admin,))
     teacher = factory.user()
     factory.commit()
     headers = factory.headers(admin)
