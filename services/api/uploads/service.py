@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.api.orgs.models import School
 from services.api.resources.models import Asset, Resource
-from services.api.uploads import checks, limits
+from services.api.uploads import checks, limits, tus
 from services.api.uploads.errors import (BadUploadRequest, OffsetMismatch, QuotaExceeded, TypeMismatch,
                                          UnsupportedFileType, UploadError, UploadGone, UploadLocked, UploadNotFound,
                                          UploadTooLarge)
@@ -325,7 +325,7 @@ def _discard(upload: Upload, *, store: BlobStore, spool_root: Path) -> None:
 
 
 def parse_length(raw: str | None) -> int:
-    if raw is None or not raw.isdigit():
+    if not tus.is_ascii_count(raw):
         raise BadUploadRequest(reason="Upload-Length must be a non-negative integer (deferred lengths are not supported)")
     length = int(raw)
     if length == 0:
