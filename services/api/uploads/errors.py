@@ -138,3 +138,28 @@ class MediaOutOfLimits(UploadError):
     code = "upload.media_out_of_limits"
     title = {"zh-CN": "音视频参数超出限制", "en": "Media outside accepted limits"}
     detail = {"zh-CN": "{reason}", "en": "{reason}"}
+
+
+class TooManyUploads(UploadError):
+    status = 429
+    code = "upload.too_many_in_flight"
+    title = {"zh-CN": "同时上传的文件过多", "en": "Too many uploads at once"}
+    detail = {"zh-CN": "{scope}同时进行的上传已达上限（{limit} 个），请稍后重试",
+              "en": "{scope} has {limit} uploads receiving bytes already; retry shortly"}
+
+    def __init__(self, *, scope: str, limit: int, retry_after_s: int) -> None:
+        super().__init__(scope=scope, limit=limit)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+class UploadIdle(UploadError):
+    status = 408
+    code = "upload.idle_timeout"
+    title = {"zh-CN": "上传数据中断", "en": "Upload body stalled"}
+    detail = {"zh-CN": "{seconds} 秒内未收到数据，请求已结束；已收到 {offset} 字节，请从该位置继续",
+              "en": "No bytes arrived for {seconds} s, so the request was ended; the server has {offset} bytes, "
+                    "resume from there"}
+
+    def __init__(self, *, seconds: float, offset: int) -> None:
+        super().__init__(seconds=f"{seconds:g}", offset=offset)
+        self.headers["Upload-Offset"] = str(offset)
