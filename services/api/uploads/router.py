@@ -211,8 +211,9 @@ async def _append(request: Request, upload_id: str, *, offset: int, caller: Uplo
     def send_in_background(lease: Lease, segments: list[Segment]) -> None:
         # Only bytes inside sent parts become official here: the rest may not be on disk yet.
         service.send_parts(store, lease, spool, segments)
-        with _session(request) as session:
-            service.commit_progress(session, lease, offset=lease.sent_bytes)
+        if checksum is None:  # a chunk with a checksum becomes official only once verified
+            with _session(request) as session:
+                service.commit_progress(session, lease, offset=lease.sent_bytes)
 
     def store_batch(batch: list[bytes]) -> None:
         # Off the event loop: the file write and both hashes release the GIL, so they run on the
@@ -257,7 +258,20 @@ async def _append(request: Request, upload_id: str, *, offset: int, caller: Uplo
             raise UploadRewound(offset=lease.offset) from None
         running = hashes.resume(upload_id, lease.offset)
         chunk_digest = tus.CHECKSUMS[checksum[0]]() if checksum else None
-        start, position = spool.size, lease.offset  # `position`: bytes received, from the file's start
+        parts_before = list(lease.parts)
+        if checksum is not None:
+            # The chunk's full parts go to storage as it streams, as without a checksum (held
+            # back until verified, an 8 GiB chunk went whole onto the API's disk). What stays
+            # behind is a copy of the committed tail, to go back to if the chunk is refused.
+            await run_in_threadpool(spool.checkpoint)
+
+        def drop_chunk() -> None:
+            """The chunk is refused or cut short: none of it counts, the parts it sent neither."""
+            spool.restore()
+            lease.parts[:] = parts_before
+            hashes.forget(upload_id)
+
+        position = lease.offset  # bytes received, from the file's start
         batch: list[bytes] = []
         batched = 0
         try:
@@ -270,10 +284,10 @@ async def _append(request: Request, upload_id: str, *, offset: int, caller: Uplo
                 if batched < BATCH_BYTES:
                     continue
                 await stored()
-                if chunk_digest is None and spool.size >= PART_SIZE and position < lease.length:
-                    # No checksum to wait for: full parts go to storage in a worker thread while
-                    # this request keeps reading, one batch at a time (the fsyncs, copies and
-                    # S3 puts stalled the upload 40% of the time when done inline; measured).
+                if spool.size >= PART_SIZE and position < lease.length:
+                    # Full parts go to storage in a worker thread while this request keeps
+                    # reading, one batch at a time (the fsyncs, copies and S3 puts stalled the
+                    # upload 40% of the time when done inline; measured).
                     if sending is not None and (sending.done() or spool.size >= SPOOL_BACKLOG):
                         await settle()  # past the backlog, this waits: no reading until parts are sent
                     if sending is None:
@@ -293,8 +307,7 @@ async def _append(request: Request, upload_id: str, *, offset: int, caller: Uplo
                 await run_in_threadpool(store_batch, batch)
             await settle()
             if checksum is not None:  # a partial chunk cannot be verified: drop it
-                spool.truncate(start)
-                hashes.forget(upload_id)
+                await run_in_threadpool(drop_chunk)
             else:
                 await run_in_threadpool(commit, lease, position, flush=False)
                 _keep_running(hashes, upload_id, lease.offset, running)
@@ -305,17 +318,19 @@ async def _append(request: Request, upload_id: str, *, offset: int, caller: Uplo
             # Let in-flight work finish before the lease goes.
             await asyncio.gather(*filter(None, [storing, sending]), return_exceptions=True)
             storing = sending = None
+            if checksum is not None:
+                await run_in_threadpool(drop_chunk)
             raise
         await settle()
         if checksum is not None and chunk_digest is not None and chunk_digest.digest() != checksum[1]:
-            spool.truncate(start)
-            hashes.forget(upload_id)
+            await run_in_threadpool(drop_chunk)
             raise ChecksumMismatch()
         if position == lease.length:
             hashes.forget(upload_id)
             await run_in_threadpool(finish, lease, running.hexdigest() if running is not None else None)
             return lease.length
         await run_in_threadpool(commit, lease, position, flush=True)
+        spool.drop_checkpoint()
         _keep_running(hashes, upload_id, position, running)
         return position
     finally:
