@@ -104,6 +104,14 @@ class QuotaExceeded(UploadError):
               "en": "The school has {free_mib} MiB left; this file needs {needed_mib} MiB"}
 
 
+class UserQuotaExceeded(QuotaExceeded):
+    """The same code: what a client does about it is the same."""
+
+    title = {"zh-CN": "超出个人存储配额", "en": "Personal storage quota exceeded"}
+    detail = {"zh-CN": "您的剩余空间 {free_mib} MiB，本文件需要 {needed_mib} MiB",
+              "en": "You have {free_mib} MiB left; this file needs {needed_mib} MiB"}
+
+
 class UnsupportedFileType(UploadError):
     status = 415
     code = "upload.unsupported_type"

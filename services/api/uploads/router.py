@@ -83,7 +83,8 @@ async def create_upload(request: Request) -> Response:
             # Before the row exists: a refusal must not leave an upload the client never heard of.
             ticket = request.app.state.uploads_in_flight.enter(caller) if with_body else None
             try:
-                upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata)
+                upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata,
+                                               user_quota_bytes=request.app.state.settings.uploads.user_quota_bytes)
                 session.commit()
             except BaseException:
                 if ticket is not None:

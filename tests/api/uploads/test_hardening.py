@@ -2,12 +2,30 @@
 under concurrency and for users without a school."""
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import anyio
 import httpx
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from services.api.orgs.models import Role, School
+from services.api.uploads import service
+from services.api.uploads.errors import QuotaExceeded
+from services.api.uploads.models import Upload
+from services.api.uploads.uploader import Uploader
+from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.settings import UploadSettings
+from services.common.storage import create_blob_store
+from tests.conftest import SECRET, make_settings
+from tests.factories import Factory
+from tests.live import fresh_database
 from tests.api.uploads.test_tus import CHUNK, TUS, UPLOADS, create, metadata
 from tests.helpers import assert_problem
+
+MiB = 1024 * 1024
 
 # Python's int() and str.isdigit() take these; tus allows only ASCII digits. Headers arrive as
 # latin-1 text, so '²' (0xB2) reaches the parser as a "digit" int() refuses; the others as UTF-8
@@ -47,3 +65,73 @@ def test_lengths_and_offsets_take_ascii_digits_only(client, app, headers, value)
     response = send_raw(app, "PATCH", location, {**headers, **CHUNK, "Upload-Offset": value}, b"%PDF-")
     assert_problem(response, 400, "upload.bad_request")
     assert client.head(location, headers=headers).headers["upload-offset"] == "0"
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return make_settings(tmp_path / "data", database_url).model_copy(
+        update={"uploads": UploadSettings(user_quota_bytes=5 * MiB)})
+
+
+def test_a_user_without_a_school_has_a_quota_too(client, factory, session):
+    official = factory.user(roles=(Role.district_admin,))
+    factory.commit()
+    assert official.school_id is None
+    headers = {**factory.headers(official), **TUS}
+    create(client, headers, 3 * MiB, "区教研.mp4")
+    over = client.post(UPLOADS, headers={**headers, "Upload-Length": str(3 * MiB),
+                                         "Upload-Metadata": metadata(filename="第二段.mp4")})
+    assert_problem(over, 413, "upload.quota_exceeded")
+    assert session.scalar(select(func.count()).select_from(Upload).where(Upload.owner_id == official.id)) == 1
+    create(client, headers, 2 * MiB, "刚好.mp4")  # what is left still fits
+
+
+@pytest.mark.parametrize("without_school", [False, True], ids=["school", "user"])
+def test_concurrent_creates_cannot_both_fit_the_quota(database_url, tmp_path, monkeypatch, without_school):
+    """Two creates check the quota at the same moment; before the fix, on PostgreSQL, both read
+    the same sums and both were reserved. A committing database: the race is between transactions."""
+    url = fresh_database(database_url, tmp_path)
+    engine = create_db_engine(url)
+    sessions = create_sessionmaker(engine)
+    with Session(engine) as session:
+        factory = Factory(session=session, secret=SECRET)
+        user = factory.user(roles=(Role.district_admin,)) if without_school else factory.user()
+        if not without_school:
+            session.get(School, user.school_id).storage_quota_bytes = 5 * MiB
+        session.commit()
+        owner = Uploader(user_id=user.id, device_id=None, school_id=user.school_id)
+    store = create_blob_store(make_settings(tmp_path / "data", url))
+    checked = threading.Barrier(2)
+    check = service._check_user_quota if without_school else service._check_quota
+
+    def check_then_wait(*args, **kwargs):
+        check(*args, **kwargs)
+        # Both checked before either reserved: the race. With the row lock the second check
+        # cannot end before the first create commits, so the first one waits here in vain.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait(timeout=3)
+
+    monkeypatch.setattr(service, "_check_user_quota" if without_school else "_check_quota", check_then_wait)
+    outcomes: list[str] = []
+
+    def create_one(name: str) -> None:
+        with writer_session(sessions) as session:
+            try:
+                service.create_upload(session, store=store, owner=owner, length=3 * MiB,
+                                      metadata={"filename": name}, user_quota_bytes=5 * MiB)
+                session.commit()
+                outcomes.append("created")
+            except QuotaExceeded:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=create_one, args=(f"{n}.mp4",)) for n in ("一", "二")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(outcomes) == ["created", "refused"]
+        with engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(Upload)) == 1
+    finally:
+        engine.dispose()
