@@ -293,7 +293,10 @@ def content_key(sha256: str) -> str:
 
 def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: str, size: int,
                media_type: str) -> Blob:
-    existing = session.scalar(select(Blob).where(Blob.sha256 == sha256))
+    # FOR UPDATE: `lb blobs gc` may have found this blob unused and be deleting it right now
+    # (gc._delete_if_unused locks the row first). Either it finishes first and this finds no row,
+    # or this upload's reference commits first and gc sees it when it checks again.
+    existing = session.scalar(select(Blob).where(Blob.sha256 == sha256).with_for_update())
     if existing is not None:
         store.delete(staging_key)
         return existing

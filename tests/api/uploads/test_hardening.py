@@ -3,26 +3,29 @@ under concurrency and for users without a school."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
+from datetime import timedelta
 
 import anyio
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.api.orgs.models import Role, School
-from services.api.uploads import service
+from services.api.uploads import gc, service
 from services.api.uploads.errors import QuotaExceeded
-from services.api.uploads.models import Upload
+from services.api.uploads.models import Blob, Upload
 from services.api.uploads.uploader import Uploader
-from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.db import create_db_engine, create_sessionmaker, utcnow, writer_session
 from services.common.settings import UploadSettings
 from services.common.storage import create_blob_store
 from tests.conftest import SECRET, make_settings
 from tests.factories import Factory
 from tests.live import fresh_database
-from tests.api.uploads.test_tus import CHUNK, TUS, UPLOADS, create, metadata
+from tests import media
+from tests.api.uploads.test_tus import CHUNK, TUS, UPLOADS, create, metadata, upload_file
 from tests.helpers import assert_problem
 
 MiB = 1024 * 1024
@@ -135,3 +138,31 @@ def test_concurrent_creates_cannot_both_fit_the_quota(database_url, tmp_path, mo
             assert connection.scalar(select(func.count()).select_from(Upload)) == 1
     finally:
         engine.dispose()
+
+
+def test_gc_keeps_an_orphan_blob_that_an_upload_reuses_between_its_scan_and_its_delete(
+        client, app, session, headers, tmp_path):
+    data = media.png(tmp_path / "板书.png").read_bytes()
+    upload_file(client, headers, data, "板书.png")
+    blob = session.scalars(select(Blob)).one()
+    session.execute(update(Upload).values(updated_at=utcnow() - timedelta(days=8)))  # unattached, long ago
+    session.commit()
+    store = app.state.blob_store
+    again: list[str] = []
+
+    def the_same_bytes_arrive_meanwhile(_objects: int) -> None:
+        # Called as gc lists storage: after it found the orphan, before it deletes anything.
+        if not again:
+            location, response = upload_file(client, headers, data, "板书（第二份）.png")
+            assert response.status_code == 204, response.text
+            again.append(location)
+
+    report = gc.collect_garbage(session, store=store, apply=True, progress=the_same_bytes_arrive_meanwhile)
+    assert again
+    assert store.exists(blob.key)
+    view = client.get(again[0].rstrip("/"), headers=headers).json()
+    assert view["status"] == "complete" and view["sha256"] == hashlib.sha256(data).hexdigest()
+    assert report.orphan_blobs == [] and report.reused == [blob.key] and report.freed_bytes == 0
+    made = client.post("/api/v1/resources", headers=headers, json={
+        "title": "板书", "kind": "courseware", "upload_ids": [again[0].rstrip("/").rsplit("/", 1)[1]]})
+    assert made.status_code == 201, made.text
