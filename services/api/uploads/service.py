@@ -298,7 +298,11 @@ def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: 
     # or this upload's reference commits first and gc sees it when it checks again.
     existing = session.scalar(select(Blob).where(Blob.sha256 == sha256).with_for_update())
     if existing is not None:
-        store.delete(staging_key)
+        if store.exists(existing.key):
+            store.delete(staging_key)
+            return existing
+        # Its bytes are gone (a gc killed between deleting them and deleting the row): ours take their place.
+        existing.key, existing.backend = store.keep(staging_key, content_key(sha256)), store.backend
         return existing
     session.rollback()  # as in finish: no read snapshot held across the storage call
     key = store.keep(staging_key, content_key(sha256))

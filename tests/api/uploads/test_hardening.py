@@ -166,3 +166,18 @@ def test_gc_keeps_an_orphan_blob_that_an_upload_reuses_between_its_scan_and_its_
     made = client.post("/api/v1/resources", headers=headers, json={
         "title": "板书", "kind": "courseware", "upload_ids": [again[0].rstrip("/").rsplit("/", 1)[1]]})
     assert made.status_code == 201, made.text
+
+
+def test_a_blob_row_whose_bytes_are_gone_gets_the_new_upload_s_bytes(client, app, session, headers, tmp_path):
+    """What a gc killed between deleting a blob's bytes and its row leaves: the next upload of
+    the same content does not point at nothing."""
+    data = media.png(tmp_path / "板书.png").read_bytes()
+    upload_file(client, headers, data, "板书.png")
+    blob = session.scalars(select(Blob)).one()
+    store = app.state.blob_store
+    store.delete(blob.key)
+    location, response = upload_file(client, headers, data, "板书（第二份）.png")
+    assert response.status_code == 204, response.text
+    session.refresh(blob)
+    assert store.exists(blob.key)
+    assert hashlib.sha256(b"".join(store.open(blob.key))).hexdigest() == hashlib.sha256(data).hexdigest()
