@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import threading
+import time
 from datetime import timedelta
 
 import anyio
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from services.api.orgs.models import Role, School
@@ -181,3 +183,77 @@ def test_a_blob_row_whose_bytes_are_gone_gets_the_new_upload_s_bytes(client, app
     session.refresh(blob)
     assert store.exists(blob.key)
     assert hashlib.sha256(b"".join(store.open(blob.key))).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_reuse_that_races_gc_s_delete_waits_for_it_and_keeps_its_own_copy(database_url, tmp_path):
+    """The other order, with real transactions: gc holds the orphan's row while it deletes; an
+    upload finishing with the same bytes meanwhile waits on that row, finds it gone, and stores
+    its bytes afresh (not under gc's delete of the same content key). PostgreSQL: SQLite runs
+    the two writers one after the other anyway (BEGIN IMMEDIATE)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: SQLite serialises writer transactions whole")
+    url = fresh_database(database_url, tmp_path)
+    engine = create_db_engine(url)
+    sessions = create_sessionmaker(engine)
+    store = create_blob_store(make_settings(tmp_path / "data", url))
+    data = b"%PDF-1.4 the same worksheet twice"
+    digest = hashlib.sha256(data).hexdigest()
+    key = service.content_key(digest)
+    store.put(key, io.BytesIO(data), length=len(data), content_type="application/pdf")
+    with Session(engine) as session:
+        orphan = Blob(sha256=digest, size=len(data), media_type="application/pdf", backend=store.backend, key=key)
+        session.add(orphan)
+        session.commit()
+        orphan_id = orphan.id
+    gc_holds_row, gc_may_go = threading.Event(), threading.Event()
+    delete = store.delete
+
+    def delete_when_told(doomed: str) -> None:
+        gc_holds_row.set()
+        assert gc_may_go.wait(timeout=60)
+        delete(doomed)
+
+    store.delete = delete_when_told  # type: ignore[method-assign]
+    results: dict[str, object] = {}
+
+    def run_gc() -> None:
+        with sessions() as session:
+            results["gc"] = gc.collect_garbage(session, store=store, apply=True, stray_grace=timedelta(days=1))
+
+    def reuse() -> None:
+        staging = "staging/uploads/racer"
+        store.put(staging, io.BytesIO(data), length=len(data), content_type="application/octet-stream")
+        with writer_session(sessions) as session:
+            blob = service._keep_once(session, store=store, staging_key=staging, sha256=digest, size=len(data),
+                                      media_type="application/pdf")
+            session.commit()
+            results["reuse"] = blob.id
+
+    def waiting_on_a_lock() -> bool:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                          " AND wait_event_type = 'Lock'")) > 0
+
+    collector = threading.Thread(target=run_gc)
+    collector.start()
+    try:
+        assert gc_holds_row.wait(timeout=60)
+        racer = threading.Thread(target=reuse)
+        racer.start()
+        deadline = time.monotonic() + 60
+        while not waiting_on_a_lock():
+            assert time.monotonic() < deadline, "the reuse never waited for gc's row"
+            time.sleep(0.05)
+    finally:
+        gc_may_go.set()
+        collector.join()
+    racer.join()
+    try:
+        assert results["gc"].orphan_blobs == [key]
+        assert results["reuse"] != orphan_id
+        with Session(engine) as session:
+            kept = session.scalars(select(Blob).where(Blob.sha256 == digest)).one()
+        assert kept.id == results["reuse"]
+        assert b"".join(store.open(kept.key)) == data
+    finally:
+        engine.dispose()
