@@ -352,7 +352,8 @@ async def _body(request: Request, *, idle_timeout_s: float) -> AsyncIterator[byt
     chunks = request.stream().__aiter__()
     while True:
         try:
-            chunk = await asyncio.wait_for(chunks.__anext__(), idle_timeout_s)
+            async with asyncio.timeout(idle_timeout_s):  # a timer, not a task per chunk as wait_for makes
+                chunk = await chunks.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError:
