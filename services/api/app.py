@@ -31,6 +31,7 @@ from services.api.search.router import router as search_router
 from services.api.stats.router import router as stats_router
 from services.api.taxonomy.router import router as taxonomy_router
 from services.api.uploads.hashing import RunningHashes
+from services.api.uploads.in_flight import UploadsInFlight
 from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common import jobs
@@ -112,6 +113,8 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     app.state.celery = celery
     app.state.blob_store = blob_store
     app.state.upload_hashes = RunningHashes()
+    app.state.uploads_in_flight = UploadsInFlight(per_uploader=settings.uploads.per_uploader,
+                                                  per_school=settings.uploads.per_school)
     app.state.janitor = janitor
     app.state.media_janitor = media_janitor
     app.state.search_client = search_client

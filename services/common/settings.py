@@ -178,6 +178,20 @@ class EdgeSettings(_FromEnv):
         return value
 
 
+class UploadSettings(_FromEnv):
+    """What one upload request, one uploader and one school may hold of an API process."""
+
+    # A PATCH whose client sends nothing for this long is ended (what arrived is kept): a slow
+    # or stalled client must not hold a request open for ever.
+    idle_timeout_s: float = Field(60.0, gt=0, le=3600, validation_alias="LB_UPLOAD_IDLE_TIMEOUT_S")
+    # Uploads receiving bytes at once in one API process, per user or device and per school. Each
+    # holds buffers (up to 48 MiB on S3, docs/design.md) and a worker thread now and then.
+    per_uploader: int = Field(4, ge=1, le=10_000, validation_alias="LB_UPLOADS_PER_USER")
+    per_school: int = Field(24, ge=1, le=10_000, validation_alias="LB_UPLOADS_PER_SCHOOL")
+    # Storage for a user who belongs to no school (district staff): their uploads and files.
+    user_quota_bytes: int = Field(2 * 1024**3, ge=0, validation_alias="LB_USER_QUOTA_BYTES")
+
+
 # Values people paste from examples. Refused as secrets anywhere but development.
 _PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "change_me", "dev", "development",
                         "test", "password", "lessonbridge", "please-change-me"}
@@ -204,6 +218,7 @@ class Settings(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -27,6 +27,14 @@ class InvalidSchedule(DomainError):
     detail = {"zh-CN": "发现 {count} 处错误", "en": "{count} problems found"}
 
 
+class ScheduleTooLarge(DomainError):
+    status = 422
+    code = "device.schedule_too_large"
+    title = {"zh-CN": "课表过大，未作任何修改", "en": "The timetable is too large; nothing was changed"}
+    detail = {"zh-CN": "课表展开后超过 {limit} 节课（重复规则只展开 {days} 天）",
+              "en": "The timetable expands to more than {limit} lessons (recurrences are expanded {days} days ahead)"}
+
+
 class RecordingNotFound(DomainError):
     status = 404
     code = "recording.not_found"

@@ -39,9 +39,13 @@ class SlotIn(BaseModel):
     end: AwareDatetime
 
 
+# Lessons a device's timetable may hold: a semester of a busy classroom is about 800.
+MAX_SLOTS = 5000
+
+
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    slots: Annotated[list[SlotIn], Field(max_length=5000)]
+    slots: Annotated[list[SlotIn], Field(max_length=MAX_SLOTS)]
 
 
 class SlotRead(BaseModel):

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
 from icalendar import Calendar
 from pydantic import ValidationError
 from sqlalchemy import Select, delete, select, update
@@ -18,10 +17,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from services.api.audit import service as audit
 from services.api.auth.errors import Forbidden
 from services.api.auth.principal import Principal
+from services.api.devices import recurrence
 from services.api.devices.errors import (DeviceNotFound, InvalidDeviceToken, InvalidRecording, InvalidSchedule,
-                                         RecordingNotFound)
+                                         RecordingNotFound, ScheduleTooLarge)
 from services.api.devices.models import Device, TimetableSlot, UnmatchedRecording
-from services.api.devices.schemas import ScheduleIn, SlotIn, TrackIn
+from services.api.devices.schemas import MAX_SLOTS, ScheduleIn, SlotIn, TrackIn
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, School, User
 from services.api.resources import assets, processing
@@ -123,20 +123,28 @@ def _parse_icalendar(raw: bytes) -> list[SlotIn]:
         calendar = Calendar.from_ical(raw)
     except (ValueError, IndexError) as error:
         raise InvalidSchedule(errors=[{"loc": ["body"], "msg": f"not iCalendar: {error}"[:200]}], count=1) from None
+    events = calendar.walk("VEVENT")
+    if len(events) > MAX_SLOTS:
+        raise ScheduleTooLarge(limit=MAX_SLOTS, days=RECURRENCE_HORIZON.days)
     slots, errors = [], []
-    for index, event in enumerate(calendar.walk("VEVENT")):
+    for index, event in enumerate(events):
         try:
             start, end = _aware(event.decoded("DTSTART")), _aware(event.decoded("DTEND"))
             fields = {"teacher": str(event.get("X-LB-TEACHER", "")), "subject": _text(event.get("X-LB-SUBJECT")),
                       "grade": _text(event.get("X-LB-GRADE")), "class_name": str(event.get("X-LB-CLASS", ""))}
-            occurrences = [start]
+            starts = [start]
             if "RRULE" in event:
-                rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
-                occurrences = list(rule.between(start - timedelta(seconds=1), start + RECURRENCE_HORIZON, inc=True))
-            for occurrence in occurrences[:500]:
+                if isinstance(event["RRULE"], list):
+                    raise recurrence.UnsupportedRule("one RRULE per event")
+                # Bounded: within the horizon, and no more lessons than the timetable may have.
+                starts = recurrence.occurrences(event["RRULE"], start=start, horizon=RECURRENCE_HORIZON,
+                                                limit=MAX_SLOTS - len(slots))
+            for occurrence in starts:
                 slots.append(SlotIn(**fields, start=occurrence, end=occurrence + (end - start)))
         except (KeyError, ValueError, ValidationError) as error:
             errors.append({"loc": ["VEVENT", index], "msg": str(error)[:200]})
+        if len(slots) > MAX_SLOTS:
+            raise ScheduleTooLarge(limit=MAX_SLOTS, days=RECURRENCE_HORIZON.days)
     if errors:
         raise InvalidSchedule(errors=errors[:50], count=len(errors))
     return slots

@@ -104,6 +104,14 @@ class QuotaExceeded(UploadError):
               "en": "The school has {free_mib} MiB left; this file needs {needed_mib} MiB"}
 
 
+class UserQuotaExceeded(QuotaExceeded):
+    """The same code: what a client does about it is the same."""
+
+    title = {"zh-CN": "超出个人存储配额", "en": "Personal storage quota exceeded"}
+    detail = {"zh-CN": "您的剩余空间 {free_mib} MiB，本文件需要 {needed_mib} MiB",
+              "en": "You have {free_mib} MiB left; this file needs {needed_mib} MiB"}
+
+
 class UnsupportedFileType(UploadError):
     status = 415
     code = "upload.unsupported_type"
@@ -172,3 +180,26 @@ class TooComplex(UploadError):
 # What a check run in another process (uploads/inspector.py) may answer, by code.
 REFUSALS: dict[str, type[UploadError]] = {error.code: error for error in (
     UnsupportedFileType, UnsafeFile, EncryptedFile, ActiveContent, DamagedDocument, TooComplex)}
+class TooManyUploads(UploadError):
+    status = 429
+    code = "upload.too_many_in_flight"
+    title = {"zh-CN": "同时上传的文件过多", "en": "Too many uploads at once"}
+    detail = {"zh-CN": "{scope}同时进行的上传已达上限（{limit} 个），请稍后重试",
+              "en": "{scope} has {limit} uploads receiving bytes already; retry shortly"}
+
+    def __init__(self, *, scope: str, limit: int, retry_after_s: int) -> None:
+        super().__init__(scope=scope, limit=limit)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+class UploadIdle(UploadError):
+    status = 408
+    code = "upload.idle_timeout"
+    title = {"zh-CN": "上传数据中断", "en": "Upload body stalled"}
+    detail = {"zh-CN": "{seconds} 秒内未收到数据，请求已结束；已收到 {offset} 字节，请从该位置继续",
+              "en": "No bytes arrived for {seconds} s, so the request was ended; the server has {offset} bytes, "
+                    "resume from there"}
+
+    def __init__(self, *, seconds: float, offset: int) -> None:
+        super().__init__(seconds=f"{seconds:g}", offset=offset)
+        self.headers["Upload-Offset"] = str(offset)

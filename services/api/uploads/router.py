@@ -6,6 +6,7 @@ blob-storage calls run in the threadpool so the event loop keeps serving other u
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,12 +21,15 @@ from services.api.devices.service import DEVICE_TOKEN_PREFIX, authenticate_devic
 from services.api.db import SessionDep
 from services.api.routing import api_router
 from services.api.uploads import service, tus
-from services.api.uploads.errors import BadUploadRequest, ChecksumMismatch, UploadRewound, WrongContentType
+from services.api.uploads.errors import (BadUploadRequest, ChecksumMismatch, UploadIdle, UploadRewound,
+                                         WrongContentType)
+from services.api.uploads.in_flight import Ticket
 from services.api.uploads.limits import PART_SIZE, SPOOL_BACKLOG
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.service import Lease
 from services.api.uploads.spool import InPlace, Segment, Spool, SpoolLost
 from services.api.uploads.uploader import Uploader
+from services.common.db import writer_session
 
 # Received bytes are written and hashed in batches this size, off the event loop.
 BATCH_BYTES = 4 * 1024 * 1024
@@ -64,23 +68,36 @@ def capabilities() -> Response:
 
 
 @router.post("/", status_code=201)
-async def create_upload(request: Request, session: SessionDep, caller: CurrentUploader) -> Response:
+async def create_upload(request: Request) -> Response:
+    """No request-long session (SessionDep): creation-with-upload streams a body, and a session
+    held while a client trickles it would be one of the API's few for as long as it likes."""
     tus.require_version(request.headers)
     length = service.parse_length(request.headers.get("upload-length"))
     metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
     store = request.app.state.blob_store
+    with_body = request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE)
 
-    def create() -> Upload:
-        upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata)
-        session.commit()
-        return upload
+    def create() -> tuple[Uploader, Upload, Ticket | None]:
+        with _session(request) as session:
+            caller = current_uploader(request, session)
+            # Before the row exists: a refusal must not leave an upload the client never heard of.
+            ticket = request.app.state.uploads_in_flight.enter(caller) if with_body else None
+            try:
+                upload = service.create_upload(session, store=store, owner=caller, length=length, metadata=metadata,
+                                               user_quota_bytes=request.app.state.settings.uploads.user_quota_bytes)
+                session.commit()
+            except BaseException:
+                if ticket is not None:
+                    ticket.leave()
+                raise
+            return caller, upload, ticket
 
-    upload = await run_in_threadpool(create)
+    caller, upload, ticket = await run_in_threadpool(create)
     headers = {"Location": _upload_url(request, upload.id),
                "Tus-Resumable": tus.VERSION, "Upload-Expires": tus.expires_header(upload.expires_at)}
     # creation-with-upload: the first bytes may ride along with the creation request.
-    if request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
-        offset = await _append(request, session, caller, upload.id, offset=0)
+    if ticket is not None:
+        offset = await _append(request, upload.id, offset=0, caller=caller, ticket=ticket)
         headers["Upload-Offset"] = str(offset)
     return Response(status_code=201, headers=headers)
 
@@ -120,12 +137,13 @@ def read_upload(session: SessionDep, caller: CurrentUploader, upload_id: str) ->
 
 
 @router.patch("/{upload_id}", status_code=204)
-async def append(request: Request, session: SessionDep, caller: CurrentUploader, upload_id: str) -> Response:
+async def append(request: Request, upload_id: str) -> Response:
+    """No request-long session (SessionDep), as in create_upload: _append takes short ones."""
     tus.require_version(request.headers)
     if not request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
         raise WrongContentType()
     offset = tus.parse_offset(request.headers.get("upload-offset"))
-    new_offset = await _append(request, session, caller, upload_id, offset=offset)
+    new_offset = await _append(request, upload_id, offset=offset)
     return Response(status_code=204, headers={"Tus-Resumable": tus.VERSION, "Upload-Offset": str(new_offset)})
 
 
@@ -142,27 +160,49 @@ def _spool_root(request: Request) -> Path:
     return request.app.state.settings.core.data_dir / "uploads"
 
 
-async def _append(request: Request, session: Session, caller: Uploader, upload_id: str, *, offset: int) -> int:
+def _session(request: Request) -> Session:
+    """A session for one short step of an upload request, closed by the caller (`with`) before
+    the request goes back to its client. Each step runs within one worker-thread call, so these
+    sessions are bounded by the worker threads, and their connections by the pool above
+    SessionDep's cap (services/api/db.py)."""
+    return writer_session(request.app.state.sessionmaker)
+
+
+async def _append(request: Request, upload_id: str, *, offset: int, caller: Uploader | None = None,
+                  ticket: Ticket | None = None) -> int:
     """Streams the request body onto the upload; returns the offset the client may resume from.
-    The request's one session is used from threadpool threads, one call at a time."""
+
+    No session is open while the body streams: one short session takes the lease, others
+    commit the offset, and the lease (lock_token) fences every write in between, as before.
+    `caller` and `ticket`: creation-with-upload has authenticated and counted the upload already."""
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
     store, hashes = request.app.state.blob_store, request.app.state.upload_hashes
+    idle_timeout_s = request.app.state.settings.uploads.idle_timeout_s
 
-    def acquire() -> Lease:
-        return service.acquire(session, owner=caller, upload_id=upload_id, offset=offset)
+    def acquire() -> tuple[Lease, Ticket]:
+        with _session(request) as session:
+            owner = caller or current_uploader(request, session)
+            held = ticket or request.app.state.uploads_in_flight.enter(owner)
+            try:
+                return service.acquire(session, owner=owner, upload_id=upload_id, offset=offset), held
+            except BaseException:
+                held.leave()
+                raise
 
     def commit(lease: Lease, new_offset: int, *, flush: bool) -> None:
         if flush:
             service.send_full_parts(store, lease, spool)
         spool.sync()  # what stays behind (not in a part) is durable before the offset covers it
-        service.commit_progress(session, lease, offset=new_offset)
+        with _session(request) as session:
+            service.commit_progress(session, lease, offset=new_offset)
 
     def finish(lease: Lease, sha256: str | None) -> None:
         service.send_full_parts(store, lease, spool, everything=True)
         spool.sync()
-        service.commit_progress(session, lease, offset=lease.length)
         try:
-            service.finish(session, store=store, lease=lease, sha256=sha256)
+            with _session(request) as session:
+                service.commit_progress(session, lease, offset=lease.length)
+                service.finish(session, store=store, lease=lease, sha256=sha256)
         finally:
             spool.discard()
 
@@ -171,13 +211,19 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             if spool is not None:
                 spool.close()
         finally:
-            session.rollback()  # whatever failed mid-way is not ours to keep
-            service.release(session, lease)
+            with _session(request) as session:
+                service.release(session, lease)
+
+    def rewind(lease: Lease) -> None:
+        with _session(request) as session:
+            service.rewind_to_parts(session, lease, spool_root=_spool_root(request))
 
     def send_in_background(lease: Lease, segments: list[Segment]) -> None:
         # Only bytes inside sent parts become official here: the rest may not be on disk yet.
         service.send_parts(store, lease, spool, segments)
-        service.commit_progress(session, lease, offset=lease.sent_bytes)
+        if checksum is None:  # a chunk with a checksum becomes official only once verified
+            with _session(request) as session:
+                service.commit_progress(session, lease, offset=lease.sent_bytes)
 
     def store_batch(batch: list[bytes]) -> None:
         # Off the event loop: the file write and both hashes release the GIL, so they run on the
@@ -191,7 +237,7 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             if chunk_digest is not None:
                 chunk_digest.update(chunk)
 
-    lease = await run_in_threadpool(acquire)
+    lease, held = await run_in_threadpool(acquire)
     spool: Spool | InPlace | None = None
     sending: asyncio.Future[None] | None = None
     sending_segments: list[Segment] = []
@@ -217,16 +263,29 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
         try:
             spool = await run_in_threadpool(service.open_spool, store, lease, spool_root=_spool_root(request))
         except SpoolLost:
-            await run_in_threadpool(service.rewind_to_parts, session, lease, spool_root=_spool_root(request))
+            await run_in_threadpool(rewind, lease)
             hashes.forget(upload_id)
             raise UploadRewound(offset=lease.offset) from None
         running = hashes.resume(upload_id, lease.offset)
         chunk_digest = tus.CHECKSUMS[checksum[0]]() if checksum else None
-        start, position = spool.size, lease.offset  # `position`: bytes received, from the file's start
+        parts_before = list(lease.parts)
+        if checksum is not None:
+            # The chunk's full parts go to storage as it streams, as without a checksum (held
+            # back until verified, an 8 GiB chunk went whole onto the API's disk). What stays
+            # behind is a copy of the committed tail, to go back to if the chunk is refused.
+            await run_in_threadpool(spool.checkpoint)
+
+        def drop_chunk() -> None:
+            """The chunk is refused or cut short: none of it counts, the parts it sent neither."""
+            spool.restore()
+            lease.parts[:] = parts_before
+            hashes.forget(upload_id)
+
+        position = lease.offset  # bytes received, from the file's start
         batch: list[bytes] = []
         batched = 0
         try:
-            async for chunk in request.stream():
+            async for chunk in _body(request, idle_timeout_s=idle_timeout_s):
                 if position + len(chunk) > lease.length:
                     raise BadUploadRequest(reason="more bytes than Upload-Length / 数据超出声明的文件大小")
                 batch.append(chunk)
@@ -235,10 +294,10 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
                 if batched < BATCH_BYTES:
                     continue
                 await stored()
-                if chunk_digest is None and spool.size >= PART_SIZE and position < lease.length:
-                    # No checksum to wait for: full parts go to storage in a worker thread while
-                    # this request keeps reading, one batch at a time (the fsyncs, copies and
-                    # S3 puts stalled the upload 40% of the time when done inline; measured).
+                if spool.size >= PART_SIZE and position < lease.length:
+                    # Full parts go to storage in a worker thread while this request keeps
+                    # reading, one batch at a time (the fsyncs, copies and S3 puts stalled the
+                    # upload 40% of the time when done inline; measured).
                     if sending is not None and (sending.done() or spool.size >= SPOOL_BACKLOG):
                         await settle()  # past the backlog, this waits: no reading until parts are sent
                     if sending is None:
@@ -251,38 +310,64 @@ async def _append(request: Request, session: Session, caller: Uploader, upload_i
             await stored()
             if batch:
                 await run_in_threadpool(store_batch, batch)
-        except ClientDisconnect:
-            # What arrived before the cut is kept (and made durable below), like every byte.
+        except (ClientDisconnect, BodyStalled) as cut:
+            # What arrived before the cut (or the stall) is kept (and made durable below), like every byte.
             await stored()
             if batch:
                 await run_in_threadpool(store_batch, batch)
             await settle()
             if checksum is not None:  # a partial chunk cannot be verified: drop it
-                spool.truncate(start)
-                hashes.forget(upload_id)
-                return lease.offset
-            await run_in_threadpool(commit, lease, position, flush=False)
-            _keep_running(hashes, upload_id, lease.offset, running)
+                await run_in_threadpool(drop_chunk)
+            else:
+                await run_in_threadpool(commit, lease, position, flush=False)
+                _keep_running(hashes, upload_id, lease.offset, running)
+            if isinstance(cut, BodyStalled):
+                raise UploadIdle(seconds=idle_timeout_s, offset=lease.offset) from None
             return lease.offset
         except BaseException:
             # Let in-flight work finish before the lease goes.
             await asyncio.gather(*filter(None, [storing, sending]), return_exceptions=True)
             storing = sending = None
+            if checksum is not None:
+                await run_in_threadpool(drop_chunk)
             raise
         await settle()
         if checksum is not None and chunk_digest is not None and chunk_digest.digest() != checksum[1]:
-            spool.truncate(start)
-            hashes.forget(upload_id)
+            await run_in_threadpool(drop_chunk)
             raise ChecksumMismatch()
         if position == lease.length:
             hashes.forget(upload_id)
             await run_in_threadpool(finish, lease, running.hexdigest() if running is not None else None)
             return lease.length
         await run_in_threadpool(commit, lease, position, flush=True)
+        spool.drop_checkpoint()
         _keep_running(hashes, upload_id, position, running)
         return position
     finally:
-        await run_in_threadpool(release, lease)
+        try:
+            await run_in_threadpool(release, lease)
+        finally:
+            held.leave()
+
+
+class BodyStalled(Exception):
+    """The client sent nothing for the idle timeout."""
+
+
+async def _body(request: Request, *, idle_timeout_s: float) -> AsyncIterator[bytes]:
+    """The request body, chunk by chunk, ending with BodyStalled when the client sends nothing for
+    `idle_timeout_s`: uvicorn has no such timeout, and a request waiting on a silent client would
+    hold its upload's lease, buffers and in-flight place for ever."""
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout_s):  # a timer, not a task per chunk as wait_for makes
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyStalled() from None
+        yield chunk
 
 
 def _keep_running(hashes: Any, upload_id: str, offset: int, running: Any) -> None:

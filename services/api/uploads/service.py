@@ -18,12 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.api.orgs.models import School
+from services.api.orgs.models import School, User
 from services.api.resources.models import Asset, Resource
-from services.api.uploads import checks, inspector, limits
+from services.api.uploads import checks, inspector, limits, tus
 from services.api.uploads.errors import (BadUploadRequest, OffsetMismatch, QuotaExceeded, TypeMismatch,
                                          UnsupportedFileType, UploadError, UploadGone, UploadLocked, UploadNotFound,
-                                         UploadTooLarge)
+                                         UploadTooLarge, UserQuotaExceeded)
 from services.api.uploads.filenames import clean_filename, extension_of
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.sniff import (CATEGORY_OF, EXTENSION_CATEGORY, HEAD_BYTES, OLE_CONTAINER, ZIP_CONTAINER,
@@ -58,9 +58,11 @@ class Lease:
 # --- creating ------------------------------------------------------------------------------
 
 def create_upload(session: Session, *, store: BlobStore, owner: Uploader, length: int,
-                  metadata: dict[str, str]) -> Upload:
+                  metadata: dict[str, str], user_quota_bytes: int) -> Upload:
     """Refuses, before any byte is sent, what could never be accepted: a type we do not take,
-    a size over its kind's limit, a school over its quota."""
+    a size over its kind's limit, a school (or a user without a school, who has
+    `user_quota_bytes`) over its quota. The quota is checked and the upload reserved in one
+    transaction, holding the quota owner's row locked: two creates at once cannot both fit."""
     filename = clean_filename(metadata.get("filename") or metadata.get("name") or "")
     declared = (metadata.get("content_type") or metadata.get("filetype") or "").split(";")[0].strip().lower()
     category = _guess_category(filename, declared)
@@ -68,6 +70,8 @@ def create_upload(session: Session, *, store: BlobStore, owner: Uploader, length
         raise UploadTooLarge(category=CATEGORY_NAMES[category], limit_mib=limits.MAX_SIZE[category] // limits.MiB)
     if owner.school_id is not None:
         _check_quota(session, school_id=owner.school_id, needed=length)
+    elif owner.user_id is not None:
+        _check_user_quota(session, user_id=owner.user_id, quota=user_quota_bytes, needed=length)
     upload = Upload(owner_id=owner.user_id, device_id=owner.device_id, school_id=owner.school_id, length=length,
                     filename=filename,
                     declared_type=declared[:100], metadata_=metadata, category=category,
@@ -88,7 +92,10 @@ def _guess_category(filename: str, declared: str) -> str:
 
 
 def _check_quota(session: Session, *, school_id: str, needed: int) -> None:
-    quota = session.scalar(select(School.storage_quota_bytes).where(School.id == school_id)) or 0
+    # FOR UPDATE: a second create for this school waits here until the first commits its upload
+    # (which the sums below then count). PostgreSQL otherwise let both read the same sums and
+    # both fit. SQLite ignores it: a writer session's BEGIN IMMEDIATE serialises the two already.
+    quota = session.scalar(select(School.storage_quota_bytes).where(School.id == school_id).with_for_update()) or 0
     # The school's resources' files, plus uploads still arriving or finished but not attached.
     used = session.scalar(select(func.coalesce(func.sum(Asset.size), 0)).join(
         Resource, Resource.id == Asset.resource_id).where(Resource.school_id == school_id)) or 0
@@ -98,6 +105,22 @@ def _check_quota(session: Session, *, school_id: str, needed: int) -> None:
         Upload.id.not_in(attached))) or 0
     if used + pending + needed > quota:
         raise QuotaExceeded(free_mib=max(quota - used - pending, 0) // limits.MiB, needed_mib=-(-needed // limits.MiB))
+
+
+def _check_user_quota(session: Session, *, user_id: str, quota: int, needed: int) -> None:
+    """A user without a school (district staff): their own files and unfinished uploads, under
+    the quota from settings. Locked on their user row, as _check_quota locks the school's."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    used = session.scalar(select(func.coalesce(func.sum(Asset.size), 0)).join(
+        Resource, Resource.id == Asset.resource_id).where(Resource.owner_id == user_id,
+                                                           Resource.school_id.is_(None))) or 0
+    attached = select(Asset.upload_id).where(Asset.upload_id.is_not(None))
+    pending = session.scalar(select(func.coalesce(func.sum(Upload.length), 0)).where(
+        Upload.owner_id == user_id, Upload.school_id.is_(None),
+        Upload.status.in_([UploadStatus.receiving, UploadStatus.complete]), Upload.id.not_in(attached))) or 0
+    if used + pending + needed > quota:
+        raise UserQuotaExceeded(free_mib=max(quota - used - pending, 0) // limits.MiB,
+                                needed_mib=-(-needed // limits.MiB))
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -273,9 +296,16 @@ def content_key(sha256: str) -> str:
 
 def _keep_once(session: Session, *, store: BlobStore, staging_key: str, sha256: str, size: int,
                media_type: str) -> Blob:
-    existing = session.scalar(select(Blob).where(Blob.sha256 == sha256))
+    # FOR UPDATE: `lb blobs gc` may have found this blob unused and be deleting it right now
+    # (gc._delete_if_unused locks the row first). Either it finishes first and this finds no row,
+    # or this upload's reference commits first and gc sees it when it checks again.
+    existing = session.scalar(select(Blob).where(Blob.sha256 == sha256).with_for_update())
     if existing is not None:
-        store.delete(staging_key)
+        if store.exists(existing.key):
+            store.delete(staging_key)
+            return existing
+        # Its bytes are gone (a gc killed between deleting them and deleting the row): ours take their place.
+        existing.key, existing.backend = store.keep(staging_key, content_key(sha256)), store.backend
         return existing
     session.rollback()  # as in finish: no read snapshot held across the storage call
     key = store.keep(staging_key, content_key(sha256))
@@ -328,7 +358,7 @@ def _discard(upload: Upload, *, store: BlobStore, spool_root: Path) -> None:
 
 
 def parse_length(raw: str | None) -> int:
-    if raw is None or not raw.isdigit():
+    if not tus.is_ascii_count(raw):
         raise BadUploadRequest(reason="Upload-Length must be a non-negative integer (deferred lengths are not supported)")
     length = int(raw)
     if length == 0:

@@ -58,11 +58,28 @@ class Spool:
         self.directory, self.first_part, self.part_size = directory, first_part, part_size
         self.in_memory = PARTS_IN_MEMORY if in_memory is None else in_memory
         directory.mkdir(parents=True, exist_ok=True)
+        self._recover_checkpoint()
         self._parts: list[_Part] = self._reconcile(kept_bytes)
         self.size = kept_bytes
+        self._checkpoint: tuple[int, int] | None = None
 
     def _segment(self, number: int) -> Path:
         return self.directory / f"part-{number:05d}"
+
+    def _kept(self, number: int) -> Path:
+        return self.directory / f"kept-{number:05d}"
+
+    def _recover_checkpoint(self) -> None:
+        """A request with a checksum died after sending a part of its chunk: nothing it did was
+        committed, so the copies it kept of the committed parts are the spool again. Copies made
+        before a commit that went through (their part numbers are behind `first_part`, or their
+        part is still there) are stale."""
+        for kept in self.directory.glob("kept-*"):
+            number = int(kept.name.removeprefix("kept-"))
+            if number >= self.first_part and not self._segment(number).exists():
+                kept.rename(self._segment(number))
+            else:
+                kept.unlink()
 
     def _reconcile(self, kept_bytes: int) -> list[_Part]:
         """The parts on disk, cut to what the database says was received."""
@@ -141,6 +158,35 @@ class Spool:
         self._parts = self._reconcile(size)
         self.size = size
 
+    def checkpoint(self) -> None:
+        """Keeps what the spool holds now (the bytes the committed offset covers, all on disk and
+        less than a part when the previous request ended normally) so that `restore` can bring it
+        back after this request sent parts of a chunk that then fails its checksum: the chunk's
+        parts go to blob storage as it streams, and only the copy of that tail stays behind."""
+        self.close()
+        for part in self._parts:
+            shutil.copyfile(self._segment(part.number), self._kept(part.number))
+        self._checkpoint = (self.first_part, self.size)
+
+    def restore(self) -> None:
+        """Back to the checkpoint: this request's bytes are dropped, parts it sent are forgotten
+        (their numbers are sent again, which replaces them in blob storage)."""
+        if self._checkpoint is None:
+            raise AssertionError("restore without a checkpoint")
+        self.close()
+        self.first_part, size = self._checkpoint
+        for path in self.directory.glob("part-*"):
+            path.unlink()
+        for kept in self.directory.glob("kept-*"):
+            kept.rename(self._segment(int(kept.name.removeprefix("kept-"))))
+        self._parts = self._reconcile(size)
+        self.size = size
+
+    def drop_checkpoint(self) -> None:
+        for kept in self.directory.glob("kept-*"):
+            kept.unlink()
+        self._checkpoint = None
+
     def full_segments(self) -> list[Segment]:
         """Whole parts, not being sent yet: they are the sender's until `sent`."""
         return self._hand_out([part for part in self._parts if part.size == self.part_size and not part.sending])
@@ -185,6 +231,7 @@ class InPlace:
         self.path = path
         self._appender: Appender | None = Appender(path, offset=offset)
         self.size = offset
+        self._checkpoint = offset
 
     def write(self, data: bytes) -> None:
         self._writer().write(data)
@@ -198,6 +245,16 @@ class InPlace:
         self.close()
         self._appender = Appender(self.path, offset=size)
         self.size = size
+
+    def checkpoint(self) -> None:
+        self._checkpoint = self.size
+
+    def restore(self) -> None:
+        """Drops this request's bytes: they are past the checkpoint, in the file itself."""
+        self.truncate(self._checkpoint)
+
+    def drop_checkpoint(self) -> None:
+        pass
 
     def full_segments(self) -> list[Segment]:
         return []

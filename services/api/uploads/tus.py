@@ -46,9 +46,16 @@ def encode_metadata(metadata: dict[str, str]) -> str:
 
 
 def parse_offset(raw: str | None) -> int:
-    if raw is None or not raw.isdigit():
+    if not is_ascii_count(raw):
         raise BadUploadRequest(reason="Upload-Offset must be a non-negative integer")
     return int(raw)
+
+
+def is_ascii_count(raw: str | None) -> bool:
+    """A non-negative integer in ASCII digits, as tus says. `str.isdigit` and `int` also take
+    other digits ('²', a latin-1 byte in a header, is one int() then refuses: a 500), and int()
+    refuses more than 4300 digits; 19 digits hold any size we could take."""
+    return raw is not None and 0 < len(raw) <= 19 and raw.isascii() and raw.isdigit()
 
 
 def parse_checksum(raw: str | None) -> tuple[str, bytes] | None:

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -38,6 +39,8 @@ class BlobInfo:
     size: int
     etag: str
     content_type: str
+    # When the bytes were last written, where the backend says (GC leaves recent ones alone).
+    modified: datetime | None = None
 
 
 @dataclass(frozen=True)

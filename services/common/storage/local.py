@@ -8,6 +8,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -80,7 +81,8 @@ class LocalBlobStore:
             status = path.stat()
         except FileNotFoundError:
             raise BlobNotFound(key) from None
-        return BlobInfo(key=key, size=status.st_size, etag=_etag(status), content_type=self._content_type(path))
+        return BlobInfo(key=key, size=status.st_size, etag=_etag(status), content_type=self._content_type(path),
+                         modified=datetime.fromtimestamp(status.st_mtime, UTC))
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -121,7 +121,8 @@ class S3BlobStore:
     def list(self, prefix: str) -> Iterator[BlobInfo]:
         for found in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
             yield BlobInfo(key=found.object_name, size=found.size or 0, etag=(found.etag or "").strip('"'),
-                           content_type=found.content_type or "application/octet-stream")
+                           content_type=found.content_type or "application/octet-stream",
+                           modified=found.last_modified)
 
     def presigned_get_url(self, key: str, *, expires_s: int, filename: str | None = None) -> str:
         headers = None

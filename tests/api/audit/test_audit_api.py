@@ -160,7 +160,8 @@ def test_blob_gc_that_deletes_is_audited_as_a_platform_action(app, session):
     data = b"left by a crash"
     app.state.blob_store.put("sha256/00/00/stray-object", io.BytesIO(data), length=len(data),
                              content_type="application/octet-stream")
-    report = gc.collect_garbage(session, store=app.state.blob_store, apply=True, operator="ops")
+    report = gc.collect_garbage(session, store=app.state.blob_store, apply=True, operator="ops",
+                                stray_grace=timedelta(0))  # the object is new: no grace for it here
     assert "sha256/00/00/stray-object" in report.stray_objects
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "blobs.gc")).one()
     assert event.district_id is None and event.details["operator"] == "ops"

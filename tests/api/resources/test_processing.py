@@ -4,6 +4,7 @@ garbage collection keeps processing outputs exactly as long as their asset exist
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
@@ -107,7 +108,7 @@ def test_garbage_collection_keeps_outputs_of_live_assets_only(client, app, sessi
     gone = f"{output_prefix('0' * 26, JobKind.ladder)}/t0/240p/seg_00000.ts"  # a deleted asset's
     for key in (kept, gone):
         store.put(key, io.BytesIO(b"ts"), length=2, content_type="video/mp2t")
-    report = gc.collect_garbage(session, store=store, apply=True)
+    report = gc.collect_garbage(session, store=store, apply=True, stray_grace=timedelta(0))  # just put
     assert gone in report.stray_objects and kept not in report.stray_objects
     assert store.exists(kept) and not store.exists(gone)
     assert session.scalar(select(processing_jobs.c.id).where(processing_jobs.c.resource_id == resource_id))

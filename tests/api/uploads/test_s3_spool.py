@@ -5,6 +5,7 @@ request waits for parts to be sent. A spool that is lost sends the client back t
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import shutil
 import threading
@@ -148,6 +149,59 @@ def test_a_lost_spool_sends_the_client_back_to_the_last_part_and_nothing_else_is
     assert str(PART_SIZE) in problem["detail"]
     assert client.head(location, headers=headers).headers["upload-offset"] == str(PART_SIZE)
     assert patch(client, headers, location, PART_SIZE, data[PART_SIZE:]).status_code == 204
+    view = client.get(location.rstrip("/"), headers=headers).json()
+    assert view["status"] == "complete", view
+    assert view["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def stream_bytes(app, location, headers, data: bytes, *, offset: int, checksum: bytes) -> httpx.Response:
+    """`data` as one PATCH with `Upload-Checksum: sha256 <checksum>`, 1 MiB per ASGI message."""
+    async def body():
+        for start in range(0, len(data), MiB):
+            yield data[start:start + MiB]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        return await http.patch(location, content=body(), headers={
+            **headers, **CHUNK, "Upload-Offset": str(offset),
+            "Upload-Checksum": "sha256 " + base64.b64encode(checksum).decode()})
+
+
+def test_a_chunk_with_a_checksum_goes_to_storage_as_it_streams(client, app, factory, settings, monkeypatch):
+    """Issue 17: the whole chunk waited for its checksum in the spool, on the API's disk."""
+    teacher = factory.user()
+    factory.commit()
+    headers = {**factory.headers(teacher), **TUS}
+    monkeypatch.setattr(router, "SPOOL_BACKLOG", BACKLOG)
+    monkeypatch.setattr(spool, "PARTS_IN_MEMORY", 1)  # a part that must wait goes to disk at once
+    location = create(client, headers, LENGTH)
+    data = bytes(LENGTH - MiB)
+    with SpoolWatch(settings.core.data_dir / "uploads") as watch:
+        response = asyncio.run(stream_bytes(app, location, headers, data, offset=0,
+                                            checksum=hashlib.sha256(data).digest()))
+    assert response.status_code == 204, response.text
+    assert response.headers["upload-offset"] == str(LENGTH - MiB)
+    assert watch.peak <= BACKLOG + PART_SIZE + 2 * router.BATCH_BYTES, watch.peak / MiB
+    assert client.delete(location, headers=headers).status_code == 204
+
+
+def test_a_chunk_that_fails_its_checksum_after_sending_parts_leaves_the_upload_as_it_was(
+        client, app, factory, settings, tmp_path):
+    teacher = factory.user()
+    factory.commit()
+    headers = {**factory.headers(teacher), **TUS}
+    data = media.padded_mp4(media.lesson_mp4(tmp_path / "clip.mp4"), tmp_path / "录播.mp4",
+                            total_bytes=3 * PART_SIZE + 300_000).read_bytes()
+    location = create(client, headers, len(data), "录播.mp4")
+    received = 5000  # committed, short of a part: in the spool only
+    assert patch(client, headers, location, 0, data[:received]).status_code == 204
+    rest = data[received:]
+    wrong = asyncio.run(stream_bytes(app, location, headers, rest, offset=received,
+                                     checksum=hashlib.sha256(b"another chunk").digest()))
+    assert_problem(wrong, 460, "upload.checksum_mismatch")
+    assert client.head(location, headers=headers).headers["upload-offset"] == str(received)
+    right = asyncio.run(stream_bytes(app, location, headers, rest, offset=received,
+                                     checksum=hashlib.sha256(rest).digest()))
+    assert right.status_code == 204, right.text
     view = client.get(location.rstrip("/"), headers=headers).json()
     assert view["status"] == "complete", view
     assert view["sha256"] == hashlib.sha256(data).hexdigest()
