@@ -12,7 +12,7 @@ run: setup
 test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-setup: ffmpeg libreoffice
+setup: ffmpeg libreoffice cjk-fonts
 	@infra/python-env.sh
 
 ffmpeg:
@@ -21,6 +21,11 @@ ffmpeg:
 # Office documents become PDF previews with Chinese fonts.
 libreoffice:
 	@infra/libreoffice.sh install
+
+# Noto Sans CJK for the PDFs the API prints (the pairing semester report).
+.PHONY: cjk-fonts
+cjk-fonts:
+	@infra/cjk-fonts.sh install
 
 # Headless Chromium and hls.js: the playback tests play lessons in a real web player.
 browser:
