@@ -94,8 +94,10 @@ def _summary(session: Session, *, pairing: Pairing, term: semesters.Semester, pl
     goal = plan.goal_exchanges if plan else DEFAULT_GOAL_EXCHANGES
     held = sum(1 for a in activities if a.status is ActivityStatus.held)
     cancelled = sum(1 for a in activities if a.status is ActivityStatus.cancelled)
-    # Behind the pace: fewer held than the whole exchanges a pair keeping pace would have held.
-    expected = math.floor(goal * term.elapsed_fraction(as_of) + 1e-9)
+    # The pace: the goal spread evenly over the semester, rounded to whole exchanges (half up),
+    # so a pair with a goal of 2 is due its first exchange a quarter of the way in and its
+    # second three quarters of the way: late enough to be fair, early enough to act on.
+    expected = math.floor(goal * term.elapsed_fraction(as_of) + 0.5)
     shared = {r for ids in shared_by_activity.values() for r in ids}
     watched = _seconds_watched(session, school_id=pairing.assisted_school_id, term=term, resource_ids=shared)
     classrooms = 0
