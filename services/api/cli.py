@@ -14,12 +14,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.api import demo, migrate
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, SchoolKind
+from services.api.pairing import printing
+from services.api.pairing import report as pairing_reports
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox  # noqa: F401 - commands that change resources write outbox rows
@@ -30,6 +33,7 @@ from services.api.search.models import SearchOutbox
 from services.api.uploads import gc
 from services.api.uploads import service as uploads
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.db import utcnow
 from services.common.problems import DomainError
 from services.common.settings import Settings
 from services.common.storage import create_blob_store
@@ -293,6 +297,40 @@ Ctrl-C stops everything.
            "LB_SEARCH_PORT": str(settings.search.port), "LB_DATA_DIR": str(settings.core.data_dir.resolve())}
     os.execvpe(honcho, [honcho, "start", "-f", str(REPO_ROOT / "Procfile"),
                         "-d", str(REPO_ROOT)], env)
+
+
+pairing_app = typer.Typer(help="Paired schools (结对帮扶).", no_args_is_help=True)
+app.add_typer(pairing_app, name="pairing")
+
+
+@pairing_app.command("report")
+def pairing_report(semester: Annotated[str, typer.Option(help="e.g. 2026-fall or 2027-spring")],
+                   pairing: Annotated[str | None, typer.Option(help="One pair's report; default: every pair")] = None,
+                   output: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table") -> None:
+    """A semester's exchanges against the goal, minutes watched by the assisted school, resources
+    shared and used: one pair, or every pair (at risk and below goal marked)."""
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter("table, csv or json", param_hint="--format")
+    with _session() as session:
+        try:
+            if pairing:
+                result = pairing_reports.pair_report(session, actor=None, pairing_id=pairing, semester=semester,
+                                                     as_of=utcnow())
+            else:
+                district = pairing_reports.district_report(session, actor=None, semester=semester, as_of=utcnow())
+        except DomainError as error:
+            _fail(error)
+            return
+    if output == "json":
+        typer.echo((result if pairing else district).model_dump_json(indent=2))
+    elif output == "csv":
+        sys.stdout.buffer.write(printing.pair_csv(result) if pairing else printing.district_csv(district))
+        sys.stdout.flush()
+    else:
+        table = Table(*printing.SUMMARY_COLUMNS, title=f"结对帮扶 {semester}")
+        for row in ([result] if pairing else district.pairs):
+            table.add_row(*(str(value) for value in printing.summary_row(row)))
+        Console(width=240).print(table)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ class FontMissing(RuntimeError):
     """The CJK font is not installed: run infra/cjk-fonts.sh install."""
 
 
-def _summary_row(p: PairSummary) -> list[str | int | float]:
+def summary_row(p: PairSummary) -> list[str | int | float]:
     return [p.helper_school.name, p.assisted_school.name, p.semester, p.goal_exchanges, p.held, p.planned,
             p.cancelled, p.expected_by_now, _yes(p.below_goal), _yes(p.at_risk), p.minutes_watched, p.plays,
             p.classrooms, p.resources_shared, p.resources_used]
@@ -43,7 +43,7 @@ def pair_csv(report: PairReport) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(SUMMARY_COLUMNS)
-    writer.writerow(_summary_row(report))
+    writer.writerow(summary_row(report))
     writer.writerow([])
     writer.writerow(["活动", "类型", "状态", "开始时间", "学科", "课堂录像", "资源包数量", "受援校观看分钟"])
     for line in report.activities:
@@ -57,7 +57,7 @@ def district_csv(report: DistrictReport) -> bytes:
     writer = csv.writer(out)
     writer.writerow(["结对", *SUMMARY_COLUMNS])
     for pair in report.pairs:
-        writer.writerow([pair.pairing_id, *_summary_row(pair)])
+        writer.writerow([pair.pairing_id, *summary_row(pair)])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
