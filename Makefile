@@ -2,8 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: run test setup ffmpeg libreoffice sandbox browser test-servers bench-api bench-upload bench-transcode bench-search clean
-.PHONY: pg-client
+.PHONY: run test setup ffmpeg libreoffice sandbox cjk-fonts pg-client browser test-servers bench-api bench-upload bench-transcode bench-search clean
 
 ## Start every service on embedded defaults with a demo district (Ctrl-C stops them all).
 run: setup
@@ -13,14 +12,13 @@ run: setup
 test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-setup: ffmpeg libreoffice sandbox
+setup: ffmpeg libreoffice sandbox cjk-fonts pg-client
 	@infra/python-env.sh
 
 ffmpeg:
 	@infra/ffmpeg.sh install
 
 # pg_dump and pg_restore for `lb backup` on PostgreSQL.
-setup: pg-client
 pg-client:
 	@infra/pg-client.sh install
 
@@ -31,6 +29,10 @@ libreoffice:
 # bubblewrap: converters run without network, secrets or write access (docs/security.md).
 sandbox:
 	@infra/sandbox.sh install
+
+# Noto Sans CJK for the PDFs the API prints (the pairing semester report).
+cjk-fonts:
+	@infra/cjk-fonts.sh install
 
 # Headless Chromium and hls.js: the playback tests play lessons in a real web player.
 browser:

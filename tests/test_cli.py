@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from services.api.cli import app
 from services.api.orgs.models import User
+from services.api.orgs.models import District, School, SchoolKind
+from services.api.pairing.models import Pairing, PairingPlan
 from services.api.taxonomy.models import KnowledgePoint
 from services.common.db import create_db_engine
 
@@ -106,3 +110,34 @@ def test_platform_admin_is_granted_from_the_command_line(database):
         roles = connection.execute(text("SELECT roles FROM users WHERE username = 'root-admin'")).scalar_one()
     assert "platform_admin" in roles and "district_admin" in roles
     assert runner.invoke(app, ["platform-admin", "nobody"]).exit_code == 1
+def test_pairing_report_prints_the_semester_as_table_csv_and_json(database):
+    with Session(database) as session:
+        district = District(name="青山区")
+        session.add(district)
+        session.flush()
+        helper = School(district_id=district.id, name="城关第一小学", kind=SchoolKind.urban, bandwidth_kbps=100_000)
+        assisted = School(district_id=district.id, name="石门村教学点", kind=SchoolKind.teaching_point,
+                          bandwidth_kbps=8_000)
+        session.add_all([helper, assisted])
+        session.flush()
+        pairing = Pairing(helper_school_id=helper.id, assisted_school_id=assisted.id, created_by="cli")
+        session.add(pairing)
+        session.flush()
+        session.add(PairingPlan(pairing_id=pairing.id, semester="2026-fall", goal_exchanges=3, created_by="cli"))
+        session.commit()
+        pairing_id = pairing.id
+    table = runner.invoke(app, ["pairing", "report", "--semester", "2026-fall"])
+    assert table.exit_code == 0, table.output
+    assert "城关第一小学" in table.output and "石门村教学点" in table.output
+    as_json = runner.invoke(app, ["pairing", "report", "--semester", "2026-fall", "--pairing", pairing_id,
+                                  "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert (body["pairing_id"], body["goal_exchanges"], body["held"], body["below_goal"]) == (pairing_id, 3, 0, True)
+    as_csv = runner.invoke(app, ["pairing", "report", "--semester", "2026-fall", "--format", "csv"])
+    assert as_csv.exit_code == 0 and as_csv.stdout_bytes.startswith("\ufeff".encode())
+    assert pairing_id in as_csv.stdout
+    unknown = runner.invoke(app, ["pairing", "report", "--semester", "2026-autumn"])
+    assert unknown.exit_code == 1 and "2026-autumn" in unknown.output
+    missing = runner.invoke(app, ["pairing", "report", "--semester", "2026-fall", "--pairing", "nope"])
+    assert missing.exit_code == 1

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.progress import TaskID
+from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,8 @@ from services.api.orgs.models import Role, SchoolKind
 from services.api.orgs.models import District
 from services.api.orgs.models import User
 from services.api.audit import service as audit_service
+from services.api.pairing import printing
+from services.api.pairing import report as pairing_reports
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox
@@ -538,6 +541,38 @@ def keys_search_principal() -> None:
     """Print the search service's key (LB_SEARCH_PRINCIPAL_KEY), derived from LB_SECRET_KEY; give the
     search service this instead of the master secret."""
     typer.echo(Settings.from_env().search_principal_key.decode())
+pairing_app = typer.Typer(help="Paired schools (结对帮扶).", no_args_is_help=True)
+app.add_typer(pairing_app, name="pairing")
+
+
+@pairing_app.command("report")
+def pairing_report(semester: Annotated[str, typer.Option(help="e.g. 2026-fall or 2027-spring")],
+                   pairing: Annotated[str | None, typer.Option(help="One pair's report; default: every pair")] = None,
+                   output: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table") -> None:
+    """A semester's exchanges against the goal, minutes watched by the assisted school, resources
+    shared and used: one pair, or every pair (at risk and below goal marked)."""
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter("table, csv or json", param_hint="--format")
+    with _session() as session:
+        try:
+            if pairing:
+                result = pairing_reports.pair_report(session, actor=None, pairing_id=pairing, semester=semester,
+                                                     as_of=utcnow())
+            else:
+                district = pairing_reports.district_report(session, actor=None, semester=semester, as_of=utcnow())
+        except DomainError as error:
+            _fail(error)
+            return
+    if output == "json":
+        typer.echo((result if pairing else district).model_dump_json(indent=2))
+    elif output == "csv":
+        sys.stdout.buffer.write(printing.pair_csv(result) if pairing else printing.district_csv(district))
+        sys.stdout.flush()
+    else:
+        table = Table(*printing.SUMMARY_COLUMNS, title=f"结对帮扶 {semester}")
+        for row in ([result] if pairing else district.pairs):
+            table.add_row(*(str(value) for value in printing.summary_row(row)))
+        Console(width=240).print(table)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from services.api.moderation.models import ModerationDecision  # noqa: F401
 from services.api.notifications.models import Notification  # noqa: F401
 from services.api.orgs.models import District, School, User  # noqa: F401
 from services.api.pairing.models import Pairing  # noqa: F401
+from services.api.pairing.models import ActivityResource, PairingActivity, PairingPlan  # noqa: F401
+from services.api.playback.models import PlayRecord  # noqa: F401
 from services.api.reports.models import ResourceReport  # noqa: F401
 from services.api.resources.models import Asset, Resource  # noqa: F401
 from services.api.screening.models import BlockedHash, SensitiveLexicon, SensitiveWord  # noqa: F401

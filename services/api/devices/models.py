@@ -38,6 +38,10 @@ class TimetableSlot(Base):
     class_name: Mapped[str] = mapped_column(String(64), default="")
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    # Set when a pairing's synchronous class booked this slot: kept when the timetable is
+    # replaced, and a recording filed for it is shared with the pair.
+    activity_id: Mapped[str | None] = mapped_column(ForeignKey("pairing_activities.id", ondelete="CASCADE"),
+                                                    index=True)
 
 
 class UnmatchedRecording(Base):

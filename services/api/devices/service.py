@@ -24,6 +24,7 @@ from services.api.devices.models import Device, TimetableSlot, UnmatchedRecordin
 from services.api.devices.schemas import MAX_SLOTS, ScheduleIn, SlotIn, TrackIn
 from services.api.orgs import service as orgs
 from services.api.orgs.models import Role, School, User
+from services.api.pairing import activities
 from services.api.resources import assets, processing
 from services.api.resources.models import License, Resource, ResourceKind, ResourceStatus, Visibility
 from services.api.taxonomy import service as taxonomy
@@ -176,9 +177,16 @@ def replace_schedule(session: Session, *, actor: Principal, device_id: str, slot
         for field, code, known in (("subject", slot.subject, subjects), ("grade", slot.grade, grades)):
             if code is not None and code not in known:
                 errors.append({"loc": ["slots", index, field], "msg": f"unknown {field} code {code!r}"})
+    # Slots booked by pairing activities (synchronous classes) stay; the timetable fits around them.
+    booked = session.scalars(select(TimetableSlot).where(TimetableSlot.device_id == device.id,
+                                                         TimetableSlot.activity_id.is_not(None))).all()
+    for index, slot in enumerate(slots):
+        if any(b.starts_at < slot.end and b.ends_at > slot.start for b in booked):
+            errors.append({"loc": ["slots", index, "start"], "msg": "overlaps a synchronous class booked by a pairing"})
     if errors:
         raise InvalidSchedule(errors=errors[:50], count=len(errors))
-    session.execute(delete(TimetableSlot).where(TimetableSlot.device_id == device.id))
+    session.execute(delete(TimetableSlot).where(TimetableSlot.device_id == device.id,
+                                                TimetableSlot.activity_id.is_(None)))
     session.add_all(TimetableSlot(device_id=device.id, teacher_id=teachers[s.teacher].id, subject_code=s.subject,
                                   grade_code=s.grade, class_name=s.class_name, starts_at=s.start, ends_at=s.end)
                     for s in slots)
@@ -218,9 +226,13 @@ def file_recording(session: Session, *, device: Device, started_at: datetime, en
         session.add(inbox)
         session.flush()
         return Filed(resource=None, inbox=inbox)
+    # A pairing's synchronous class: the lesson is shared with the paired school and is the activity's.
+    visibility = Visibility.paired if slot.activity_id else Visibility.school
     resource = _recording_resource(session, device=device, teacher_id=slot.teacher_id, subject=slot.subject_code,
                                    grade=slot.grade_code, class_name=slot.class_name, started_at=started_at,
-                                   tracks=tracks)
+                                   tracks=tracks, visibility=visibility)
+    if slot.activity_id:
+        activities.recording_filed(session, activity_id=slot.activity_id, resource=resource)
     return Filed(resource=resource, inbox=None)
 
 
@@ -245,13 +257,14 @@ def _best_slot(session: Session, *, device_id: str, started_at: datetime, ended_
 
 
 def _recording_resource(session: Session, *, device: Device, teacher_id: str, subject: str | None,
-                        grade: str | None, class_name: str, started_at: datetime, tracks: list[TrackIn]) -> Resource:
+                        grade: str | None, class_name: str, started_at: datetime, tracks: list[TrackIn],
+                        visibility: Visibility = Visibility.school) -> Resource:
     school = session.get_one(School, device.school_id)
     subject_name = session.scalar(select(Subject.name).where(Subject.code == subject)) if subject else None
     when = started_at.astimezone(SCHOOL_TIME).strftime("%Y-%m-%d %H:%M")
     title = " ".join(part for part in (class_name, subject_name, "课堂实录", when) if part)
     resource = Resource(title=title[:200], kind=ResourceKind.lesson_recording, description=f"{device.classroom} 自动录制",
-                        subject_code=subject, grade_code=grade, tags=["录播"], visibility=Visibility.school,
+                        subject_code=subject, grade_code=grade, tags=["录播"], visibility=visibility,
                         license=License.school_only, owner_id=teacher_id, school_id=school.id,
                         district_id=school.district_id, status=ResourceStatus.draft, assets=[])
     session.add(resource)

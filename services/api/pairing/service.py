@@ -7,6 +7,7 @@ from services.api.audit import service as audit
 from services.api.auth.errors import Forbidden
 from services.api.auth.principal import Principal
 from services.api.orgs import service as orgs
+from services.api.orgs.models import Role, School, User
 from services.api.pairing.errors import PairingExists, PairingNotFound, SelfPairing
 from services.api.pairing.models import Pairing
 from services.api.resources import links
@@ -62,3 +63,29 @@ def partner_school_ids(school_id: str | ColumnElement[str]) -> Select:
         select(Pairing.assisted_school_id.label("school_id")).where(Pairing.helper_school_id == school_id),
         select(Pairing.helper_school_id.label("school_id")).where(Pairing.assisted_school_id == school_id),
     ).subquery().c.school_id)
+
+
+# --- membership: who may see and act for a pair ----------------------------------------------
+
+def get_member_pairing(session: Session, *, actor: Principal, pairing_id: str) -> Pairing:
+    """The pairing, if the caller administers its district or belongs to one of its schools.
+    Anyone else gets pairing.not_found, as for a pairing that does not exist: a school's
+    partnerships are not revealed to the schools outside them."""
+    pairing = session.get(Pairing, pairing_id)
+    helper = session.get(School, pairing.helper_school_id) if pairing else None
+    if pairing is None or helper is None or helper.district_id != actor.district_id:
+        raise PairingNotFound()
+    if actor.is_district_admin or actor.school_id in (pairing.helper_school_id, pairing.assisted_school_id):
+        return pairing
+    raise PairingNotFound()
+
+
+def administers_pairing(actor: Principal, pairing: Pairing) -> bool:
+    """District administrators and the administrators of either school (given a member pairing)."""
+    return actor.is_district_admin or (Role.school_admin in actor.roles and actor.school_id in (
+        pairing.helper_school_id, pairing.assisted_school_id))
+
+
+def school_admin_ids(session: Session, *, school_ids: list[str]) -> set[str]:
+    users = session.scalars(select(User).where(User.school_id.in_(school_ids), User.is_active.is_(True)))
+    return {u.id for u in users if Role.school_admin in u.roles}

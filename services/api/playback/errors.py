@@ -16,3 +16,10 @@ class NotPlayable(DomainError):
     title = {"zh-CN": "暂时无法播放", "en": "Not playable yet"}
     detail = {"zh-CN": "该资源还没有可播放的视频（可能仍在转码中）",
               "en": "This resource has no playable video yet (it may still be processing)"}
+
+
+class PlayNotFound(DomainError):
+    status = 404
+    code = "playback.play_not_found"
+    title = {"zh-CN": "播放记录不存在", "en": "Play not found"}
+    detail = {"zh-CN": "该播放记录不存在或不属于你", "en": "The play does not exist or is not yours"}

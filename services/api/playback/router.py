@@ -11,6 +11,7 @@ from starlette.responses import Response
 from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep, read_on_connection
 from services.api.playback import service
+from services.api.playback.schemas import PlayProgress, PlayRecorded
 from services.api.playback.tokens import verify
 from services.api.resources import links
 from services.api.routing import ANY_ORIGIN, api_router
@@ -28,6 +29,15 @@ def play(request: Request, session: SessionDep, caller: CurrentUser, resource_id
     return service.play(session, actor=caller, resource_id=resource_id, max_height=max_height,
                         store=state.blob_store, secret=state.settings.keys.playback,
                         api_url=state.settings.public_api_url)
+
+
+@router.post("/resources/{resource_id}/play/progress", response_model=PlayRecorded)
+def play_progress(session: SessionDep, caller: CurrentUser, resource_id: str, body: PlayProgress) -> PlayRecorded:
+    """A player reports the seconds watched in its play (first without play_id, then with the one returned)."""
+    play = service.record_progress(session, actor=caller, resource_id=resource_id, play_id=body.play_id,
+                                   seconds=body.seconds, classroom=body.classroom)
+    session.commit()
+    return PlayRecorded(play_id=play.id, seconds=play.seconds)
 
 
 @router.get("/play/{token}/{path:path}", include_in_schema=False)

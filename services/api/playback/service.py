@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from services.api.auth.principal import Principal
 from services.api.blobs.errors import BlobMissing
 from services.api.orgs.models import School
-from services.api.playback.errors import InvalidPlaybackToken, NotPlayable
+from services.api.playback.errors import InvalidPlaybackToken, NotPlayable, PlayNotFound
+from services.api.playback.models import PlayRecord
 from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
@@ -32,6 +33,8 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # Preferred in this order: the full ladder, then the stream-copied first playable.
 _RENDITION_ORDER = ("ladder", "first_playable")
 _MAIN_ROLES = ("main", "presenter")
+# A play's watched seconds are capped at a school day: a player's bad clock counts for no more.
+MAX_PLAY_SECONDS = 8 * 3600
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
@@ -83,6 +86,24 @@ def listed_variants(track: dict[str, Any], grant: PlayGrant) -> list[dict[str, A
     start = fits[0] if fits else video[-1]
     ordered = [start, *(v for v in video if v is not start)]
     return ordered + ([track["audio"]] if track.get("audio") else [])
+
+
+def record_progress(session: Session, *, actor: Principal, resource_id: str, play_id: str | None, seconds: int,
+                    classroom: str) -> PlayRecord:
+    """Watched time as players report it (the pairing report counts the assisted school's).
+    Seconds only grow: a repeated or late report changes nothing."""
+    resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
+    if play_id is None:
+        play = PlayRecord(resource_id=resource.id, user_id=actor.user_id, school_id=actor.school_id,
+                          classroom=classroom, seconds=seconds)
+        session.add(play)
+    else:
+        play = session.get(PlayRecord, play_id)
+        if play is None or play.user_id != actor.user_id or play.resource_id != resource.id:
+            raise PlayNotFound()
+        play.seconds = max(play.seconds, seconds)
+    session.flush()
+    return play
 
 
 # --------------------------------------------------------------------------- the play route
