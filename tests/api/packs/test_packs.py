@@ -159,3 +159,23 @@ def test_resources_the_caller_cannot_see_are_refused_and_nothing_is_built(client
                                headers=factory.headers(teacher)), 422, "request.validation_failed")
     assert_problem(client.get(f"/api/v1/resources/{mine.id}/pack"), 401, "auth.not_authenticated")
     assert stored_packs(app) == []
+
+
+def test_a_unit_over_the_limits_is_refused_before_building(client, app, factory, monkeypatch):
+    from services.api.packs import service
+
+    teacher = factory.user()
+    count, compare = factory.knowledge_point("math.p.num.int.count"), factory.knowledge_point("math.p.num.int.compare")
+    for point in (count, compare):
+        document(factory, app.state.blob_store, published(factory, teacher, points=[point]), pdf=bytes(10_000))
+    factory.commit()
+    unit = {"knowledge_point_id": factory.knowledge_point("math.p.num.int").id}
+
+    monkeypatch.setattr(service, "MAX_RESOURCES", 1)
+    body = assert_problem(client.post("/api/v1/packs", json=unit, headers=factory.headers(teacher)),
+                          422, "pack.too_many_resources")
+    assert "2" in body["detail"]
+    monkeypatch.setattr(service, "MAX_RESOURCES", 200)
+    monkeypatch.setattr(service, "MAX_PACK_BYTES", 15_000)
+    assert_problem(client.post("/api/v1/packs", json=unit, headers=factory.headers(teacher)), 422, "pack.too_large")
+    assert stored_packs(app) == []
