@@ -213,20 +213,24 @@ def _lesson(asset: Asset, *, store: BlobStore, work_dir: Path,
     rendition = _rendition(asset, "ladder")
     if not rendition or not rendition.get("tracks"):
         return None, [], "the video is not transcoded yet"
+    prefix = rendition["prefix"]
     track = rendition["tracks"][int(rendition.get("default_track", 0))]
     duration = float(rendition.get("duration_s") or asset.duration_s or 0)
     budget = int(duration * LESSON_BUDGET_BYTES_PER_S)
-    path = f"resources/{resource_id}/lesson-{asset.id}.mp4"
     variants = sorted((v for v in track["variants"] if v.get("height")), key=lambda v: v["height"], reverse=True)
-    member = dict(path=path, role="lesson", media_type="video/mp4", asset_id=asset.id, filename=asset.filename,
-                  duration_s=duration or None)
-    download = track.get("download")
-    info = _stat(store, f"{rendition['prefix']}/{download}") if download else None
     download_height = max((v["height"] for v in variants if v["height"] <= 480), default=None)
-    if info is not None and info.size <= budget:
-        return PlannedMember(**member, height=download_height, estimated_size=info.size,  # type: ignore[arg-type]
-                             source=builder.blob_source(store, f"{rendition['prefix']}/{download}"),
-                             fingerprint=f"{rendition['prefix']}/{download}@{info.etag}"), [], ""
+
+    def member(*, height: int | None, size: int, source: builder.Source, fingerprint: str) -> PlannedMember:
+        return PlannedMember(path=f"resources/{resource_id}/lesson-{asset.id}.mp4", role="lesson",
+                             media_type="video/mp4", asset_id=asset.id, filename=asset.filename,
+                             duration_s=duration or None, height=height, estimated_size=size, source=source,
+                             fingerprint=fingerprint)
+
+    download = f"{prefix}/{track['download']}" if track.get("download") else None
+    info = _stat(store, download) if download else None
+    if download and info is not None and info.size <= budget:
+        return member(height=download_height, size=info.size, source=builder.blob_source(store, download),
+                      fingerprint=f"{download}@{info.etag}"), [], ""
     lower = [v for v in variants if download_height is None or v["height"] < download_height] or variants[-1:]
     if not lower:
         return None, [], "the lesson has no video rung to pack"
@@ -234,12 +238,10 @@ def _lesson(asset: Asset, *, store: BlobStore, work_dir: Path,
     rung = fitting[0] if fitting else lower[-1]
     over = (f"the {download_height}p download MP4 ({info.size / 1e6:.1f} MB) is over the budget of "
             f"{budget / 1e6:.1f} MB (150 MB per 45 minutes)" if info is not None else "there is no download MP4")
-    notes = [f"{over}: the {rung['height']}p rung is packed instead"
-             + ("" if fitting else ", and it is over the budget too")]
-    return PlannedMember(**member, height=rung["height"], estimated_size=_rung_bytes(rung, duration),  # type: ignore[arg-type]
-                         source=builder.remuxed_rung_source(store, prefix=rendition["prefix"], playlist=rung["uri"],
-                                                            work_dir=work_dir),
-                         fingerprint=f"{rendition['prefix']}/{rung['uri']}@remux"), notes, ""
+    note = f"{over}: the {rung['height']}p rung is packed instead" + ("" if fitting else ", over the budget too")
+    source = builder.remuxed_rung_source(store, prefix=prefix, playlist=rung["uri"], work_dir=work_dir)
+    return member(height=rung["height"], size=_rung_bytes(rung, duration), source=source,
+                  fingerprint=f"{prefix}/{rung['uri']}@remux"), [note], ""
 
 
 def _rung_bytes(variant: dict[str, Any], duration_s: float) -> int:
