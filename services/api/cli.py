@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from typing import Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -30,6 +31,8 @@ from services.api.orgs.models import User
 from services.api.audit import service as audit_service
 from services.api.pairing import printing
 from services.api.pairing import report as pairing_reports
+from services.api.packs import reader as packs
+from services.api.packs import signing as pack_signing
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox
@@ -69,6 +72,8 @@ app.add_typer(audit_app, name="audit")
 backup_app = typer.Typer(help="Backups of the database and the stored files, and restoring them.",
                          no_args_is_help=True)
 app.add_typer(backup_app, name="backup")
+pack_app = typer.Typer(help="Offline packs: verify a pack file, import it into an edge's cache.", no_args_is_help=True)
+app.add_typer(pack_app, name="pack")
 console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -573,6 +578,54 @@ def pairing_report(semester: Annotated[str, typer.Option(help="e.g. 2026-fall or
         for row in ([result] if pairing else district.pairs):
             table.add_row(*(str(value) for value in printing.summary_row(row)))
         Console(width=240).print(table)
+
+
+PackFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The pack file (.zip).")]
+PublicKeyOption = Annotated[str | None, typer.Option(
+    "--public-key", help="The platform's pack key (base64, from GET /api/v1/packs/public-key): verify offline.")]
+ApiOption = Annotated[str | None, typer.Option(
+    "--api", help="The platform's address (https://...): fetch its pack key from there.")]
+
+
+def _pack_key(public_key: str | None, api: str | None) -> pack_signing.Ed25519PublicKey:
+    """The key given, or fetched from the platform, or (on the platform itself) derived from its secret."""
+    try:
+        if public_key is None and api is not None:
+            response = httpx.get(f"{api.rstrip('/')}/api/v1/packs/public-key", timeout=30, follow_redirects=True)
+            response.raise_for_status()
+            public_key = response.json()["public_key"]
+        if public_key is not None:
+            return pack_signing.load_public_key(public_key)
+    except (ValueError, KeyError, httpx.HTTPError) as error:
+        console.print(f"[red]no usable pack key[/red]: {error}")
+        raise typer.Exit(2) from None
+    return pack_signing.pack_signing_key(Settings.from_env().secret_key).public_key()
+
+
+@pack_app.command("verify")
+def pack_verify(file: PackFile, public_key: PublicKeyOption = None, api: ApiOption = None) -> None:
+    """Check a pack's signature and every member's size and sha256; exit 1 naming the first problem."""
+    try:
+        manifest = packs.verify_pack(file, public_key=_pack_key(public_key, api))
+    except packs.BadPack as error:
+        console.print(f"[red]bad pack[/red]: {error}")
+        raise typer.Exit(1) from None
+    typer.echo(f"pack intact: {manifest.title} ({manifest.id}), {len(manifest.resources)} resources, "
+               f"{len(manifest.members())} files, signed by key {manifest.key_id}")
+
+
+@pack_app.command("import")
+def pack_import(file: PackFile, into: Annotated[Path, typer.Option(
+        "--into", file_okay=False, help="The edge's cache directory.")], public_key: PublicKeyOption = None,
+                api: ApiOption = None) -> None:
+    """Verify a pack, then unpack it into an edge's cache directory: all of it, or nothing."""
+    try:
+        report = packs.import_pack(file, into=into, public_key=_pack_key(public_key, api))
+    except packs.BadPack as error:
+        console.print(f"[red]bad pack, nothing imported[/red]: {error}")
+        raise typer.Exit(1) from None
+    typer.echo(f"imported {report.manifest.title} ({report.manifest.id}): {len(report.manifest.resources)} resources, "
+               f"{report.blobs_written} files written, {report.blobs_present} already cached")
 
 
 if __name__ == "__main__":

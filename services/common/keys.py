@@ -24,6 +24,7 @@ class Purpose(StrEnum):
     search_principal = "search-principal"  # the API's calls to the search service (common/search.py)
     playback = "playback"                # /play/{token}/ links (api/playback/tokens.py)
     blob_url = "blob-url"                # signed local-disk blob URLs (common/storage/signing.py)
+    pack_signing = "pack-signing"        # the Ed25519 seed offline packs are signed with (api/packs/signing.py)
 
 
 def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int = KEY_LENGTH) -> bytes:
@@ -50,6 +51,7 @@ class Keys:
     search_principal: bytes
     playback: bytes
     blob_url: bytes
+    pack_signing: bytes
 
 
 @lru_cache(maxsize=8)
