@@ -56,6 +56,7 @@ def _school_columns(language: Language) -> list[Column]:
             ({"zh-CN": "类型", "en": "kind"}, lambda r: r.school_kind.value),
             *_PUBLISHING,
             ({"zh-CN": "结对数", "en": "pairings"}, lambda r: len(r.pairings)),
+            ({"zh-CN": "本学期交流活动", "en": "exchanges_held"}, lambda r: sum(p.exchanges_held for p in r.pairings)),
             ({"zh-CN": "结对学校", "en": "paired_with"}, partners)]
 
 
@@ -66,6 +67,7 @@ _DISTRICT: list[Column] = [
     *_PUBLISHING,
     ({"zh-CN": "结对数", "en": "pairings"}, lambda r: r.pairings),
     ({"zh-CN": "结对学校数", "en": "paired_schools"}, lambda r: r.paired_schools),
+    ({"zh-CN": "本学期交流活动", "en": "exchanges_held"}, lambda r: r.exchanges_held),
 ]
 
 

@@ -35,6 +35,8 @@ class Partner(BaseModel):
     school_name: str
     # This school's side of the pair: `helper` (城) helps the partner, `assisted` (乡) is helped.
     role: str
+    # Exchange activities (同步课堂, 名师课堂, joint preparation) the pair held in the semester.
+    exchanges_held: int = 0
 
 
 class Publishing(BaseModel):
@@ -51,7 +53,7 @@ class SchoolParticipation(Publishing):
     school_name: str
     school_kind: SchoolKind
     reviews_pending: PendingReviews
-    # Pairing activities (exchanges) are not recorded yet, so none are reported: only the pairs.
+    # The pairs, each with the exchanges it held in the semester (services/api/pairing).
     pairings: list[Partner]
 
 
@@ -62,6 +64,8 @@ class DistrictParticipation(Publishing):
     reviews_pending: PendingReviews
     pairings: int
     paired_schools: int
+    # Exchange activities the district's pairs held in the semester.
+    exchanges_held: int = 0
 
 
 class DistrictReport(BaseModel):

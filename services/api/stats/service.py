@@ -14,8 +14,8 @@ What each figure means, and what the platform does not record (yet):
   `/play`) are not counted at all;
 - reviews pending: resources waiting for review now, whatever the semester, and their age since
   submission (the moderation queue's `submitted_at`, `updated_at`);
-- pairings: the pairs each school is in. Exchanges (pairing activities) are not recorded by the
-  platform yet, so no exchange figure is given rather than a made-up zero.
+- pairings: the pairs each school is in, each with the exchange activities it held in the
+  semester (status `held`, counted by the semester the activity starts in).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from services.api.auth.principal import Principal
 from services.api.orgs.errors import SchoolNotFound
 from services.api.orgs.models import Role, School, User
 from services.api.pagination import PageParams, fetch_page
-from services.api.pairing.models import Pairing
+from services.api.pairing.models import ActivityStatus, Pairing, PairingActivity
 from services.api.resources.models import Resource, ResourceStatus
 from services.api.stats import semesters
 from services.api.stats.errors import StatisticsNotAllowed
@@ -229,7 +229,8 @@ def school_figures(session: Session, *, schools: Sequence[School], scope: Scope,
     for school_id, submitted in session.execute(
             select(Resource.school_id, Resource.updated_at).where(*of_schools(Resource), *_pending(scope))):
         waiting[school_id].append(submitted)
-    partners = _partners(session, ids=ids, district_id=district_id if whole_district else None)
+    partners = _partners(session, ids=ids, district_id=district_id if whole_district else None,
+                         semester=scope.semester.code)
 
     rows = []
     for school in schools:
@@ -244,7 +245,16 @@ def school_figures(session: Session, *, schools: Sequence[School], scope: Scope,
     return rows
 
 
-def _partners(session: Session, *, ids: list[str], district_id: str | None) -> dict[str, list[Partner]]:
+def _held_exchanges(session: Session, *, pairing_ids: Any, semester: str) -> dict[str, int]:
+    return dict(session.execute(
+        select(PairingActivity.pairing_id, func.count())
+        .where(PairingActivity.pairing_id.in_(pairing_ids), PairingActivity.semester == semester,
+               PairingActivity.status == ActivityStatus.held)
+        .group_by(PairingActivity.pairing_id)).all())
+
+
+def _partners(session: Session, *, ids: list[str], district_id: str | None,
+              semester: str) -> dict[str, list[Partner]]:
     helper, assisted = aliased(School), aliased(School)
     query = (select(Pairing.id, helper.id, helper.name, assisted.id, assisted.name)
              .join(helper, helper.id == Pairing.helper_school_id)
@@ -254,12 +264,14 @@ def _partners(session: Session, *, ids: list[str], district_id: str | None) -> d
     else:
         query = query.where(or_(helper.district_id == district_id, assisted.district_id == district_id))
     partners: dict[str, list[Partner]] = defaultdict(list)
-    for pairing_id, helper_id, helper_name, assisted_id, assisted_name in session.execute(
-            query.order_by(Pairing.created_at, Pairing.id)):
+    rows = session.execute(query.order_by(Pairing.created_at, Pairing.id)).all()
+    held = _held_exchanges(session, pairing_ids=[row[0] for row in rows], semester=semester)
+    for pairing_id, helper_id, helper_name, assisted_id, assisted_name in rows:
+        exchanges = held.get(pairing_id, 0)
         partners[helper_id].append(Partner(pairing_id=pairing_id, school_id=assisted_id, school_name=assisted_name,
-                                           role="helper"))
+                                           role="helper", exchanges_held=exchanges))
         partners[assisted_id].append(Partner(pairing_id=pairing_id, school_id=helper_id, school_name=helper_name,
-                                             role="assisted"))
+                                             role="assisted", exchanges_held=exchanges))
     return partners
 
 
@@ -276,13 +288,16 @@ def district_figures(session: Session, *, district_id: str, scope: Scope) -> Dis
     pairs = (select(Pairing.helper_school_id, Pairing.assisted_school_id)
              .join(School, School.id == Pairing.helper_school_id).where(School.district_id == district_id))
     pair_rows = session.execute(pairs).all()
+    district_pairs = (select(Pairing.id).join(School, School.id == Pairing.helper_school_id)
+                      .where(School.district_id == district_id))
+    exchanges = sum(_held_exchanges(session, pairing_ids=district_pairs, semester=scope.semester.code).values())
     return DistrictParticipation(
         district_id=district_id, schools=schools, schools_publishing=len(by_school.keys() - {None}),
         teachers=teachers, publishing_teachers=publishing, publishing_share=_share(publishing, teachers),
         resources_published=sum(row.count for row in published),
         resources_played=sum(row.played for row in published), plays=sum(row.plays for row in published),
         reviews_pending=reviews, pairings=len(pair_rows),
-        paired_schools=len({school for pair in pair_rows for school in pair}))
+        paired_schools=len({school for pair in pair_rows for school in pair}), exchanges_held=exchanges)
 
 
 def _district_pending(session: Session, *, district_id: str, scope: Scope) -> PendingReviews:

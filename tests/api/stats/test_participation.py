@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.api.pairing.models import ActivityKind, ActivityStatus, PairingActivity
+
 from services.api.orgs.models import Role, SchoolKind
 from services.api.resources.models import ResourceStatus
 from services.api.stats import semesters
@@ -47,6 +49,13 @@ def district(factory):
                      stage="primary", subject="math")
     factory.resource(t4, status=ResourceStatus.pending_review, submitted_at=now - timedelta(days=2))
     pairing = factory.pairing(a, b)
+    # Two exchanges held this fall; a planned one and one held next spring do not count.
+    for semester, status, day in (("2026-fall", ActivityStatus.held, 10), ("2026-fall", ActivityStatus.held, 40),
+                                  ("2026-fall", ActivityStatus.planned, 70), ("2027-spring", ActivityStatus.held, 160)):
+        starts = datetime(2026, 9, 1, 2, tzinfo=UTC) + timedelta(days=day)
+        factory.session.add(PairingActivity(pairing_id=pairing.id, semester=semester, kind=ActivityKind.sync_class,
+                                            status=status, starts_at=starts, ends_at=starts + timedelta(minutes=45),
+                                            created_by=t1.id))
     other = factory.district()
     x = factory.school(district=other, name="X外区学校")
     tx = factory.user(school=x)
@@ -81,7 +90,8 @@ def test_district_figures(client, factory, district):
     assert figures == {
         "district_id": district["a"].district_id, "schools": 3, "schools_publishing": 2,
         "teachers": 3, "publishing_teachers": 2, "publishing_share": 0.6667,
-        "resources_published": 5, "resources_played": 3, "plays": 10, "pairings": 1, "paired_schools": 2}
+        "resources_published": 5, "resources_played": 3, "plays": 10, "pairings": 1, "paired_schools": 2,
+        "exchanges_held": 2}
     assert reviews["count"] == 3
     close(reviews["oldest_age_s"], 10)
     close(reviews["median_age_s"], 4)
@@ -103,7 +113,7 @@ def test_school_figures_and_pagination(client, factory, district):
     close(a["reviews_pending"]["oldest_age_s"], 10)
     close(a["reviews_pending"]["median_age_s"], 10)
     assert a["pairings"] == [{"pairing_id": district["pairing"].id, "school_id": district["b"].id,
-                              "school_name": "B河湾小学", "role": "helper"}]
+                              "school_name": "B河湾小学", "role": "helper", "exchanges_held": 2}]
     assert {k: b[k] for k in ("teachers", "publishing_teachers", "publishing_share", "resources_published",
                               "plays")} == {"teachers": 1, "publishing_teachers": 1, "publishing_share": 1.0,
                                             "resources_published": 1, "plays": 3}
