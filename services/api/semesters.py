@@ -51,10 +51,12 @@ class Semester:
 
 
 def parse(code: str, *, loc: list[str | int] | None = None) -> Semester:
-    match = _CODE.match(code or "")
+    """`2026-fall`, `2027-Spring`, ` 2026-FALL `: one semester, named by its canonical code."""
+    match = _CODE.match((code or "").strip().lower())
     if not match or not 2000 <= int(match.group(1)) <= 2100:
         raise UnknownSemester(semester=code or "", loc=loc)
     year, season = int(match.group(1)), match.group(2)
+    code = f"{year}-{season}"
     if season == "fall":
         return Semester(code=code, starts_at=datetime(year, 9, 1, tzinfo=SCHOOL_TIME),
                         ends_at=datetime(year + 1, 2, 1, tzinfo=SCHOOL_TIME))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from statistics import median
 from typing import Any
 
@@ -35,7 +35,7 @@ from services.api.orgs.models import Role, School, User
 from services.api.pagination import PageParams, fetch_page
 from services.api.pairing.models import ActivityStatus, Pairing, PairingActivity
 from services.api.resources.models import Resource, ResourceStatus
-from services.api.stats import semesters
+from services.api import semesters
 from services.api.stats.errors import StatisticsNotAllowed
 from services.api.stats.schemas import (DistrictParticipation, Filters, Partner, PendingReviews,
                                         SchoolParticipation, SchoolsReport, SemesterRead)
@@ -55,8 +55,8 @@ class Scope:
     now: datetime
 
     def read(self) -> Filters:
-        return Filters(semester=SemesterRead(code=self.semester.code, starts_at=self.semester.starts_at,
-                                             ends_at=self.semester.ends_at),
+        return Filters(semester=SemesterRead(code=self.semester.code, starts_at=self.semester.starts_at.astimezone(UTC),
+                                             ends_at=self.semester.ends_at.astimezone(UTC)),
                        stage=self.stage, subject=self.subject)
 
 
@@ -64,7 +64,7 @@ def scope(session: Session, *, semester: str | None, stage: str | None, subject:
           now: datetime) -> Scope:
     """The filters of a request, checked: an unknown semester or code is a 422 naming the field.
     No semester means the one `now` falls in."""
-    chosen = semesters.semester(semester) if semester is not None else semesters.semester_at(now)
+    chosen = semesters.parse(semester, loc=["query", "semester"]) if semester is not None else semesters.of(now)
     for field, model, code in (("stage", Stage, stage), ("subject", Subject, subject)):
         if code is not None and session.scalar(select(model.id).where(model.code == code)) is None:
             raise InvalidField(loc=["query", field], msg=_UNKNOWN_CODE, kind=field, value=code)
