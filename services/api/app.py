@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from services.api.audit.router import router as audit_router
 from services.api.blobs.router import router as blobs_router
+from services.api.campaigns.router import router as campaigns_router
 from services.api.devices.router import router as devices_router
 from services.api.janitor import Janitor
 from services.api.auth.router import router as auth_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
         app.include_router(router)
     app.include_router(reports_router)
     app.include_router(screening_router)
+    app.include_router(campaigns_router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)
