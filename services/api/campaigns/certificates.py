@@ -25,9 +25,9 @@ def render_pdf(view: CertificateView, *, verify_url: str) -> bytes:
     pdf.cell(0, 20, "荣誉证书", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("noto", size=18)
     pdf.ln(10)
-    pdf.multi_cell(0, 12, f"{view.school} {view.teacher} 老师：", align="L")
-    pdf.multi_cell(0, 12, f"您的课例《{view.title}》在“{view.campaign}”活动中荣获{view.award}。", align="L")
-    pdf.multi_cell(0, 12, "特发此证，以资鼓励。", align="L")
+    pdf.multi_cell(0, 12, f"{view.school} {view.teacher} 老师：", align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 12, f"您的课例《{view.title}》在“{view.campaign}”活动中荣获{view.award}。", align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 12, "特发此证，以资鼓励。", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("noto", size=12)
     pdf.set_y(165)
     pdf.cell(0, 8, f"证书编号（验证码）：{view.code}    颁发日期：{view.issued_at:%Y-%m-%d}", align="C",

@@ -170,7 +170,7 @@ def replace_items(session: Session, *, actor: Principal, campaign_id: str, packa
 
 
 def _set_items(session: Session, *, actor: Principal, package: CampaignPackage, items: dict[str, str]) -> None:
-    owners = dict(session.execute(select(Resource.id, Resource.owner_id).where(Resource.id.in_(items.values()))).tuples())
+    owners = dict(session.execute(select(Resource.id, Resource.owner_id).where(Resource.id.in_(list(items.values())))).all())
     for part, resource_id in items.items():
         if owners.get(resource_id) != actor.user_id:
             raise NotYourResource()
@@ -286,7 +286,7 @@ def changed_resource(session: Session, *, package_id: str) -> str | None:
     published), or None."""
     rows = session.execute(select(PackageItem.resource_id, PackageItem.resource_version, Resource.version,
                                   Resource.status).join(Resource, Resource.id == PackageItem.resource_id)
-                           .where(PackageItem.package_id == package_id)).tuples()
+                           .where(PackageItem.package_id == package_id))
     for resource_id, snapshot, version, status in rows:
         if snapshot != version or status is not ResourceStatus.published:
             return resource_id
@@ -321,9 +321,9 @@ def start_judging(session: Session, *, actor: Principal, level: CampaignLevel) -
         session.flush()
     panels = {p.subject_code: p for p in session.scalars(select(Panel).where(Panel.level_id == level.id))}
     entries = session.execute(select(Entry, CampaignPackage).join(CampaignPackage, CampaignPackage.id == Entry.package_id)
-                              .where(Entry.level_id == level.id).order_by(CampaignPackage.submitted_at, Entry.id)).tuples().all()
+                              .where(Entry.level_id == level.id).order_by(CampaignPackage.submitted_at, Entry.id)).all()
     judge_ids = {j for p in panels.values() for j in p.judge_ids}
-    school_of = dict(session.execute(select(User.id, User.school_id).where(User.id.in_(judge_ids))).tuples())
+    school_of = dict(session.execute(select(User.id, User.school_id).where(User.id.in_(judge_ids))).all())
     load: Counter[str] = Counter()
     assignments = []
     for entry, package in entries:
@@ -350,7 +350,7 @@ def my_assignments(session: Session, *, actor: Principal) -> list[tuple[Assignme
         .join(CampaignPackage, CampaignPackage.id == Entry.package_id)
         .join(CampaignLevel, CampaignLevel.id == Assignment.level_id)
         .where(Assignment.judge_id == actor.user_id).order_by(CampaignLevel.position, CampaignPackage.submitted_at)
-    ).tuples())
+    ))
 
 
 def score(session: Session, *, actor: Principal, campaign_id: str, assignment_id: str,
@@ -389,7 +389,7 @@ class PanelProgress:
 def progress(session: Session, *, level: CampaignLevel) -> list[PanelProgress]:
     counts = {panel_id: (total, scored) for panel_id, total, scored in session.execute(
         select(Assignment.panel_id, func.count(), func.count(Assignment.scored_at))
-        .where(Assignment.level_id == level.id).group_by(Assignment.panel_id)).tuples()}
+        .where(Assignment.level_id == level.id).group_by(Assignment.panel_id))}
     return [PanelProgress(panel_id=p.id, name=p.name, subject_code=p.subject_code, judges=len(p.judge_ids),
                           assignments=counts.get(p.id, (0, 0))[0], scored=counts.get(p.id, (0, 0))[1])
             for p in session.scalars(select(Panel).where(Panel.level_id == level.id).order_by(Panel.name))]
@@ -401,10 +401,10 @@ def ranking(session: Session, *, level: CampaignLevel) -> list[judging.Ranked]:
     sheets = session.execute(
         select(Entry.package_id, Assignment.total, Assignment.first_criterion)
         .join(Entry, Entry.id == Assignment.entry_id)
-        .where(Assignment.level_id == level.id, Assignment.total.is_not(None))).tuples().all()
+        .where(Assignment.level_id == level.id, Assignment.total.is_not(None))).all()
     submitted_at = dict(session.execute(
         select(CampaignPackage.id, CampaignPackage.submitted_at).join(Entry, Entry.package_id == CampaignPackage.id)
-        .where(Entry.level_id == level.id)).tuples())
+        .where(Entry.level_id == level.id)).all())
     return judging.rank(sheets, how=campaign.aggregation, submitted_at=submitted_at)
 
 
@@ -424,11 +424,11 @@ def participation(session: Session, *, campaign_id: str, school_ids: set[str] | 
     posted = dict(session.execute(
         select(CampaignPackage.school_id, func.count(func.distinct(CampaignPackage.teacher_id)))
         .where(CampaignPackage.campaign_id == campaign_id, CampaignPackage.submitted_at.is_not(None))
-        .group_by(CampaignPackage.school_id)).tuples())
+        .group_by(CampaignPackage.school_id)).all())
     query = select(User.school_id, User.roles).where(User.is_active, User.school_id.is_not(None))
     if school_ids is not None:
         query = query.where(User.school_id.in_(school_ids))
-    teachers: Counter[str] = Counter(school_id for school_id, roles in session.execute(query).tuples()
+    teachers: Counter[str] = Counter(school_id for school_id, roles in session.execute(query)
                                      if Role.teacher.value in roles)
     return {school_id: (posted.get(school_id, 0), count) for school_id, count in teachers.items()}
 
@@ -445,7 +445,7 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
     if remaining:
         raise JudgingIncomplete(remaining=remaining)
     rows = session.execute(select(Entry, CampaignPackage).join(CampaignPackage, CampaignPackage.id == Entry.package_id)
-                           .where(Entry.level_id == level.id)).tuples().all()
+                           .where(Entry.level_id == level.id)).all()
     by_package = {package.id: (entry, package) for entry, package in rows}
     if not package_ids or any(pid not in by_package for pid in package_ids) or len(set(package_ids)) != len(package_ids):
         raise NotCompeting()
@@ -588,7 +588,7 @@ def winners(session: Session, *, campaign_id: str) -> list[Winner]:
         .join(CampaignPackage, CampaignPackage.id == Entry.package_id)
         .join(User, User.id == CampaignPackage.teacher_id).join(School, School.id == CampaignPackage.school_id)
         .where(CampaignLevel.campaign_id == campaign_id)
-        .order_by(CampaignLevel.position.desc(), Entry.rank, CampaignPackage.id)).tuples()
+        .order_by(CampaignLevel.position.desc(), Entry.rank, CampaignPackage.id))
     return [Winner(level=level.name, position=level.position, award=cert.award, rank=entry.rank, score=entry.score,
                    package_id=package.id, title=package.title, teacher=teacher, school=school,
                    certificate_code=cert.code)
@@ -613,7 +613,7 @@ def school_participation(session: Session, *, campaign_id: str) -> list[SchoolPa
     for school_id, name in session.execute(
             select(CampaignPackage.school_id, User.real_name).join(User, User.id == CampaignPackage.teacher_id)
             .where(CampaignPackage.campaign_id == campaign_id, CampaignPackage.submitted_at.is_not(None))
-            .distinct().order_by(User.real_name)).tuples():
+            .distinct().order_by(User.real_name)):
         names.setdefault(school_id, []).append(name)
     return [SchoolParticipation(school_id=sid, school=name, teachers=counts.get(sid, (0, 0))[1],
                                 posted=counts.get(sid, (0, 0))[0],
@@ -639,7 +639,7 @@ def certificate(session: Session, *, code: str) -> CertificateView:
         .join(CampaignPackage, CampaignPackage.id == Certificate.package_id)
         .join(Campaign, Campaign.id == CampaignPackage.campaign_id)
         .join(User, User.id == CampaignPackage.teacher_id).join(School, School.id == CampaignPackage.school_id)
-        .where(Certificate.code == code.upper())).tuples().first()
+        .where(Certificate.code == code.upper())).first()
     if row is None:
         raise CertificateNotFound()
     cert, campaign_title, title, teacher, school = row
