@@ -51,3 +51,8 @@ bench-search: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Noto Sans CJK: campaign certificates (PDF) are drawn in Chinese.
+setup: fonts
+fonts:
+	@infra/fonts.sh install
