@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from services.api.campaigns.errors import ScoreOutOfRange, ScoresIncomplete
@@ -58,25 +58,27 @@ class Ranked:
 def rank(sheets: Iterable[tuple[str, float, float]], *, how: Aggregation,
          submitted_at: dict[str, datetime | None]) -> list[Ranked]:
     """Ranks packages from their score sheets (package id, total, first criterion). Equal keys
-    (the whole tie-break) share a rank; the next rank skips (1, 2, 2, 4)."""
-    totals: dict[str, list[float]] = {}
-    firsts: dict[str, list[float]] = {}
+    (the whole tie-break but the id) share a rank; the next rank skips (1, 2, 2, 4)."""
+    groups: dict[str, tuple[list[float], list[float]]] = {}
     for package_id, total, first in sheets:
-        totals.setdefault(package_id, []).append(total)
-        firsts.setdefault(package_id, []).append(first)
-    far_future = datetime.max.replace(tzinfo=timezone.utc)
+        group = groups.get(package_id)
+        if group is None:
+            groups[package_id] = group = ([], [])
+        group[0].append(total)
+        group[1].append(first)
+    never = float("inf")  # not submitted (cannot happen for a judged package): last among equals
     keyed = []
-    for package_id, values in totals.items():
-        score = round(aggregate(values, how), 4)
-        first = round(aggregate(firsts[package_id], how), 4)
-        keyed.append((-score, -first, submitted_at.get(package_id) or far_future, package_id, len(values)))
+    for package_id, (totals, firsts) in groups.items():
+        at = submitted_at.get(package_id)
+        keyed.append((-round(aggregate(totals, how), 4), -round(aggregate(firsts, how), 4),
+                      at.timestamp() if at is not None else never, package_id, len(totals), at))
     keyed.sort()
     ranked: list[Ranked] = []
     previous = None
-    for position, (neg_score, neg_first, at, package_id, judges) in enumerate(keyed, start=1):
-        key = (neg_score, neg_first, at)
+    for position, (neg_score, neg_first, stamp, package_id, judges, at) in enumerate(keyed, start=1):
+        key = (neg_score, neg_first, stamp)
         place = ranked[-1].rank if key == previous else position
         previous = key
         ranked.append(Ranked(package_id=package_id, rank=place, score=-neg_score, first_criterion=-neg_first,
-                             judges=judges, submitted_at=None if at is far_future else at))
+                             judges=judges, submitted_at=at))
     return ranked

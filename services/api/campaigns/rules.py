@@ -69,7 +69,7 @@ def describe(rule: dict[str, Any]) -> str:
 
 
 def _key(facts: PackageFacts, per: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(getattr(facts, field) for field in per)
+    return tuple([getattr(facts, field) for field in per])
 
 
 def check(rules: Sequence[dict[str, Any]], *, proposed: Sequence[PackageFacts], competing: Sequence[PackageFacts],

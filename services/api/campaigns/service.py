@@ -398,7 +398,8 @@ def progress(session: Session, *, level: CampaignLevel) -> list[PanelProgress]:
 def ranking(session: Session, *, level: CampaignLevel) -> list[judging.Ranked]:
     """The level's ranked list from the score sheets handed in so far."""
     campaign = get_campaign(session, campaign_id=level.campaign_id)
-    sheets = session.execute(
+    # Plain rows on the connection: a province round reads ~50,000 sheets (bench/campaign_rank.py).
+    sheets = session.connection().execute(
         select(Entry.package_id, Assignment.total, Assignment.first_criterion)
         .join(Entry, Entry.id == Assignment.entry_id)
         .where(Assignment.level_id == level.id, Assignment.total.is_not(None))).all()
@@ -411,12 +412,18 @@ def ranking(session: Session, *, level: CampaignLevel) -> list[judging.Ranked]:
 # ---------------------------------------------------------------- promotion and publicity
 
 
-def _facts(package: CampaignPackage) -> rules.PackageFacts:
-    return rules.PackageFacts(package_id=package.id, teacher_id=package.teacher_id, school_id=package.school_id,
-                              district_id=package.district_id, category=package.category,
-                              stage_code=package.stage_code, grade_code=package.grade_code,
-                              subject_code=package.subject_code, edition_code=package.edition_code,
-                              knowledge_point=package.knowledge_point)
+_FACT_COLUMNS = (CampaignPackage.id, CampaignPackage.teacher_id, CampaignPackage.school_id,
+                 CampaignPackage.district_id, CampaignPackage.category, CampaignPackage.stage_code,
+                 CampaignPackage.grade_code, CampaignPackage.subject_code, CampaignPackage.edition_code,
+                 CampaignPackage.knowledge_point)
+
+
+def entry_facts(session: Session, *, level_id: str) -> dict[str, rules.PackageFacts]:
+    """What the quota rules look at, for every package at the level (plain columns: a province
+    round has tens of thousands)."""
+    rows = session.execute(select(*_FACT_COLUMNS).join(Entry, Entry.package_id == CampaignPackage.id)
+                           .where(Entry.level_id == level_id)).all()
+    return {row[0]: rules.PackageFacts(*row) for row in rows}
 
 
 def participation(session: Session, *, campaign_id: str, school_ids: set[str] | None = None) -> dict[str, tuple[int, int]]:
@@ -444,25 +451,25 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
                                .where(Assignment.level_id == level.id, Assignment.scored_at.is_(None))) or 0
     if remaining:
         raise JudgingIncomplete(remaining=remaining)
-    rows = session.execute(select(Entry, CampaignPackage).join(CampaignPackage, CampaignPackage.id == Entry.package_id)
-                           .where(Entry.level_id == level.id)).all()
-    by_package = {package.id: (entry, package) for entry, package in rows}
-    if not package_ids or any(pid not in by_package for pid in package_ids) or len(set(package_ids)) != len(package_ids):
+    facts = entry_facts(session, level_id=level.id)
+    by_package = {entry.package_id: entry for entry in session.scalars(
+        select(Entry).where(Entry.level_id == level.id, Entry.package_id.in_(package_ids)))}
+    if any(by_package.get(pid) is None or by_package[pid].status is not EntryStatus.competing for pid in package_ids) \
+            or len(set(package_ids)) != len(package_ids):
         raise NotCompeting()
-    chosen = [by_package[pid][1] for pid in package_ids]
-    violations = rules.check(level.quotas, proposed=[_facts(p) for p in chosen],
-                             competing=[_facts(p) for _, p in rows],
+    chosen = [facts[pid] for pid in package_ids]
+    violations = rules.check(level.quotas, proposed=chosen, competing=list(facts.values()),
                              participation=participation(session, campaign_id=level.campaign_id,
                                                          school_ids={p.school_id for p in chosen}))
     if violations:
         raise QuotaExceeded(rule=violations[0].rule, errors=[
             {"rule": v.rule, "group": v.group, "allowed": v.allowed, "found": v.found, "package_ids": v.package_ids}
             for v in violations])
+    entries = {e.package_id: e for e in session.scalars(select(Entry).where(Entry.level_id == level.id))}
     for ranked in ranking(session, level=level):
-        entry = by_package[ranked.package_id][0]
-        entry.score, entry.rank = ranked.score, ranked.rank
-    for package in chosen:
-        apply_entry_event(by_package[package.id][0], EntryEvent.propose)
+        entries[ranked.package_id].score, entries[ranked.package_id].rank = ranked.score, ranked.rank
+    for package_id in package_ids:
+        apply_entry_event(by_package[package_id], EntryEvent.propose)
     apply_round_event(level, RoundEvent.propose)
     level.publicity_ends_at = (now or utcnow()) + timedelta(days=level.publicity_days)
     notify_many(session, user_ids={p.teacher_id for p in chosen}, kind="campaign.proposed",
@@ -470,7 +477,7 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
     record(session, actor_id=actor.user_id, district_id=actor.district_id, action="campaign.propose",
            target_type="campaign_level", target_id=level.id, package_ids=package_ids)
     session.flush()
-    return [by_package[pid][0] for pid in package_ids]
+    return [by_package[pid] for pid in package_ids]
 
 
 def file_objection(session: Session, *, actor: Principal, campaign_id: str, entry_id: str, reason: str,
