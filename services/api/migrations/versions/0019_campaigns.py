@@ -204,42 +204,13 @@ def upgrade() -> None:
         op.create_index(f'ix_{table}_region_id', table, ['region_id'], unique=False)
 
 
-
 def downgrade() -> None:
     for table in ('users', 'districts'):
         op.drop_index(f'ix_{table}_region_id', table_name=table)
-        if op.get_context().dialect.name == 'sqlite':
-            with op.batch_alter_table(table, schema=None) as batch_op:
-                batch_op.drop_column('region_id')
-        else:
+        if op.get_context().dialect.name != 'sqlite':
             op.drop_constraint(f'fk_{table}_region_id_regions', table, type_='foreignkey')
-            op.drop_column(table, 'region_id')
-
-    with op.batch_alter_table('campaign_objections', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_campaign_objections_entry_id'), ['entry_id'], unique=False)
-
-    # A nullable column with its reference, added in place: a batch copy of districts or users
-    # would trip the foreign keys that point at them.
-    for table in ('districts', 'users'):
-        if op.get_context().dialect.name == 'sqlite':
-            op.execute(f"ALTER TABLE {table} ADD COLUMN region_id VARCHAR(26) REFERENCES regions (id)")
-        else:
-            op.add_column(table, sa.Column('region_id', sa.String(length=26), nullable=True))
-            op.create_foreign_key(f'fk_{table}_region_id_regions', table, 'regions', ['region_id'], ['id'])
-        op.create_index(f'ix_{table}_region_id', table, ['region_id'], unique=False)
-
-
-
-def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_users_region_id_regions'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_users_region_id'))
-        batch_op.drop_column('region_id')
-
-    with op.batch_alter_table('districts', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_districts_region_id_regions'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_districts_region_id'))
-        batch_op.drop_column('region_id')
+        # Native DROP COLUMN (SQLite >= 3.35 too): no batch copy of districts or users.
+        op.execute(f"ALTER TABLE {table} DROP COLUMN region_id")
 
     with op.batch_alter_table('campaign_objections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_objections_entry_id'))
