@@ -9,7 +9,7 @@ from services.api.campaigns.certificates import render_pdf
 from services.api.campaigns.export import table_response
 from services.api.campaigns.judging import TIE_BREAK
 from services.api.campaigns.models import Campaign, CampaignPackage, Certificate, Entry
-from services.api.campaigns.schemas import (AssignmentRead, CampaignCreate, CampaignRead, CertificateRead,
+from services.api.campaigns.schemas import (AssignmentRead, JudgedFile, JudgedPart, CampaignCreate, CampaignRead, CertificateRead,
                                             ExportFormat, LevelRead, ObjectionCreate, ObjectionDecision,
                                             ObjectionRead, PackageCreate, PackageItems, PackageRead, PanelCreate,
                                             PanelProgressRead, PanelRead, ParticipationRead, PartRead, Promotion,
@@ -19,6 +19,8 @@ from services.api.db import SessionDep
 from services.api.routing import api_router
 
 router = api_router(tags=["campaigns"])
+# Long enough to watch a 45-minute lesson from one link.
+JUDGE_URL_TTL_S = 3 * 3600
 
 
 def _campaign_read(session, campaign: Campaign) -> CampaignRead:  # type: ignore[no-untyped-def]
@@ -116,6 +118,21 @@ def my_assignments(session: SessionDep, caller: CurrentUser) -> list[AssignmentR
                            category=p.category, subject_code=p.subject_code, scored=a.scored_at is not None,
                            scores=a.scores)
             for a, p, level in service.my_assignments(session, actor=caller)]
+
+
+@router.get("/campaigns/{campaign_id}/assignments/{assignment_id}/package", response_model=list[JudgedPart])
+def assigned_package(request: Request, session: SessionDep, caller: CurrentUser, campaign_id: str,
+                     assignment_id: str) -> list[JudgedPart]:
+    """A judge's view of a package assigned to them: each part and signed links to its files."""
+    store = request.app.state.blob_store
+    return [JudgedPart(part=item.part, resource_id=resource.id, title=resource.title, kind=resource.kind.value,
+                       files=[JudgedFile(filename=asset.filename, media_type=asset.media_type,
+                                         duration_s=asset.duration_s,
+                                         url=store.presigned_get_url(blob.key, expires_s=JUDGE_URL_TTL_S,
+                                                                     filename=asset.filename))
+                              for asset, blob in files])
+            for item, resource, files in service.assigned_package(session, actor=caller, campaign_id=campaign_id,
+                                                                  assignment_id=assignment_id)]
 
 
 @router.put("/campaigns/{campaign_id}/assignments/{assignment_id}/scores", response_model=ScoredRead)

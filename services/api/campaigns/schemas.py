@@ -128,6 +128,21 @@ class AssignmentRead(BaseModel):
     scores: dict[str, Any] | None
 
 
+class JudgedFile(BaseModel):
+    filename: str
+    media_type: str
+    duration_s: float | None
+    url: str  # short-lived, signed
+
+
+class JudgedPart(BaseModel):
+    part: str
+    resource_id: str
+    title: str
+    kind: str
+    files: list[JudgedFile]
+
+
 class CriterionScore(BaseModel):
     score: float
     comment: str = Field(default="", max_length=2000)

@@ -28,6 +28,7 @@ from services.api.campaigns.status import (EntryEvent, ObjectionEvent, PackageEv
 from services.api.notifications.service import notify_many
 from services.api.orgs.models import District, Region, RegionKind, Role, School, User
 from services.api.resources.models import Asset, Resource, ResourceKind, ResourceStatus, Visibility
+from services.api.uploads.models import Blob
 from services.common.db import utcnow
 
 LEVEL_LABEL = {LevelKind.district: "县级", LevelKind.city: "市级", LevelKind.province: "省级"}
@@ -374,6 +375,24 @@ def score(session: Session, *, actor: Principal, campaign_id: str, assignment_id
     assignment.total, assignment.first_criterion, assignment.scored_at = total, first, utcnow()
     session.flush()
     return assignment
+
+
+def assigned_package(session: Session, *, actor: Principal, campaign_id: str,
+                     assignment_id: str) -> list[tuple[PackageItem, Resource, list[tuple[Asset, Blob]]]]:
+    """What a judge looks at: the parts of a package assigned to them, with their files, whatever
+    the resources' visibility (the assignment is the judge's permission)."""
+    assignment = session.get(Assignment, assignment_id)
+    level = session.get(CampaignLevel, assignment.level_id) if assignment else None
+    if assignment is None or level is None or level.campaign_id != campaign_id or assignment.judge_id != actor.user_id:
+        raise NotYourAssignment()
+    entry = session.get_one(Entry, assignment.entry_id)
+    parts = []
+    for item in items_of(session, package_id=entry.package_id):
+        resource = session.get_one(Resource, item.resource_id)
+        files = list(session.execute(select(Asset, Blob).join(Blob, Blob.id == Asset.blob_id)
+                                     .where(Asset.resource_id == resource.id).order_by(Asset.created_at)).all())
+        parts.append((item, resource, [(asset, blob) for asset, blob in files]))
+    return parts
 
 
 @dataclass(frozen=True, slots=True)

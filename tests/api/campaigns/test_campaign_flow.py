@@ -67,8 +67,18 @@ def test_a_campaign_from_posting_to_certificates_across_three_levels(client, fac
     with pytest.raises(AssertionError, match="campaign.window_closed"):
         post_lesson(client, factory, world, campaign, late_teacher, point="phys.j.matter.state.temp")
 
-    # A judge scoring out of range, or someone else's package, is refused.
+    # A judge opens an assigned package's files, though its resources are visible to its school only.
     j2_first = client.get(f"{API}/me/judging", headers=factory.headers(j2)).json()[0]
+    opened = client.get(f"{API}/campaigns/{cid}/assignments/{j2_first['id']}/package", headers=factory.headers(j2))
+    assert opened.status_code == 200, opened.text
+    assert [p["part"] for p in opened.json()] == ["plan", "recording"]
+    assert all(f["url"] for p in opened.json() for f in p["files"])
+    assert client.get(f"{API}/resources/{opened.json()[0]['resource_id']}",
+                      headers=factory.headers(j2)).status_code == 404
+    assert_problem(client.get(f"{API}/campaigns/{cid}/assignments/{j2_first['id']}/package",
+                              headers=factory.headers(j3)), 403, "campaign.not_your_panel")
+
+    # A judge scoring out of range, or someone else's package, is refused.
     assert_problem(client.put(f"{API}/campaigns/{cid}/assignments/{j2_first['id']}/scores", headers=factory.headers(j2),
                               json={"scores": {"design": {"score": 11}, "delivery": {"score": 5}, "media": {"score": 5}}}),
                    422, "campaign.score_out_of_range")
