@@ -98,6 +98,13 @@ class ScoreOutOfRange(DomainError):
     detail = {"zh-CN": "{criterion} 的分数须在 {min} 至 {max} 之间", "en": "{criterion} must be scored from {min} to {max}"}
 
 
+class JudgingClosed(DomainError):
+    status = 409
+    code = "campaign.judging_closed"
+    title = {"zh-CN": "评审时间已截止", "en": "The judging window has closed"}
+    detail = {"zh-CN": "评审截止于 {closes_at}", "en": "Judging closed at {closes_at}"}
+
+
 class ScoresIncomplete(DomainError):
     status = 422
     code = "campaign.scores_incomplete"

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from services.api.audit.service import record
 from services.api.auth.principal import Principal
 from services.api.campaigns import judging, rules
-from services.api.campaigns.errors import (CampaignNotFound, CertificateNotFound, InvalidCampaign, JudgingIncomplete,
+from services.api.campaigns.errors import (CampaignNotFound, CertificateNotFound, InvalidCampaign, JudgingClosed,
+                                           JudgingIncomplete,
                                            NotCompeting, NotEnoughJudges, NotLevelAdmin, NotYourAssignment,
                                            NotYourResource, ObjectionNotFound, PackageChanged, PackageIncomplete,
                                            PackageLocked, PackageNotFound, PublicityOver, PublicityRunning,
@@ -355,7 +356,7 @@ def my_assignments(session: Session, *, actor: Principal) -> list[tuple[Assignme
 
 
 def score(session: Session, *, actor: Principal, campaign_id: str, assignment_id: str,
-          sheet: dict[str, tuple[float, str]]) -> Assignment:
+          sheet: dict[str, tuple[float, str]], now: datetime | None = None) -> Assignment:
     """A judge's scores and comments per criterion, for a package assigned to them on their panel."""
     assignment = session.get(Assignment, assignment_id)
     level = session.get(CampaignLevel, assignment.level_id) if assignment else None
@@ -366,6 +367,8 @@ def score(session: Session, *, actor: Principal, campaign_id: str, assignment_id
         raise NotYourAssignment()
     if level.status is not RoundStatus.judging:
         raise WrongRound(status=level.status.value, event="score")
+    if (now or utcnow()) > level.judging_closes_at:
+        raise JudgingClosed(closes_at=level.judging_closes_at.isoformat())
     entry = session.get_one(Entry, assignment.entry_id)
     if (changed := changed_resource(session, package_id=entry.package_id)) is not None:
         raise PackageChanged(resource_id=changed)

@@ -4,6 +4,7 @@ the publicity period with an objection, certificates that verify, the lists hand
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest  # noqa: F401
 from openpyxl import load_workbook
@@ -89,6 +90,12 @@ def test_a_campaign_from_posting_to_certificates_across_three_levels(client, fac
                    403, "campaign.not_your_panel")
     assert_problem(client.post(f"{API}/campaigns/{cid}/levels/0/promotions", headers=admin,
                                json={"package_ids": [packages["a1"]]}), 409, "campaign.judging_incomplete")
+    # After the judging window, no sheet is taken.
+    move_level(factory, campaign, 0, judging_closes_at=utcnow() - timedelta(minutes=1))
+    assert_problem(client.put(f"{API}/campaigns/{cid}/assignments/{j2_first['id']}/scores", headers=factory.headers(j2),
+                              json={"scores": {"design": {"score": 5}, "delivery": {"score": 5}, "media": {"score": 5}}}),
+                   409, "campaign.judging_closed")
+    move_level(factory, campaign, 0, judging_closes_at=utcnow() + timedelta(days=1))
     score_all(client, factory, [j1, j2, j3], campaign, marks=marks)
     progress = client.get(f"{API}/campaigns/{cid}/levels/0/progress", headers=admin).json()
     assert progress == [{"panel_id": panel.json()["id"], "name": "初中物理组", "subject_code": "physics", "judges": 3,
@@ -122,7 +129,6 @@ def test_a_campaign_from_posting_to_certificates_across_three_levels(client, fac
     assert objection.status_code == 201, objection.text
     assert_problem(client.post(f"{API}/campaigns/{cid}/levels/0/finalise", headers=admin), 409,
                    "campaign.publicity_running")
-    from datetime import timedelta
     move_level(factory, campaign, 0, publicity_ends_at=utcnow() - timedelta(minutes=1))
     assert_problem(client.post(f"{API}/campaigns/{cid}/levels/0/finalise", headers=admin), 409,
                    "campaign.publicity_running")
