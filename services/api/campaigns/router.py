@@ -8,13 +8,12 @@ from services.api.campaigns import service
 from services.api.campaigns.certificates import render_pdf
 from services.api.campaigns.export import table_response
 from services.api.campaigns.judging import TIE_BREAK
-from services.api.campaigns.models import Campaign, CampaignPackage, Certificate, Entry
+from services.api.campaigns.models import Campaign, CampaignPackage
 from services.api.campaigns.schemas import (AssignmentRead, JudgedFile, JudgedPart, CampaignCreate, CampaignRead, CertificateRead,
                                             ExportFormat, LevelRead, ObjectionCreate, ObjectionDecision,
                                             ObjectionRead, PackageCreate, PackageItems, PackageRead, PanelCreate,
                                             PanelProgressRead, PanelRead, ParticipationRead, PartRead, Promotion,
                                             RankedRead, RankingRead, ScoredRead, ScoreSheet, WinnerRead)
-from services.api.campaigns.errors import CertificateNotFound
 from services.api.db import SessionDep
 from services.api.routing import api_router
 
@@ -162,14 +161,11 @@ def ranking(session: SessionDep, caller: CurrentUser, campaign_id: str, position
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     service.require_level_admin(session, actor=caller, level=level)
     campaign = service.get_campaign(session, campaign_id=campaign_id)
-    ranked = service.ranking(session, level=level)
-    packages = {p.id: p for p in session.query(CampaignPackage).filter(
-        CampaignPackage.id.in_([r.package_id for r in ranked]))}
-    entries = {e.package_id: e for e in session.query(Entry).filter(Entry.level_id == level.id)}
-    items = [RankedRead(rank=r.rank, package_id=r.package_id, title=packages[r.package_id].title,
-                        school_id=packages[r.package_id].school_id, score=r.score, first_criterion=r.first_criterion,
-                        judges=r.judges, status=entries[r.package_id].status, entry_id=entries[r.package_id].id)
-             for r in ranked]
+    items = [RankedRead(rank=row.ranked.rank, package_id=row.package.id, title=row.package.title,
+                        school_id=row.package.school_id, score=row.ranked.score,
+                        first_criterion=row.ranked.first_criterion, judges=row.ranked.judges,
+                        status=row.entry.status, entry_id=row.entry.id)
+             for row in service.ranking_rows(session, level=level)]
     if format != "json":
         return table_response(name="ranking", fmt=format,
                               header=["名次", "课例", "标题", "学校", "得分", "首项得分", "评委数", "状态"],
@@ -244,13 +240,7 @@ def verify_certificate(session: SessionDep, code: str) -> CertificateRead:
 
 @router.get("/certificates/{code}/pdf")
 def certificate_pdf(request: Request, session: SessionDep, caller: CurrentUser, code: str) -> Response:
-    view = service.certificate(session, code=code)
-    holder = session.query(CampaignPackage.teacher_id).join(Certificate, Certificate.package_id == CampaignPackage.id)\
-        .filter(Certificate.code == view.code).scalar()
-    campaign_district = session.query(Campaign.district_id).join(CampaignPackage, CampaignPackage.campaign_id == Campaign.id)\
-        .join(Certificate, Certificate.package_id == CampaignPackage.id).filter(Certificate.code == view.code).scalar()
-    if holder != caller.user_id and not (caller.is_district_admin and caller.district_id == campaign_district):
-        raise CertificateNotFound()
+    view = service.certificate(session, code=code, actor=caller)
     pdf = render_pdf(view, verify_url=str(request.url_for("verify_certificate", code=view.code)))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="certificate-{view.code}.pdf"'})

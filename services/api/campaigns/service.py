@@ -417,6 +417,22 @@ def progress(session: Session, *, level: CampaignLevel) -> list[PanelProgress]:
             for p in session.scalars(select(Panel).where(Panel.level_id == level.id).order_by(Panel.name))]
 
 
+@dataclass(frozen=True, slots=True)
+class RankingRow:
+    ranked: judging.Ranked
+    package: CampaignPackage
+    entry: Entry
+
+
+def ranking_rows(session: Session, *, level: CampaignLevel) -> list[RankingRow]:
+    """The ranking with each package and its entry at the level, for the administrator's list."""
+    ranked = ranking(session, level=level)
+    found = {package.id: (package, entry) for package, entry in session.execute(
+        select(CampaignPackage, Entry).join(Entry, Entry.package_id == CampaignPackage.id)
+        .where(Entry.level_id == level.id)).all()}
+    return [RankingRow(ranked=r, package=found[r.package_id][0], entry=found[r.package_id][1]) for r in ranked]
+
+
 def ranking(session: Session, *, level: CampaignLevel) -> list[judging.Ranked]:
     """The level's ranked list from the score sheets handed in so far."""
     campaign = get_campaign(session, campaign_id=level.campaign_id)
@@ -662,15 +678,21 @@ class CertificateView:
     issued_at: datetime
 
 
-def certificate(session: Session, *, code: str) -> CertificateView:
+def certificate(session: Session, *, code: str, actor: Principal | None = None) -> CertificateView:
+    """A certificate by its code: for anyone (verification), or, with `actor`, only for its holder
+    or the campaign's district administrators (the PDF)."""
     row = session.execute(
-        select(Certificate, Campaign.title, CampaignPackage.title, User.real_name, School.name)
+        select(Certificate, Campaign.title, CampaignPackage.title, User.real_name, School.name,
+               CampaignPackage.teacher_id, Campaign.district_id)
         .join(CampaignPackage, CampaignPackage.id == Certificate.package_id)
         .join(Campaign, Campaign.id == CampaignPackage.campaign_id)
         .join(User, User.id == CampaignPackage.teacher_id).join(School, School.id == CampaignPackage.school_id)
         .where(Certificate.code == code.upper())).first()
     if row is None:
         raise CertificateNotFound()
-    cert, campaign_title, title, teacher, school = row
+    cert, campaign_title, title, teacher, school, holder_id, district_id = row
+    if actor is not None and actor.user_id != holder_id and not (
+            actor.is_district_admin and actor.district_id == district_id):
+        raise CertificateNotFound()
     return CertificateView(code=cert.code, award=cert.award, campaign=campaign_title, title=title, teacher=teacher,
                            school=school, issued_at=cert.issued_at)
