@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-import pytest  # noqa: F401
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
