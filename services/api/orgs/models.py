@@ -18,13 +18,14 @@ class SchoolKind(StrEnum):
 
 
 class Role(StrEnum):
+    # Above the district (campaign levels), appointed by operators: `lb region appoint-admin`.
+    city_admin = "city_admin"  # administers a city region (campaign rounds above the district)
+    province_admin = "province_admin"  # administers a province region
     teacher = "teacher"
     school_admin = "school_admin"
     district_admin = "district_admin"
     moderator = "moderator"
     school_reviewer = "school_reviewer"  # reviews their own school's resources, at the first of two levels
-    city_admin = "city_admin"  # administers a city region (campaign rounds above the district)
-    province_admin = "province_admin"  # administers a province region
 
 
 DEFAULT_STORAGE_QUOTA_BYTES = 200 * 1024**3

@@ -185,7 +185,7 @@ def manageable_roles(actor: Principal) -> frozenset[Role]:
     granted that its granter lacks. School administration implies the teacher role here, because
     managing the school's teachers is what the role is for."""
     if actor.is_district_admin:
-        return frozenset(Role) - _REGION_ROLES
+        return frozenset(Role)
     if Role.school_admin in actor.roles:
         return (actor.roles | {Role.teacher}) & _SCHOOL_ROLES
     return frozenset()
@@ -194,10 +194,14 @@ def manageable_roles(actor: Principal) -> frozenset[Role]:
 def _may_manage(actor: Principal, user: User) -> bool:
     if not _may_see(actor, user):
         return False
+    if _REGION_ROLES & {Role(r) for r in user.roles}:
+        return False
     return {Role(r) for r in user.roles} <= manageable_roles(actor)
 
 
 def _check_may_grant(actor: Principal, *, roles: list[Role], school_id: str | None) -> None:
+    if _REGION_ROLES & set(roles):
+        raise Forbidden()
     if not set(roles) <= manageable_roles(actor):
         raise Forbidden()
     if not actor.is_district_admin and school_id != actor.school_id:
