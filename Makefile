@@ -24,6 +24,11 @@ setup: pg-client
 pg-client:
 	@infra/pg-client.sh install
 
+# Noto Sans CJK: campaign certificates (PDF) are drawn in Chinese.
+setup: fonts
+fonts:
+	@infra/fonts.sh install
+
 # Office documents become PDF previews with Chinese fonts.
 libreoffice:
 	@infra/libreoffice.sh install
@@ -51,8 +56,3 @@ bench-search: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
-
-# Noto Sans CJK: campaign certificates (PDF) are drawn in Chinese.
-setup: fonts
-fonts:
-	@infra/fonts.sh install

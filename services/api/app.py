@@ -124,9 +124,9 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
                    moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router,
                    search_router, notifications_router):
         app.include_router(router)
+    app.include_router(campaigns_router)
     app.include_router(reports_router)
     app.include_router(screening_router)
-    app.include_router(campaigns_router)
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)
