@@ -9,7 +9,7 @@ from services.api.campaigns.certificates import render_pdf
 from services.api.campaigns.export import table_response
 from services.api.campaigns.judging import TIE_BREAK
 from services.api.campaigns.models import Campaign, CampaignPackage
-from services.api.campaigns.schemas import (AssignmentRead, JudgedFile, JudgedPart, CampaignCreate, CampaignRead, CertificateRead,
+from services.api.campaigns.schemas import (AssignmentRead, Disqualification, EntryRead, JudgedFile, JudgedPart, CampaignCreate, CampaignRead, CertificateRead,
                                             ExportFormat, LevelRead, ObjectionCreate, ObjectionDecision,
                                             ObjectionRead, PackageCreate, PackageItems, PackageRead, PanelCreate,
                                             PanelProgressRead, PanelRead, ParticipationRead, PartRead, Promotion,
@@ -190,6 +190,14 @@ def file_objection(session: SessionDep, caller: CurrentUser, campaign_id: str, e
                                        reason=body.reason)
     session.commit()
     return ObjectionRead(id=objection.id, entry_id=objection.entry_id, status=objection.status)
+
+
+@router.post("/campaigns/{campaign_id}/entries/{entry_id}/disqualification", response_model=EntryRead)
+def disqualify(session: SessionDep, caller: CurrentUser, campaign_id: str, entry_id: str,
+               body: Disqualification) -> EntryRead:
+    entry = service.disqualify(session, actor=caller, campaign_id=campaign_id, entry_id=entry_id, reason=body.reason)
+    session.commit()
+    return EntryRead(id=entry.id, package_id=entry.package_id, status=entry.status)
 
 
 @router.post("/campaigns/{campaign_id}/objections/{objection_id}/decision", response_model=ObjectionRead)

@@ -192,6 +192,16 @@ class ObjectionCreate(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class Disqualification(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EntryRead(BaseModel):
+    id: str
+    package_id: str
+    status: EntryStatus
+
+
 class ObjectionDecision(BaseModel):
     uphold: bool
 

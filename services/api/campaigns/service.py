@@ -440,7 +440,8 @@ def ranking(session: Session, *, level: CampaignLevel) -> list[judging.Ranked]:
     sheets = session.connection().execute(
         select(Entry.package_id, Assignment.total, Assignment.first_criterion)
         .join(Entry, Entry.id == Assignment.entry_id)
-        .where(Assignment.level_id == level.id, Assignment.total.is_not(None))).all()
+        .where(Assignment.level_id == level.id, Assignment.total.is_not(None),
+               Entry.status != EntryStatus.disqualified)).all()
     submitted_at = dict(session.execute(
         select(CampaignPackage.id, CampaignPackage.submitted_at).join(Entry, Entry.package_id == CampaignPackage.id)
         .where(Entry.level_id == level.id)).all())
@@ -485,8 +486,9 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
     require_level_admin(session, actor=actor, level=level)
     if level.status is not RoundStatus.judging:
         raise WrongRound(status=level.status.value, event="propose")
-    remaining = session.scalar(select(func.count()).select_from(Assignment)
-                               .where(Assignment.level_id == level.id, Assignment.scored_at.is_(None))) or 0
+    remaining = session.scalar(select(func.count()).select_from(Assignment).join(Entry, Entry.id == Assignment.entry_id)
+                               .where(Assignment.level_id == level.id, Assignment.scored_at.is_(None),
+                                      Entry.status != EntryStatus.disqualified)) or 0
     if remaining:
         raise JudgingIncomplete(remaining=remaining)
     facts = entry_facts(session, level_id=level.id)
@@ -496,6 +498,9 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
             or len(set(package_ids)) != len(package_ids):
         raise NotCompeting()
     chosen = [facts[pid] for pid in package_ids]
+    for package_id in package_ids:
+        if (changed := changed_resource(session, package_id=package_id)) is not None:
+            raise PackageChanged(resource_id=changed)
     violations = rules.check(level.quotas, proposed=chosen, competing=list(facts.values()),
                              participation=participation(session, campaign_id=level.campaign_id,
                                                          school_ids={p.school_id for p in chosen}))
@@ -516,6 +521,24 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
            target_type="campaign_level", target_id=level.id, package_ids=package_ids)
     session.flush()
     return [by_package[pid] for pid in package_ids]
+
+
+def disqualify(session: Session, *, actor: Principal, campaign_id: str, entry_id: str, reason: str) -> Entry:
+    """The level's administrator takes a competing entry out (a package changed after submission,
+    say): its sheets are no longer awaited and it leaves the ranking."""
+    entry = session.get(Entry, entry_id)
+    level = session.get(CampaignLevel, entry.level_id) if entry else None
+    if entry is None or level is None or level.campaign_id != campaign_id:
+        raise NotCompeting()
+    require_level_admin(session, actor=actor, level=level)
+    apply_entry_event(entry, EntryEvent.disqualify)
+    teacher = session.scalar(select(CampaignPackage.teacher_id).where(CampaignPackage.id == entry.package_id))
+    notify_many(session, user_ids={teacher} if teacher else set(), kind="campaign.disqualified",
+                title=f"您的课例未能继续参加{level.name}评审", body=reason, details={"campaign_id": campaign_id})
+    record(session, actor_id=actor.user_id, district_id=actor.district_id, action="campaign.disqualify",
+           target_type="campaign_entry", target_id=entry.id, reason=reason)
+    session.flush()
+    return entry
 
 
 def file_objection(session: Session, *, actor: Principal, campaign_id: str, entry_id: str, reason: str,

@@ -4,6 +4,7 @@ Level (round):  pending ─open─▶ open ─start_judging─▶ judging ─pro
 Package:        draft ─submit─▶ submitted ─withdraw─▶ draft   (a submitted package never changes)
 Entry:          competing ─propose─▶ proposed ─confirm─▶ promoted
                 competing ─pass_over─▶ not_promoted;  proposed ─uphold_objection─▶ disqualified
+                competing ─disqualify─▶ disqualified (the administrator: e.g. changed after submission)
 Objection:      open ─uphold─▶ upheld;  open ─dismiss─▶ dismissed
 """
 from __future__ import annotations
@@ -64,6 +65,7 @@ class EntryEvent(StrEnum):
     confirm = "confirm"
     pass_over = "pass_over"
     uphold_objection = "uphold_objection"
+    disqualify = "disqualify"
 
 
 _ENTRY: dict[tuple[EntryStatus, EntryEvent], EntryStatus] = {
@@ -71,6 +73,7 @@ _ENTRY: dict[tuple[EntryStatus, EntryEvent], EntryStatus] = {
     (EntryStatus.proposed, EntryEvent.confirm): EntryStatus.promoted,
     (EntryStatus.competing, EntryEvent.pass_over): EntryStatus.not_promoted,
     (EntryStatus.proposed, EntryEvent.uphold_objection): EntryStatus.disqualified,
+    (EntryStatus.competing, EntryEvent.disqualify): EntryStatus.disqualified,
 }
 
 

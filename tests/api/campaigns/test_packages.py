@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from services.api.campaigns.models import Entry
 from services.api.orgs.models import Role
 from services.common.db import utcnow
 from tests.api.campaigns.helpers import API, build_world, create_campaign, lesson, move_level, post_lesson
@@ -93,6 +96,18 @@ def test_completeness_part_by_part_and_a_submitted_package_never_changes(client,
                               headers=factory.headers(judges[0]), json={"scores": {
                                   c: {"score": 8} for c in ("design", "delivery", "media")}}),
                    409, "campaign.package_changed")
+    # The administrator takes it out; nothing is awaited from it and it leaves the ranking.
+    assert_problem(client.post(f"{API}/campaigns/{cid}/levels/0/promotions", headers=admin,
+                               json={"package_ids": [created.json()["id"]]}), 409, "campaign.judging_incomplete")
+    assert client.get(f"{API}/campaigns/{cid}/levels/0/ranking", headers=admin).json()["items"] == []
+    entry = factory.session.scalars(select(Entry).where(Entry.package_id == created.json()["id"])).one()
+    out = client.post(f"{API}/campaigns/{cid}/entries/{entry.id}/disqualification", headers=admin,
+                      json={"reason": "报送后资源已修改"})
+    assert out.status_code == 200 and out.json()["status"] == "disqualified", out.text
+    assert_problem(client.post(f"{API}/campaigns/{cid}/levels/0/promotions", headers=admin,
+                               json={"package_ids": [created.json()["id"]]}), 422, "campaign.not_competing")
+    assert_problem(client.post(f"{API}/campaigns/{cid}/entries/{entry.id}/disqualification",
+                               headers=factory.headers(teacher), json={"reason": "x"}), 403, "campaign.not_level_admin")
 
 
 def test_who_may_set_up_a_campaign_and_judge(client, factory):
