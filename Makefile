@@ -22,6 +22,7 @@ ffmpeg:
 pg-client:
 	@infra/pg-client.sh install
 
+
 # Office documents become PDF previews with Chinese fonts.
 libreoffice:
 	@infra/libreoffice.sh install
@@ -30,7 +31,7 @@ libreoffice:
 sandbox:
 	@infra/sandbox.sh install
 
-# Noto Sans CJK for the PDFs the API prints (the pairing semester report).
+# Noto Sans CJK for the PDFs the API prints (pairing semester reports, campaign certificates).
 cjk-fonts:
 	@infra/cjk-fonts.sh install
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from services.api.audit.router import router as audit_router
 from services.api.blobs.router import router as blobs_router
+from services.api.campaigns.router import router as campaigns_router
 from services.api.devices.router import router as devices_router
 from services.api.janitor import Janitor
 from services.api.auth.router import router as auth_router
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
                    moderation_router, audit_router, blobs_router, uploads_router, devices_router, playback_router,
                    search_router, notifications_router):
         app.include_router(router)
+    app.include_router(campaigns_router)
     app.include_router(reports_router)
     app.include_router(screening_router)
     app.include_router(stats_router)

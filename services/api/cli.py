@@ -628,5 +628,48 @@ def pack_import(file: PackFile, into: Annotated[Path, typer.Option(
                f"{report.blobs_written} files written, {report.blobs_present} already cached")
 
 
+region_app = typer.Typer(help="Cities and provinces above the districts (campaign levels).", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("create")
+def region_create(name: Annotated[str, typer.Option()], kind: Annotated[str, typer.Option(help="city or province")],
+                  parent_id: Annotated[str | None, typer.Option(help="A city's province.")] = None) -> None:
+    from services.api.campaigns import regions
+    from services.api.orgs.models import RegionKind
+    with _session(writer=True) as session:
+        try:
+            region = regions.create_region(session, name=name, kind=RegionKind(kind), parent_id=parent_id)
+            session.commit()
+        except DomainError as error:
+            _fail(error)
+        typer.echo(region.id)
+
+
+@region_app.command("attach-district")
+def region_attach_district(district_id: Annotated[str, typer.Option()],
+                           region_id: Annotated[str, typer.Option()]) -> None:
+    from services.api.campaigns import regions
+    with _session(writer=True) as session:
+        try:
+            regions.attach_district(session, district_id=district_id, region_id=region_id)
+            session.commit()
+        except DomainError as error:
+            _fail(error)
+
+
+@region_app.command("appoint-admin")
+def region_appoint_admin(user_id: Annotated[str, typer.Option()], region_id: Annotated[str, typer.Option()]) -> None:
+    """Gives a user city_admin or province_admin (by the region's kind) over the region."""
+    from services.api.campaigns import regions
+    with _session(writer=True) as session:
+        try:
+            user = regions.appoint_admin(session, user_id=user_id, region_id=region_id)
+            session.commit()
+        except DomainError as error:
+            _fail(error)
+        typer.echo(" ".join(user.roles))
+
+
 if __name__ == "__main__":
     app()

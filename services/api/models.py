@@ -18,3 +18,6 @@ from services.api.uploads.models import Blob, Upload  # noqa: F401
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume  # noqa: F401
 from services.api.moderation.models import ReviewPolicy  # noqa: F401
 from services.api.resources.models import ResourceRevision  # noqa: F401
+from services.api.orgs.models import Region  # noqa: F401
+from services.api.campaigns.models import (Assignment, Campaign, CampaignLevel, CampaignPackage,  # noqa: F401
+                                           Certificate, Entry, Objection, PackageItem, Panel)

@@ -18,6 +18,9 @@ class SchoolKind(StrEnum):
 
 
 class Role(StrEnum):
+    # Above the district (campaign levels), appointed by operators: `lb region appoint-admin`.
+    city_admin = "city_admin"  # administers a city region (campaign rounds above the district)
+    province_admin = "province_admin"  # administers a province region
     teacher = "teacher"
     school_admin = "school_admin"
     district_admin = "district_admin"
@@ -31,11 +34,30 @@ class Role(StrEnum):
 DEFAULT_STORAGE_QUOTA_BYTES = 200 * 1024**3
 
 
+class RegionKind(StrEnum):
+    city = "city"
+    province = "province"
+
+
+class Region(Base):
+    """An organisation above the district (a city, a province), for campaign rounds."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[RegionKind] = mapped_column(EnumText(RegionKind, 16))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class District(Base):
     __tablename__ = "districts"
 
     id: Mapped[str] = id_column()
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The city (or province) the district belongs to, if any.
+    region_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"), index=True)
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -67,6 +89,8 @@ class User(Base):
     # Where notifications are emailed, when SMTP is configured; None: in the app only.
     email: Mapped[str | None] = mapped_column(String(254))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The region a city_admin or province_admin administers.
+    region_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"), index=True)
     # Bumped on disable and password change: access tokens carrying an older value stop working.
     token_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = created_at_column()

@@ -17,6 +17,8 @@ from services.common.db import utcnow
 # Roles that live within a school; district-wide roles come from the district.
 _SCHOOL_ROLES = frozenset({Role.teacher, Role.school_admin})
 _NEEDS_SCHOOL = {Role.teacher, Role.school_admin, Role.school_reviewer}
+# Above the district: only operators appoint them (lb region appoint-admin), and no district manages them.
+_REGION_ROLES = frozenset({Role.city_admin, Role.province_admin})
 
 
 def create_district(session: Session, *, name: str, actor_id: str | None) -> District:
@@ -183,8 +185,10 @@ def manageable_roles(actor: Principal) -> frozenset[Role]:
     granted that its granter lacks. School administration implies the teacher role here, because
     managing the school's teachers is what the role is for."""
     if actor.is_district_admin:
-        # The platform role is above every district: only its holders grant it or manage them.
-        return frozenset(Role) if Role.platform_admin in actor.roles else frozenset(Role) - {Role.platform_admin}
+        # Roles above the district are never a district's to give or take: regions' are appointed
+        # by operators (lb region appoint-admin), the platform's only by its own holders.
+        above = _REGION_ROLES | ({Role.platform_admin} - set(actor.roles))
+        return frozenset(Role) - above
     if Role.school_admin in actor.roles:
         return (actor.roles | {Role.teacher}) & _SCHOOL_ROLES
     return frozenset()
