@@ -2,9 +2,11 @@
 an enclosing router) so each route knows its whole path template, which metrics label by."""
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import AwareDatetime, BeforeValidator
 
 API_PREFIX = "/api/v1"
 
@@ -35,3 +37,14 @@ def answers(content: dict[str, dict[str, Any]], *, description: str, status: int
 
 # CORS for responses whose URL is its own credential (signed blob and playback links).
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+
+
+def _not_a_number(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", value):
+        raise ValueError("must be an ISO 8601 date-time with its offset")
+    return value
+
+
+# A date-time query parameter as the document says it (`format: date-time`): pydantic alone
+# would also take a number of seconds since 1970.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]

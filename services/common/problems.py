@@ -224,15 +224,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(app: FastAPI, request: Request) -> str:
-    methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:  # FULL or PARTIAL (the path matches, the method may not)
-            methods |= set(getattr(route, "methods", None) or ())
-    if "GET" in methods:
-        methods.add("HEAD")
-    return ", ".join(sorted(methods))
+    """Every method some route of the app fully matches at this path (routes may be nested
+    routers, so each method is tried rather than read off the routes)."""
+    def answers(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+    return ", ".join(method for method in _METHODS if answers(method))
 
 
 def problem_openapi(app: FastAPI) -> dict[str, Any]:
