@@ -17,6 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.python import asgi as schemathesis_asgi
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
@@ -29,6 +30,7 @@ from services.api.auth.principal import Principal
 from services.api.demo import seed_demo
 from services.api.devices import service as devices
 from services.api.orgs.models import Role, School, User
+from services.common.search import PRINCIPAL_HEADER, SearchPrincipal, sign_principal
 from services.search.app import create_app as create_search_app
 from tests.conftest import make_settings
 
@@ -131,29 +133,46 @@ def _fuzz(operation, mode, checks, role, headers, found) -> None:
         assert mode == GenerationMode.NEGATIVE, f"{operation.label}: no schema-valid request can be made"
 
 
-def test_every_answer_is_one_the_document_declares(database_url, app, session, factory):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the document is the same on every database; fuzzed on SQLite")
-    callers = _callers(session, factory)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+def _fuzz_all(schema, callers: dict[str, dict[str, str]], *, negative_role: str) -> None:
+    """Every operation, as every caller (schema-violating requests as one), then every failure listed."""
     # tus answers a request without `Tus-Resumable: 1.0.0` with the 412 its protocol defines.
     rejection = schema.config.checks.negative_data_rejection
     rejection.expected_statuses = [*rejection.expected_statuses, "412"]
     if os.environ.get("LB_SCHEMATHESIS_PATHS"):  # a regex, to look at a few operations while fixing them
         schema = schema.include(path_regex=os.environ["LB_SCHEMATHESIS_PATHS"])
     found: dict[tuple[str, str, str], str] = {}
-
     for result in schema.get_all_operations():
         operation = result.ok()
         for role, headers in callers.items():
-            for mode, checks in ((GenerationMode.POSITIVE, POSITIVE_CHECKS),
-                                 (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)):
-                if mode == GenerationMode.NEGATIVE and role != NEGATIVE_ROLE:
-                    continue
-                _fuzz(operation, mode, checks, role, headers, found)
+            _fuzz(operation, GenerationMode.POSITIVE, POSITIVE_CHECKS, role, headers, found)
+            if role == negative_role:
+                _fuzz(operation, GenerationMode.NEGATIVE, NEGATIVE_CHECKS, role, headers, found)
 
     classes = Counter(re.sub(r"\s+", " ", title) for _, _, title in found)
     report = "\n".join(f"{label} [{role}] {title}: {message}"
                        for (label, role, title), message in sorted(found.items()))
     print(f"\nschemathesis mismatches by class: {dict(classes)}\n{report}")
     assert not found, f"{len(found)} mismatches: {dict(classes)}\n{report}"
+
+
+def test_every_answer_is_one_the_document_declares(database_url, app, session, factory):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the document is the same on every database; fuzzed on SQLite")
+    callers = _callers(session, factory)
+    _fuzz_all(schemathesis.openapi.from_asgi("/openapi.json", app), callers, negative_role=NEGATIVE_ROLE)
+
+
+def test_the_search_services_answers_are_ones_its_document_declares(tmp_path):
+    """The search service's own document (it installs the same problem handlers), as the API
+    calls it: signed as the API itself (indexing) and on behalf of a teacher (searching).
+    schemathesis runs the app's lifespan (opening its index) and ends it here."""
+    search_app = create_search_app(make_settings(tmp_path / "search", "sqlite://"))
+    request_shutdown = schemathesis_asgi.shutdown_lifespans
+    secret = search_app.state.settings.secret_key
+    teacher = SearchPrincipal(user_id="01TEACHER", district_id="01DISTRICT", school_id="01SCHOOL")
+    callers = {"the API": {PRINCIPAL_HEADER: sign_principal(None, secret=secret, ttl_s=3600)},
+               "a teacher": {PRINCIPAL_HEADER: sign_principal(teacher, secret=secret, ttl_s=3600)}}
+    try:
+        _fuzz_all(schemathesis.openapi.from_asgi("/openapi.json", search_app), callers, negative_role="the API")
+    finally:
+        request_shutdown()
