@@ -17,6 +17,9 @@ from fastapi import FastAPI, Request
 from minio.error import ServerError as S3ServerError
 from sqlalchemy import exc as sql_errors
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ConfigDict
+from starlette.routing import Match
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -24,6 +27,44 @@ from services.common.i18n import Language, Message, negotiate_language, translat
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger(__name__)
+
+
+class ProblemField(BaseModel):
+    """One field that did not validate: where it is (`["body", "title"]`) and what is wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details with a stable `code` (docs/problems.md lists every one)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemField] | None = None
+
+
+# The problems any operation may answer, declared on every operation of the document
+# (`problem_openapi`), so a route declares only its successes and inherits the rest.
+PROBLEM_STATUSES: dict[int, str] = {
+    400: "Bad request: malformed body or a request the domain refuses (`code` says which)",
+    401: "Not authenticated: no, expired or revoked credentials",
+    403: "Authenticated, but not allowed to do this",
+    404: "Not found (or not visible to the caller)",
+    405: "Method not allowed here (`Allow` lists the methods)",
+    409: "Conflicts with the current state",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "A field did not validate (`errors` says which)",
+    429: "Too many requests (`Retry-After`)",
+    503: "A backing service is unavailable (`Retry-After`)",
+}
 
 
 class DomainError(Exception):
@@ -204,7 +245,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                                 title=translate(_MALFORMED_BODY, language),
                                 detail=translate(_MALFORMED_BODY, language))
             return problem_response(body)
-        items = [{"loc": list(error["loc"]), "msg": _validation_message(error, language)}
+        items = [{"loc": list(error["loc"]), "msg": _validation_message(error, language), "type": error["type"]}
                  for error in errors]
         detail = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in items[:5])
         body = problem_body(status=422, code="request.validation_failed",
@@ -216,9 +257,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         language = request_language(request)
         code, title = _HTTP_PROBLEMS.get(exc.status_code, ("request.failed", {"zh-CN": "请求失败", "en": "Request failed"}))
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code not in (404, 405) else translate(title, language)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # RFC 9110: every method the path answers, not just one route's
+            headers["Allow"] = allowed_methods(app, request)
         return problem_response(problem_body(status=exc.status_code, code=code,
-                                             title=translate(title, language), detail=detail),
-                                getattr(exc, "headers", None))
+                                             title=translate(title, language), detail=detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -234,3 +277,47 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unhandled_error", path=request.url.path)
         return problem_response(problem_body(status=500, code="internal", title=translate(_INTERNAL, language),
                                              detail=translate(_INTERNAL, language)))
+
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method some route of the app fully matches at this path (routes may be nested
+    routers, so each method is tried rather than read off the routes)."""
+    def answers(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+    return ", ".join(method for method in _METHODS if answers(method))
+
+
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document with every problem declared: each operation answers the
+    `PROBLEM_STATUSES` (and the ones it declares itself) as `application/problem+json` with the
+    `ProblemDetails` schema, in place of FastAPI's `HTTPValidationError` 422."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, openapi_version=app.openapi_version,
+                           description=app.description, routes=app.routes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ProblemField, ProblemDetails):
+        schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    reference = {"$ref": "#/components/schemas/ProblemDetails"}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in PROBLEM_STATUSES.items():
+                responses.setdefault(str(status), {"description": description})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    if response.get("description") == "Validation Error":
+                        response["description"] = PROBLEM_STATUSES[422]
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": reference}}
+            responses["405"].setdefault("headers", {})["Allow"] = {
+                "description": "The methods this path answers", "schema": {"type": "string"}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    app.openapi_schema = document
+    return document

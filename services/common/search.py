@@ -22,13 +22,15 @@ from services.common.problems import DomainError
 
 # Every internal call carries a principal token; the search service trusts nothing else.
 PRINCIPAL_HEADER = "X-LB-Principal"
+# What the indexes store a count or a version in (tantivy's i64/u64, Elasticsearch's long).
+INT64_MAX = 2**63 - 1
 _PRINCIPAL_TYPE = "search-principal"
 _SERVICE_SUBJECT = "service:api"
 _ALGORITHM = "HS256"
 
 
 class PageText(BaseModel):
-    number: int = Field(ge=1)  # the page in its own document, as a viewer counts it
+    number: int = Field(ge=1, le=INT64_MAX)  # the page in its own document, as a viewer counts it
     text: str
     # Which document asset the page is in, when a resource holds several.
     asset_id: str | None = None
@@ -36,7 +38,7 @@ class PageText(BaseModel):
 
 class SearchDocument(BaseModel):
     id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT64_MAX)
     live: bool
     title: str = ""
     description: str = ""
@@ -65,7 +67,7 @@ class SearchDocument(BaseModel):
     license: str | None = None
     duration_s: float | None = None
     published_at: datetime | None = None
-    views: int = 0
+    views: int = Field(0, ge=0, le=INT64_MAX)
 
     @classmethod
     def tombstone(cls, resource_id: str, version: int) -> SearchDocument:

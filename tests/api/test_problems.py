@@ -28,10 +28,10 @@ def test_messages_follow_accept_language(client, factory):
                            headers={**headers, "Accept-Language": "fr;q=1, en;q=0.5, zh;q=0.1"}).json()
     assert preferred["title"] == "Resource not found"
     validation = client.post("/api/v1/resources", json={"kind": "courseware"}, headers=headers).json()
-    assert validation["errors"] == [{"loc": ["body", "title"], "msg": "缺少必填字段"}]
+    assert validation["errors"] == [{"loc": ["body", "title"], "msg": "缺少必填字段", "type": "missing"}]
     validation_en = client.post("/api/v1/resources", json={"kind": "courseware"},
                                 headers={**headers, "Accept-Language": "en"}).json()
-    assert validation_en["errors"] == [{"loc": ["body", "title"], "msg": "Field required"}]
+    assert validation_en["errors"] == [{"loc": ["body", "title"], "msg": "Field required", "type": "missing"}]
 
 
 def test_unknown_routes_and_methods_are_problems(client):
@@ -93,3 +93,26 @@ def test_a_json_body_over_the_limit_is_refused_before_it_is_read_whole(client, f
                            headers={**factory.headers(user), "Content-Type": "application/json"})
     assert_problem(response, 413, "request.too_large")
     assert response.headers["connection"] == "close"
+
+
+def test_a_405_names_every_method_its_path_answers(client):
+    # GET and POST /api/v1/resources are two routes; Allow lists both.
+    response = client.delete("/api/v1/resources")
+    assert_problem(response, 405, "request.method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
+
+
+def test_every_operation_declares_its_problems_as_problem_details(client):
+    """Declared once (services.common.problems.problem_openapi), inherited by every route."""
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and {"ProblemDetails", "ProblemField"} <= set(schemas)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"400", "401", "403", "404", "405", "409", "413", "415", "422", "429", "503"} <= set(responses), path
+            for status, response in responses.items():
+                if status[0] in "45":
+                    assert response["content"] == {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/ProblemDetails"}}}, (method, path, status)
+            assert "Allow" in responses["405"]["headers"]

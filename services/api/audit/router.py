@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from services.api.audit import service
 from services.api.audit.schemas import AuditEventRead, AuditFormat
@@ -14,7 +13,7 @@ from services.api.auth.principal import Principal
 from services.api.db import SessionDep
 from services.api.orgs.models import Role
 from services.api.pagination import Page, PageDep, fetch_page
-from services.api.routing import api_router
+from services.api.routing import IsoDateTime, api_router
 from services.common.db import writer_session
 
 router = api_router(tags=["audit"])
@@ -27,8 +26,8 @@ def list_audit_events(request: Request, session: SessionDep, caller: CurrentUser
                       action: Annotated[str | None, Query(max_length=64)] = None,
                       target_type: Annotated[str | None, Query(max_length=32)] = None,
                       target_id: Annotated[str | None, Query(max_length=64)] = None,
-                      since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-                      until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+                      since: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+                      until: Annotated[IsoDateTime | None, Query(alias="to")] = None,
                       format: AuditFormat | None = None) -> Page[AuditEventRead] | StreamingResponse:  # noqa: A002
     """The district's audit trail, newest first, for district administrators only: it holds who
     signed in from where, and the moderators' own decisions, which it exists to oversee.

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import Request, status
+from typing import Annotated
+
+from fastapi import Path, Request, status
 from starlette.responses import Response
 
 from services.api.auth.deps import CurrentUser
@@ -18,6 +20,8 @@ from services.api.db import SessionDep
 from services.api.routing import api_router
 
 router = api_router(tags=["campaigns"])
+# A level's place in its campaign, from 0 (the first, lowest) to 2 (a campaign has up to three).
+LevelPosition = Annotated[int, Path(ge=0, le=2)]
 # Long enough to watch a 45-minute lesson from one link.
 JUDGE_URL_TTL_S = 3 * 3600
 
@@ -94,7 +98,7 @@ def withdraw_package(session: SessionDep, caller: CurrentUser, campaign_id: str,
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/panels", response_model=PanelRead,
              status_code=status.HTTP_201_CREATED)
-def create_panel(session: SessionDep, caller: CurrentUser, campaign_id: str, position: int,
+def create_panel(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
                  body: PanelCreate) -> PanelRead:
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     panel = service.create_panel(session, actor=caller, level=level, subject_code=body.subject_code, name=body.name,
@@ -104,7 +108,7 @@ def create_panel(session: SessionDep, caller: CurrentUser, campaign_id: str, pos
 
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/judging", response_model=list[PanelProgressRead])
-def start_judging(session: SessionDep, caller: CurrentUser, campaign_id: str, position: int) -> list[PanelProgressRead]:
+def start_judging(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition) -> list[PanelProgressRead]:
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     service.start_judging(session, actor=caller, level=level)
     session.commit()
@@ -144,7 +148,7 @@ def score(session: SessionDep, caller: CurrentUser, campaign_id: str, assignment
 
 
 @router.get("/campaigns/{campaign_id}/levels/{position}/progress", response_model=list[PanelProgressRead])
-def progress(session: SessionDep, caller: CurrentUser, campaign_id: str, position: int,
+def progress(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
              format: ExportFormat = "json") -> object:
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     service.require_level_admin(session, actor=caller, level=level)
@@ -156,7 +160,7 @@ def progress(session: SessionDep, caller: CurrentUser, campaign_id: str, positio
 
 
 @router.get("/campaigns/{campaign_id}/levels/{position}/ranking", response_model=RankingRead)
-def ranking(session: SessionDep, caller: CurrentUser, campaign_id: str, position: int,
+def ranking(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
             format: ExportFormat = "json") -> object:
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     service.require_level_admin(session, actor=caller, level=level)
@@ -175,7 +179,7 @@ def ranking(session: SessionDep, caller: CurrentUser, campaign_id: str, position
 
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/promotions", response_model=list[str])
-def propose(session: SessionDep, caller: CurrentUser, campaign_id: str, position: int, body: Promotion) -> list[str]:
+def propose(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition, body: Promotion) -> list[str]:
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     entries = service.propose(session, actor=caller, level=level, package_ids=body.package_ids)
     session.commit()
@@ -210,7 +214,7 @@ def decide_objection(session: SessionDep, caller: CurrentUser, campaign_id: str,
 
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/finalise", response_model=list[str])
-def finalise(session: SessionDep, caller: CurrentUser, campaign_id: str, position: int) -> list[str]:
+def finalise(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition) -> list[str]:
     level = service.get_level(session, campaign_id=campaign_id, position=position)
     certificates = service.finalise(session, actor=caller, level=level)
     session.commit()

@@ -5,13 +5,13 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"[^\s\u0085]")]
 TrackRole = Annotated[str, StringConstraints(pattern=r"^(presenter|students|presentation|screen|composite)$")]
 
 
 class DeviceCreate(BaseModel):
     classroom: Short
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"[^\s\u0085]")]
     school_id: str | None = Field(None, max_length=26)
 
 

@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.api.auth.passwords import MIN_PASSWORD_LENGTH
 from services.api.orgs.models import Role, SchoolKind
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"[^\s\u0085]")]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"[^\s\u0085]")]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
 Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
 # Enough to tell an address from a typo; the SMTP server has the last word.
 EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
-                                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+                                                pattern=r"^[^@\s\u0085]+@[^@\s\u0085]+\.[^@\s\u0085]+$")]
 # 1 Mbit/s to 100 Gbit/s: below the lower bound no rung of the ladder would play.
 Bandwidth = Annotated[int, Field(ge=256, le=100_000_000)]
 

@@ -100,7 +100,10 @@ class PackManifest(BaseModel):
 
 class PackCreate(BaseModel):
     """`POST /packs`: listed resources (in this order), or a unit (a knowledge point's subtree)."""
-    model_config = ConfigDict(extra="forbid")
+    # Exactly one of the two, said in the schema as well as checked below.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["resource_ids"], "properties": {"resource_ids": {"type": "array"}}},
+        {"required": ["knowledge_point_id"], "properties": {"knowledge_point_id": {"type": "string"}}}]})
 
     title: str | None = Field(None, min_length=1, max_length=200)
     resource_ids: list[str] | None = Field(None, min_length=1, max_length=200)

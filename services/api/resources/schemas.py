@@ -7,10 +7,10 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from services.api.resources.models import License, ResourceKind, ResourceStatus, ReviewLevel, RevisionStatus, Visibility
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"[^\s\u0085]")]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"[^\s\u0085]")]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=26)]
 
 

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep
-from services.api.routing import api_router
+from services.api.routing import TEXT, answers, api_router, body_of
 from services.api.screening import service
 from services.api.screening.schemas import LexiconImportReport
 from services.common.problems import BodyTooLarge
@@ -29,7 +29,7 @@ async def lexicon_body(request: Request) -> bytes:
     return bytes(raw)
 
 
-@router.put("", response_model=LexiconImportReport)
+@router.put("", response_model=LexiconImportReport, openapi_extra=body_of({"text/plain": TEXT, "text/csv": TEXT}))
 def import_lexicon(request: Request, session: SessionDep, caller: CurrentUser,
                    raw: Annotated[bytes, Depends(lexicon_body)],
                    mode: Literal["replace", "merge"] = "replace") -> LexiconImportReport:
@@ -41,7 +41,8 @@ def import_lexicon(request: Request, session: SessionDep, caller: CurrentUser,
     return LexiconImportReport(**report)
 
 
-@router.get("")
+@router.get("", response_class=Response,
+            responses=answers({"text/csv": TEXT, "text/plain": TEXT}, description="The lexicon as CSV (`format=csv`) or one word a line"))
 def export_lexicon(session: SessionDep, caller: CurrentUser, format: Literal["text", "csv"] = "csv") -> Response:
     body = service.export_lexicon(session, actor=caller, as_csv=format == "csv")
     if format == "csv":

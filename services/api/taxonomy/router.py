@@ -15,7 +15,7 @@ from services.api.taxonomy.errors import TaxonomyDocumentTooLarge
 from services.api.taxonomy.models import Chapter, Edition, Grade, Stage, Subject, Volume
 from services.api.taxonomy.schemas import (ChapterRead, GradeRead, ImportReport, KnowledgePointRead, VocabularyItem,
                                            VolumeRead)
-from services.api.routing import api_router
+from services.api.routing import JSON_OBJECT, TEXT, answers, api_router, body_of
 
 router = api_router("/taxonomy", tags=["taxonomy"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -95,7 +95,8 @@ async def document_body(request: Request) -> bytes:
     return bytes(raw)
 
 
-@router.post("/import", response_model=ImportReport)
+@router.post("/import", response_model=ImportReport,
+             openapi_extra=body_of({"application/json": JSON_OBJECT, "text/csv": TEXT}))
 def import_taxonomy(request: Request, session: SessionDep, caller: CurrentUser,
                     raw: Annotated[bytes, Depends(document_body)]) -> ImportReport:
     """A JSON taxonomy document, or a CSV of knowledge points; all of it is applied or none."""
@@ -107,7 +108,8 @@ def import_taxonomy(request: Request, session: SessionDep, caller: CurrentUser,
     return report
 
 
-@router.get("/export")
+@router.get("/export", responses=answers({"application/json": JSON_OBJECT, "text/csv": TEXT},
+                                          description="The taxonomy document, or its knowledge points as CSV"))
 def export_taxonomy(session: SessionDep, caller: CurrentUser, format: Literal["json", "csv"] = "json") -> Response:
     if format == "csv":
         return Response(service.export_knowledge_points_csv(session), media_type="text/csv; charset=utf-8",

@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from services.api.auth.deps import bearer_token, current_principal
 from services.api.devices.service import DEVICE_TOKEN_PREFIX, authenticate_device
 from services.api.db import SessionDep
-from services.api.routing import api_router
+from services.api.routing import api_router, body_of
 from services.api.uploads import service, tus
 from services.api.uploads.errors import (BadUploadRequest, ChecksumMismatch, UploadIdle, UploadRewound,
                                          WrongContentType)
@@ -34,7 +34,7 @@ from services.common.db import writer_session
 # Received bytes are written and hashed in batches this size, off the event loop.
 BATCH_BYTES = 4 * 1024 * 1024
 
-router = api_router("/uploads", tags=["uploads"])
+router = api_router("/uploads", tags=["uploads"], responses=tus.PROBLEMS)
 
 
 def current_uploader(request: Request, session: SessionDep) -> Uploader:
@@ -67,7 +67,9 @@ def capabilities() -> Response:
     return Response(status_code=204, headers=tus.capability_headers())
 
 
-@router.post("/", status_code=201)
+@router.post("/", status_code=201, openapi_extra=tus.headers_in(
+    tus.header("Upload-Length", {"type": "integer", "minimum": 0}, "The file's size in bytes"),
+    tus.header("Upload-Metadata", {"type": "string"}, "`key base64value` pairs, comma-separated", required=False)))
 async def create_upload(request: Request) -> Response:
     """No request-long session (SessionDep): creation-with-upload streams a body, and a session
     held while a client trickles it would be one of the API's few for as long as it likes."""
@@ -111,7 +113,7 @@ def _upload_url(request: Request, upload_id: str) -> str:
     return str(request.url_for("upload_status", upload_id=upload_id))
 
 
-@router.head("/{upload_id}", name="upload_status")
+@router.head("/{upload_id}", name="upload_status", openapi_extra=tus.headers_in())
 def upload_status(request: Request, session: SessionDep, caller: CurrentUploader, upload_id: str) -> Response:
     tus.require_version(request.headers)
     upload = service.get_own_upload(session, owner=caller, upload_id=upload_id)
@@ -136,7 +138,9 @@ def read_upload(session: SessionDep, caller: CurrentUploader, upload_id: str) ->
                       sha256=blob.sha256 if blob else None, probe=u.probe)
 
 
-@router.patch("/{upload_id}", status_code=204)
+@router.patch("/{upload_id}", status_code=204, openapi_extra={**tus.headers_in(
+    tus.header("Upload-Offset", {"type": "integer", "minimum": 0}, "Where these bytes start")),
+    **body_of({tus.OFFSET_CONTENT_TYPE: {"type": "string", "format": "binary"}})})
 async def append(request: Request, upload_id: str) -> Response:
     """No request-long session (SessionDep), as in create_upload: _append takes short ones."""
     tus.require_version(request.headers)
@@ -147,7 +151,7 @@ async def append(request: Request, upload_id: str) -> Response:
     return Response(status_code=204, headers={"Tus-Resumable": tus.VERSION, "Upload-Offset": str(new_offset)})
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete("/{upload_id}", status_code=204, openapi_extra=tus.headers_in())
 def terminate(request: Request, session: SessionDep, caller: CurrentUploader, upload_id: str) -> Response:
     tus.require_version(request.headers)
     service.terminate(session, store=request.app.state.blob_store, owner=caller, upload_id=upload_id,

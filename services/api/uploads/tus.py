@@ -18,6 +18,25 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 CHECKSUMS: dict[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "md5": hashlib.md5, "sha256": hashlib.sha256}
 
 
+# Problems only tus answers (beyond the common ones every operation declares).
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    410: {"description": "The upload expired, was terminated or refused"},
+    412: {"description": "Tus-Resumable is missing or not 1.0.0"},
+    423: {"description": "Another request is writing this upload"},
+    460: {"description": "The Upload-Checksum does not match the bytes"},
+}
+
+
+def header(name: str, schema: dict[str, Any], description: str, *, required: bool = True) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "schema": schema, "description": description}
+
+
+def headers_in(*extra: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` of a tus route: the headers it reads (they are not FastAPI parameters)."""
+    return {"parameters": [header("Tus-Resumable", {"type": "string", "enum": [VERSION]}, "The tus version"),
+                           *extra]}
+
+
 def require_version(headers: Any) -> None:
     if headers.get("tus-resumable") != VERSION:
         raise UnsupportedTusVersion()

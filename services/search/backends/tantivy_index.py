@@ -261,6 +261,8 @@ class TantivyBackend:
 
     def versions(self, cursor: str | None, size: int) -> tuple[list[tuple[str, int, bool]], str | None]:
         searcher = self._live.index.searcher()
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 9):  # an offset here
+            raise InvalidCursor()
         offset = int(cursor or 0)
         found = searcher.search(Query.all_query(), limit=size, count=True, offset=offset,
                                 order_by_field="id", order=Order.Asc)
