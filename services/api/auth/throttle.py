@@ -67,7 +67,9 @@ def admit(session: Session, *, settings: LoginThrottleSettings, subject: Subject
         count, last = session.execute(select(func.count(), func.max(LoginFailure.at)).where(condition)).one()
         if not count:
             continue
-        wait = backoff_s(count, free=free, base_s=base_s, max_s=max_s) - (now - last).total_seconds()
+        # `now` was taken before the lock: a racing attempt may have written a later one meanwhile.
+        elapsed = max(0.0, (now - last).total_seconds())
+        wait = backoff_s(count, free=free, base_s=base_s, max_s=max_s) - elapsed
         if wait > 0 and (longest is None or wait > longest[0]):
             longest = (wait, name, condition)
     if longest is not None:
