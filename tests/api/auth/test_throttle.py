@@ -150,6 +150,16 @@ def test_attempts_still_being_checked_count_against_parallel_ones(session, setti
         throttle.admit(session, settings=settings.login_throttle, subject=subject, client_ip="10.4.0.1", now=now)
 
 
+def test_a_free_try_whose_clock_is_behind_a_racing_one_is_still_free(session, settings):
+    """A sign-in reads the clock, then waits for the lock; one that raced past it may have
+    written a later attempt. Its elapsed time is then zero, not negative: still a free try."""
+    subject = throttle.Subject(username="racer", user_id=None, district_id=None)
+    now = utcnow()
+    throttle.admit(session, settings=settings.login_throttle, subject=subject, client_ip="10.4.0.2",
+                   now=now + timedelta(milliseconds=300))
+    throttle.admit(session, settings=settings.login_throttle, subject=subject, client_ip="10.4.0.2", now=now)
+
+
 def test_backoff_doubles_up_to_its_cap():
     assert [throttle.backoff_s(n, free=3, base_s=1, max_s=900) for n in (0, 2, 3, 4, 5, 12, 13, 10_000)] == [
         0, 0, 1, 2, 4, 512, 900, 900]
