@@ -90,7 +90,7 @@ def test_every_required_variable_is_in_the_example():
 
 def test_each_service_gets_valid_settings_and_only_its_keys(compose, monkeypatch):
     services = lessonbridge_services(compose)
-    assert set(services) == {"migrate", "api", "search", "transcoder"}
+    assert set(services) == {"migrate", "api", "search", "transcoder", "backup"}
     for name, service in services.items():
         unknown = {v for v in service["environment"] if v.startswith("LB_")} - known_variables()
         assert not unknown, f"{name}: variables no setting reads: {unknown}"
@@ -107,7 +107,7 @@ def test_each_service_gets_valid_settings_and_only_its_keys(compose, monkeypatch
     assert search.search_principal_key == api.search_principal_key
     assert search.search.es_url == "http://elasticsearch:9200"
 
-    for worker in ("transcoder", "migrate"):
+    for worker in ("transcoder", "migrate", "backup"):
         assert "LB_SECRET_KEY" not in services[worker]["environment"]
         settings = settings_for(services[worker]["environment"], monkeypatch)
         assert settings.database_url.startswith("postgresql+psycopg://lessonbridge:")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.api.packs import signing
 from services.api.packs.schemas import (FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, PackManifest, PackMember,
                                         PackResource)
+from services.common import sandbox
 from services.common.storage import BlobStore
 
 # A fixed member date: the same members make the same bytes (the manifest's created_at aside).
@@ -119,7 +119,11 @@ def remuxed_rung_source(store: BlobStore, *, prefix: str, playlist: str, work_di
                     name = PurePosixPath(line).name  # segments sit beside their playlist
                     _copy_blob(store, f"{base}/{name}", directory / name)
             output = directory / "lesson.mp4"
-            subprocess.run(remux_command(playlist_path, output), check=True, capture_output=True, timeout=3600)
+            # Sandboxed like every ffmpeg run (services/common/sandbox.py): our own segments, by file.
+            remuxed = sandbox.run(remux_command(playlist_path, output), scratch=directory,
+                                  limits=sandbox.Limits(time_s=3600))
+            if remuxed.returncode != 0:
+                raise RuntimeError(f"remuxing {playlist} failed: {remuxed.stderr[-300:]!r}")
             with output.open("rb") as handle:
                 while chunk := handle.read(CHUNK):
                     yield chunk
@@ -130,7 +134,8 @@ def remuxed_rung_source(store: BlobStore, *, prefix: str, playlist: str, work_di
 
 def remux_command(playlist: Path, output: Path) -> list[str]:
     # The same remux the transcoder makes its download MP4 with (services never import each other).
-    return ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(playlist), "-map", "0",
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-protocol_whitelist", "file", "-f", "hls",
+            "-i", str(playlist), "-map", "0",
             "-c", "copy", "-bsf:a", "aac_adtstoasc", "-movflags", "+faststart", "-f", "mp4", str(output)]
 
 
