@@ -28,7 +28,7 @@ from services.api.campaigns.status import (EntryEvent, ObjectionEvent, PackageEv
                                            apply_objection_event, apply_package_event, apply_round_event)
 from services.api.notifications.service import notify_many
 from services.api.orgs.models import District, Region, RegionKind, Role, School, User
-from services.api.resources.models import Asset, Resource, ResourceKind, ResourceStatus, Visibility
+from services.api.resources.models import Asset, Resource, ResourceKind, ResourceStatus, Visibility, changed_for_search
 from services.api.uploads.models import Blob
 from services.common.db import utcnow
 
@@ -629,7 +629,7 @@ def _publish_award(session: Session, *, package_id: str, award: str) -> None:
         resource.tags = [*resource.tags, f"获奖:{award}"] if f"获奖:{award}" not in resource.tags else resource.tags
         if resource.kind is ResourceKind.lesson_recording:
             resource.kind = ResourceKind.excellent_lesson
-        resource.version += 1  # a change search cares about
+        changed_for_search(resource)
 
 
 # ---------------------------------------------------------------- results
