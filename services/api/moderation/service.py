@@ -65,9 +65,11 @@ def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tup
 
 def decide(session: Session, *, actor: Principal, resource_id: str, action: ModerationAction,
            reason_code: ReasonCode | None, note: str, revision_id: str | None = None,
-           expected_version: int | None = None) -> tuple[ModerationDecision, Resource]:
+           expected_version: int | None = None, tell_owner: bool = True) -> tuple[ModerationDecision, Resource]:
     """Approve or reject what waits for review (the pending revision of a published resource,
-    else the resource itself) at the level it waits for; take down or restore a resource."""
+    else the resource itself) at the level it waits for; take down or restore a resource.
+    `tell_owner=False` is for a caller that tells the owner in its own words (an upheld report),
+    so the owner hears of one take-down once."""
     _require_reviewer(actor)
     if action in _NEEDS_REASON and reason_code is None:
         raise ReasonRequired()
@@ -88,7 +90,8 @@ def decide(session: Session, *, actor: Principal, resource_id: str, action: Mode
     blocklist.follow_decision(session, resource=resource, action=action, reason_code=reason_code)
     decision = _record(session, actor=actor, resource=resource, action=action, reason_code=reason_code, note=note,
                        revision=None, level=ReviewLevel.district, on_appeal=False)
-    _tell_owner(session, resource=resource, decision=decision, revision=None)
+    if tell_owner:
+        _tell_owner(session, resource=resource, decision=decision, revision=None)
     return decision, resource
 
 

@@ -147,7 +147,8 @@ def resolve(session: Session, *, actor: Principal, resource_id: str, outcome: Re
     if takes_down:
         code = reason_code or REASON_CODE_FOR[_most_given(open_reports)]
         decision, resource = moderation.decide(session, actor=actor, resource_id=resource.id,
-                                               action=ModerationAction.take_down, reason_code=code, note=note)
+                                               action=ModerationAction.take_down, reason_code=code, note=note,
+                                               tell_owner=False)  # _tell_outcome tells them, once
         decision_id = decision.id
     elif resource.status is ResourceStatus.hidden:
         apply_event(resource, ResourceEvent.unhide)
