@@ -162,11 +162,13 @@ def published_lesson(dev_stack, tmp_path_factory):
         str(path), metadata={"filename": path.name, "content_type": "video/mp4"}, chunk_size=4 * 1024 * 1024)
     uploader.upload()
     upload_id = uploader.url.rstrip("/").rsplit("/", 1)[1]
+    point = api_get(dev_stack, "/taxonomy/knowledge-points", headers, q="math.p.num.qty.clock")["items"][0]  # 认识整时
     created = httpx.post(f"{dev_stack.url}{API}/resources", headers=headers, json={
-        "title": "认识钟表（大屏）", "kind": "micro_lesson", "visibility": "paired", "upload_ids": [upload_id]})
+        "title": "认识钟表（大屏）", "kind": "micro_lesson", "visibility": "paired", "upload_ids": [upload_id],
+        "subject": point["subject_code"], "stage": point["stage_code"], "knowledge_point_ids": [point["id"]]})
     assert created.status_code == 201, created.text
     approve(dev_stack, created.json()["id"])
-    return created.json()["id"]
+    return {"id": created.json()["id"], "point": point["id"]}
 
 
 def set_rural_link(stack, kbps):
@@ -179,13 +181,14 @@ def set_rural_link(stack, kbps):
 @pytest.mark.parametrize(("kbps", "start_height"), [(8000, 360), (300, 240)])
 def test_rural_classroom_big_screen_starts_on_the_rung_its_link_carries(console, dev_stack, published_lesson,
                                                                         kbps, start_height):
+    lesson = published_lesson["id"]
     set_rural_link(dev_stack, kbps)
     rural = dev_stack.token("teacher-rural")
-    listed = api_get(dev_stack, f"/resources/{published_lesson}/play", rural)["renditions"]
+    listed = api_get(dev_stack, f"/resources/{lesson}/play", rural)["renditions"]
     assert listed[0]["height"] == start_height  # the API's choice for this link
     page = console.page
     console.sign_in("teacher-rural")
-    console.visit(f"#/classroom/{published_lesson}", shot=f"classroom-{kbps}kbps")
+    console.visit(f"#/classroom/{lesson}", shot=f"classroom-{kbps}kbps")
     page.wait_for_function("window.lbPlayer && window.lbPlayer.currentLevel !== null", timeout=30_000)
     page.keyboard.press("Space")  # the big screen's keyboard: play
     page.wait_for_function("document.querySelector('video').currentTime > 1", timeout=60_000)
@@ -201,3 +204,16 @@ def test_rural_classroom_big_screen_starts_on_the_rung_its_link_carries(console,
     console.wait_ready()
     console.shot("classroom-chooser")
     assert page.locator(".lesson-pick li").count() >= 1
+
+
+def test_rural_classroom_plays_a_units_lessons_in_order(console, dev_stack, published_lesson):
+    """A pack of lessons: those of a knowledge point (the unit), as search finds them for the school."""
+    rural = dev_stack.token("teacher-rural")
+    wait_for(lambda: api_get(dev_stack, "/search", rural, knowledge_point=published_lesson["point"])["total"] >= 1,
+             what="the lesson in the rural school's search")
+    console.sign_in("teacher-rural")
+    console.visit(f"#/classroom?kp={published_lesson['point']}", shot="classroom-unit")
+    page = console.page
+    page.wait_for_function("window.lbPlayer && window.lbPlayer.levels.length > 0", timeout=30_000)
+    assert page.locator(".lesson-title").inner_text() == "认识钟表（大屏）"
+    assert not console.errors, console.errors

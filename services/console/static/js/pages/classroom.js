@@ -1,5 +1,5 @@
 // The classroom's big screen (a rural school's projector): one lesson, or a pack of lessons
-// played in order (#/classroom?ids=a,b,c). Playback starts on the rung the API's /play chose for
+// played in order (#/classroom?ids=a,b,c, or a unit's: #/classroom?kp=<knowledge point id>). Playback starts on the rung the API's /play chose for
 // the school's link. Big controls, keyboard: Space play/pause, F full screen, N/P next/previous.
 import { h } from '../dom.js';
 import { labels } from '../labels.js';
@@ -39,7 +39,12 @@ async function chooser(root, { api, t, navigate }) {
 
 export async function render(root, ctx) {
   const { api, t, params, query, showError } = ctx;
-  const ids = params.id ? [params.id] : (query.ids || '').split(',').filter(Boolean);
+  let ids = params.id ? [params.id] : (query.ids || '').split(',').filter(Boolean);
+  if (query.kp) {  // a unit: the lessons of a knowledge point and its descendants, as search finds them
+    const found = await api.get('/search', { knowledge_point: query.kp, sort: 'newest', size: 50 });
+    ids = found.hits.filter((hit) => hit.duration_s).map((hit) => hit.id);
+    if (!ids.length) { root.append(h('h1', {}, t('title')), h('p', { class: 'empty' }, t('none'))); return undefined; }
+  }
   if (!ids.length) return chooser(root, ctx);
 
   document.body.classList.add('classroom-mode');
