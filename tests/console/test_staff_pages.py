@@ -120,7 +120,7 @@ def test_a_moderator_reviews_from_the_keyboard(console, dev_stack, tmp_path):
     assert _resource(dev_stack, teacher, to_approve)["status"] == "published"
     assert page.locator(f"#queue-list li[data-resource-id='{to_approve}']").count() == 0
 
-    # r, a note, then 5 (重复资源): rejected with that reason, the note shown to the owner.
+    # r, a note, then 6 (重复资源): rejected with that reason, the note shown to the owner.
     _select(page, to_reject)
     page.keyboard.press("r")
     picker = page.locator("#reject-picker")
@@ -201,7 +201,7 @@ def test_an_administrator_manages_schools_users_devices_and_pairings(console, de
     page.get_by_label("登录名").fill("teacher-beipo")
     page.get_by_label("真实姓名").fill("孙老师")
     page.get_by_label("初始密码").fill("beipo-password-1")
-    page.get_by_label("学校").select_option(label="北坡教学点")
+    page.get_by_label("学校", exact=True).select_option(label="北坡教学点")
     page.get_by_role("button", name="保存").click()
     page.wait_for_selector("#admin-users .sk-status[data-kind=ok]")
     users = _json(httpx.get(f"{dev_stack.url}{API}/users", headers=admin, params={"size": 100}))["items"]
@@ -209,7 +209,7 @@ def test_an_administrator_manages_schools_users_devices_and_pairings(console, de
     assert sun["roles"] == ["teacher"] and sun["school_id"] == new_school["id"] and sun["real_name"] == "孙老师"
 
     console.visit("#/admin/devices", shot="admin-devices")
-    page.get_by_label("学校").select_option(label="北坡教学点")
+    page.get_by_label("学校", exact=True).select_option(label="北坡教学点")
     page.get_by_label("教室").fill("一年级教室")
     page.get_by_label("设备名称").fill("北坡录播一号")
     page.get_by_role("button", name="登记设备").click()
@@ -282,12 +282,13 @@ def test_an_administrator_sees_charts_and_downloads_the_csv(console, dev_stack):
     # The bars are the API's counts: the chart's data table (second level of the tree, by default).
     depths = sorted({p["depth"] for p in coverage["points"]})
     expected = [f"{p['name']}\t{p['count']}" for p in coverage["points"] if p["depth"] == depths[1]]
-    rows = page.locator("#admin-stats details").first.locator("tbody tr").all_inner_texts()
-    assert [r.strip().lstrip("\u3000") for r in rows] == expected
+    rows = page.locator("#admin-stats details").first.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent.replace(/^\u3000+/, '').trim()).join('\\t'))")
+    assert rows == expected
     participation = _json(httpx.get(f"{dev_stack.url}{API}/statistics/participation/schools", headers=admin,
                                     params={"size": 100}))
     names = [s["school_name"] for s in participation["items"]]
-    table_text = page.locator("#admin-stats details").last.inner_text()
+    table_text = page.locator("#admin-stats details").last.text_content()
     assert all(name in table_text for name in names), table_text
 
     with page.expect_download() as waiting:

@@ -91,8 +91,8 @@ export async function render(root, ctx) {
     });
     if (!shown.length) { coverageLine.textContent += ` ${t("no_points")}`; }
     chart(barNode, {
-      tooltip: { trigger: "axis" }, grid: { left: 8, right: 24, top: 16, bottom: 8, containLabel: true },
-      xAxis: { type: "value", name: t("resources"), minInterval: 1 },
+      tooltip: { trigger: "axis" }, grid: { left: 8, right: 32, top: 16, bottom: 36, containLabel: true },
+      xAxis: { type: "value", name: t("resources"), nameLocation: "middle", nameGap: 28, minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: shown.map((p) => p.name), axisLabel: { width: 160, overflow: "truncate" } },
       dataZoom: shown.length > 25 ? [{ type: "slider", yAxisIndex: 0, start: 0, end: Math.round((25 / shown.length) * 100), right: 0 }, { type: "inside", yAxisIndex: 0 }] : [],
       series: [{ type: "bar", name: t("resources"), data: shown.map((p) => ({ value: p.count, itemStyle: { color: p.count ? "#0b3d91" : "#a3121b" } })),

@@ -35,7 +35,8 @@ const CSS = `
 .sk-diff-after { background: #e3f4e6; color: #0d3d1b; }
 .sk-form { display: grid; gap: .5rem; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); align-items: end;
   border: 1px solid #b5b5b5; padding: .7rem; margin: .5rem 0 1rem; }
-.sk-form label, .sk-field { display: flex; flex-direction: column; gap: .2rem; font-size: .9rem; }
+.sk-field { display: flex; flex-direction: column; gap: .2rem; font-size: .9rem; }
+.sk-page fieldset label { display: inline-flex; gap: .3rem; align-items: center; margin-inline-end: .8rem; }
 .sk-form fieldset { border: 1px solid #b5b5b5; grid-column: 1 / -1; }
 .sk-form .sk-actions { grid-column: 1 / -1; display: flex; gap: .5rem; flex-wrap: wrap; }
 .sk-page input, .sk-page select, .sk-page textarea, .sk-page button { font: inherit; padding: .3rem .45rem; min-height: 2.2rem; }
