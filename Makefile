@@ -62,3 +62,10 @@ clean:
 .PHONY: bench-stats
 bench-stats: setup
 	$(VENV)/bin/python bench/stats.py
+
+# The web console's front-end libraries (Uppy, hls.js, ECharts) from npm, pinned; no build step.
+.PHONY: console
+console:
+	@infra/console.sh install
+run: console
+test: console

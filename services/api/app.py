@@ -37,6 +37,7 @@ from services.api.uploads.in_flight import UploadsInFlight
 from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common import jobs
+from services.console.app import console_app
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
 from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     app.include_router(screening_router)
     app.include_router(stats_router)
     app.include_router(packs_router)
+    app.mount("/console", console_app())  # the web console: static files, same origin as /api/v1
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))
     install_problem_handlers(app)

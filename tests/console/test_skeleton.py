@@ -1,0 +1,53 @@
+"""The console's shell in Chromium: sign-in, navigation by role, language switch, problem details
+shown with their code; and its files are cacheable and small."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.console.conftest import PHONE
+
+pytestmark = pytest.mark.slow
+
+
+def test_teacher_signs_in_and_sees_their_resources_in_both_languages(console):
+    console.sign_in("teacher-urban")
+    page = console.page
+    assert page.url.endswith("#/my")
+    assert page.locator("h1").inner_text() == "我的资源"
+    assert page.locator("table.list tbody tr").count() == 3  # the demo district's three resources
+    assert page.locator("#nav a[aria-current=page]").inner_text() == "我的资源"
+    page.select_option("#lang", "en")
+    console.wait_ready()
+    assert page.locator("h1").inner_text() == "My resources"
+    assert page.locator("html").get_attribute("lang") == "en"
+    console.shot("my-resources-en")
+    page.set_viewport_size(PHONE)
+    console.shot("my-resources-phone")
+    assert not console.errors, console.errors
+
+
+def test_a_wrong_password_shows_the_problem_code(console):
+    console.visit("#/signin")
+    console.page.get_by_label("用户名").fill("teacher-urban")
+    console.page.get_by_label("密码").fill("not-the-password")
+    console.page.get_by_role("button", name="登录").click()
+    flash = console.page.locator("#flash.error")
+    flash.wait_for()
+    assert re.search(r"\[auth\.[a-z_]+\]", flash.inner_text()), flash.inner_text()
+    console.shot("signin-refused")
+
+
+def test_console_files_are_cached_by_hash_and_gzipped(dev_stack):
+    index = httpx.get(f"{dev_stack.url}/console/", headers={"Accept-Encoding": "gzip"})
+    assert index.status_code == 200 and index.headers["cache-control"] == "no-cache"
+    assert index.headers["content-encoding"] == "gzip"
+    version = re.search(r"\./js/app\.js\?v=([0-9a-f]{16})", index.text).group(1)
+    hashed = httpx.get(f"{dev_stack.url}/console/js/app.js?v={version}")
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert hashed.headers["content-type"].startswith("text/javascript")
+    again = httpx.get(f"{dev_stack.url}/console/js/app.js", headers={"If-None-Match": hashed.headers["etag"]})
+    assert again.status_code == 304
+    assert httpx.get(f"{dev_stack.url}/console/../services/api/app.py").status_code == 404
