@@ -4,6 +4,7 @@
 import {
   call, ensureStyle, h, onKeys, pageLang, statusLine, table, translator, typingIn, when, display,
 } from "./staff-kit.js";
+import { labels } from "../labels.js";
 
 export const REASONS = ["inappropriate", "copyright", "inaccurate", "low_quality", "wrong_metadata", "duplicate",
   "privacy", "other"];
@@ -26,6 +27,9 @@ export const strings = {
     c_blocked_content: "已下架内容比对", c_sensitive_words: "敏感词", c_duration: "时长", c_black_video: "黑屏",
     c_frozen_video: "画面静止", c_silent_audio: "无声", c_document_text: "文档文字",
     list_label: "待审资源列表（j/k 移动）", reload: "刷新",
+    f_title: "标题", f_description: "简介", f_kind: "类型", f_subject: "学科", f_stage: "学段", f_grade: "年级", f_edition: "版本",
+    f_volume: "册次", f_chapter: "章节", f_knowledge_point_ids: "知识点", f_tags: "标签", f_visibility: "可见范围", f_license: "许可协议",
+    f_files: "文件", f_assets: "文件",
   },
   en: {
     title: "Review queue", empty: "The queue is empty: nothing awaits your review.", loading: "Loading…", count: "{n} waiting",
@@ -45,6 +49,9 @@ export const strings = {
     c_blocked_content: "Taken-down content", c_sensitive_words: "Sensitive words", c_duration: "Duration", c_black_video: "Black video",
     c_frozen_video: "Frozen video", c_silent_audio: "Silent audio", c_document_text: "Document text",
     list_label: "Resources awaiting review (j/k to move)", reload: "Reload",
+    f_title: "Title", f_description: "Description", f_kind: "Kind", f_subject: "Subject", f_stage: "Stage", f_grade: "Grade",
+    f_edition: "Edition", f_volume: "Volume", f_chapter: "Chapter", f_knowledge_point_ids: "Knowledge points", f_tags: "Tags",
+    f_visibility: "Visibility", f_license: "Licence", f_files: "Files", f_assets: "Files",
   },
 };
 
@@ -161,7 +168,7 @@ export async function render(root, ctx) {
   function changesTable(changes) {
     return h("section", { "aria-labelledby": "changes-h", id: "revision-diff" }, h("h3", { id: "changes-h" }, t("changes")),
       table([
-        { label: t("field"), cell: (c) => c.field },
+        { label: t("field"), cell: (c) => (strings.zh[`f_${c.field}`] ? t(`f_${c.field}`) : c.field) },
         { label: t("before"), cell: (c) => h("span", { class: "sk-diff-before" }, display(c.before)) },
         { label: t("after"), cell: (c) => h("span", { class: "sk-diff-after" }, display(c.after)) },
       ], changes, { caption: t("changes") }));
@@ -169,9 +176,9 @@ export async function render(root, ctx) {
 
   function metaTable(resource) {
     const rows = [
-      [t("kind"), resource.kind], [t("subject"), resource.subject], [t("grade"), resource.grade],
+      [t("kind"), labels(`kind_${resource.kind}`)], [t("subject"), resource.subject], [t("grade"), resource.grade],
       [t("owner"), resource.owner && (resource.owner.real_name || resource.owner.name || resource.owner.id)],
-      [t("school"), resource.school && resource.school.name], [t("status"), resource.status],
+      [t("school"), resource.school && resource.school.name], [t("status"), labels(`status_${resource.status}`)],
       [t("description"), resource.description],
     ];
     return h("section", { "aria-labelledby": "meta-h" }, h("h3", { id: "meta-h" }, t("meta")),

@@ -1,6 +1,7 @@
 // Users' reports (举报), grouped by resource (GET /moderation/reports): uphold (taking the
 // resource down, by default for the reason most reports gave) or dismiss, with a note.
 import { call, ensureStyle, h, pageLang, statusLine, table, translator, when, select, field } from "./staff-kit.js";
+import { labels } from "../labels.js";
 import { REASONS, strings as QUEUE_STRINGS } from "./moderation-queue.js";
 
 export const strings = {
@@ -67,7 +68,7 @@ export async function render(root, ctx) {
       } catch (error) { status.fail(error); }
     });
     return h("article", { class: "sk-report", "data-resource-id": resource.id, "aria-labelledby": `${id}-h` },
-      h("h2", { id: `${id}-h` }, resource.title, h("span", { class: "sk-badge" }, resource.status)),
+      h("h2", { id: `${id}-h` }, resource.title, h("span", { class: "sk-badge" }, labels(`status_${resource.status}`))),
       h("p", { class: "sk-muted" }, t("reports", { n: entry.open_reports, m: entry.reporters }), " · ",
         Object.entries(entry.reasons).map(([code, n]) => `${t(`rp_${code}`)} ×${n}`).join("，"), " · ",
         t("first", { when: when(entry.first_reported_at, lang) }), " · ", t("last", { when: when(entry.last_reported_at, lang) })),

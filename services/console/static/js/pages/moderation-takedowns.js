@@ -2,6 +2,7 @@
 // it down with a reason; look a resource up by id to restore it. District administrators also
 // see the district's recent take-downs from the audit trail (GET /audit is theirs alone).
 import { call, ensureStyle, field, h, hasRole, pageLang, select, statusLine, table, translator, when } from "./staff-kit.js";
+import { labels } from "../labels.js";
 import { REASONS, strings as QUEUE_STRINGS } from "./moderation-queue.js";
 
 export const strings = {
@@ -80,7 +81,7 @@ export async function render(root, ctx) {
     event.preventDefault();
     try {
       const resource = await call(ctx, "GET", `/resources/${encodeURIComponent(resourceId.value.trim())}`);
-      const rows = [[t("res_title"), resource.title], [t("status"), resource.status],
+      const rows = [[t("res_title"), resource.title], [t("status"), labels(`status_${resource.status}`)],
         [t("school"), resource.school ? resource.school.name : "—"]];
       const out = [table([{ label: t("res_title"), cell: (r) => r[0] }, { label: t("status"), cell: (r) => r[1] }], rows)];
       if (resource.status === "taken_down") {
@@ -97,7 +98,7 @@ export async function render(root, ctx) {
         });
         out.push(form);
       } else {
-        out.push(h("p", {}, t("not_taken_down", { status: resource.status })));
+        out.push(h("p", {}, t("not_taken_down", { status: labels(`status_${resource.status}`) })));
       }
       restoreOut.replaceChildren(...out);
     } catch (error) { status.fail(error); }
