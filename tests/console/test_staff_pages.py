@@ -9,6 +9,7 @@ import csv
 import io
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import pytest
@@ -137,7 +138,7 @@ def test_a_moderator_reviews_from_the_keyboard(console, dev_stack, tmp_path):
     # The revision, approved from the keyboard: the new title goes live.
     _select(page, revised["id"])
     page.keyboard.press("a")
-    page.wait_for_selector(f"#moderation-queue .sk-status[data-kind=ok]:has-text('修订版')")
+    page.wait_for_selector("#moderation-queue .sk-status[data-kind=ok]:has-text('已通过：认识钟表')")
     assert _resource(dev_stack, teacher, revised["id"])["title"] == "认识钟表 微课（修订版）"
     console.shot("review-after-decisions")
     page.set_viewport_size(PHONE)
@@ -295,8 +296,8 @@ def test_an_administrator_sees_charts_and_downloads_the_csv(console, dev_stack):
         page.get_by_role("button", name="导出各校 CSV").click()
     download = waiting.value
     assert download.suggested_filename.startswith("participation-schools-") and download.suggested_filename.endswith(".csv")
-    body = open(download.path(), encoding="utf-8-sig").read()
-    rows = list(csv.reader(io.StringIO(body)))
+    raw = Path(download.path()).read_bytes()
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert len(rows) >= 1 + len(names)
     text = "\n".join(",".join(r) for r in rows)
     assert all(name in text for name in names), text
@@ -304,7 +305,7 @@ def test_an_administrator_sees_charts_and_downloads_the_csv(console, dev_stack):
     direct = httpx.get(f"{dev_stack.url}{API}/statistics/participation/schools", headers={**admin, "Accept-Language": "zh-CN"},
                        params={"format": "csv"})
     assert direct.status_code == 200
-    assert body == direct.content.decode("utf-8-sig")
+    assert raw == direct.content
     page.wait_for_selector("#admin-stats .sk-status[data-kind=ok]")
     console.shot("admin-stats-csv")
 

@@ -35,7 +35,7 @@ export async function render(root, ctx) {
   let schools = [];
   let editing = null;
 
-  const username = h("input", { name: "username", required: true, pattern: "[A-Za-z0-9][A-Za-z0-9._-]{1,63}", id: "user-username", autocomplete: "off" });
+  const username = h("input", { name: "username", required: true, id: "user-username", autocomplete: "off" });
   const realName = h("input", { name: "real_name", required: true, maxlength: 64, id: "user-real-name" });
   const password = h("input", { name: "password", type: "password", required: true, minlength: 8, id: "user-password", autocomplete: "new-password" });
   const passwordLabel = h("span", {}, t("password"));

@@ -2,7 +2,7 @@
 // item with its previews, automatic checks and, for a revision, its changes field by field;
 // approve or reject (with a reason) from the keyboard. The API decides who may do what.
 import {
-  call, ensureStyle, h, onKeys, pageLang, statusLine, table, translator, typingIn, when, display,
+  allPages, call, ensureStyle, h, onKeys, pageLang, statusLine, table, translator, typingIn, when, display,
 } from "./staff-kit.js";
 import { labels } from "../labels.js";
 
@@ -76,6 +76,12 @@ export async function render(root, ctx) {
 
   let items = [];
   let current = 0;
+  // Codes shown by their names (the taxonomy's vocabularies); a code stays as it is if unknown.
+  const names = {};
+  await Promise.all(["subjects", "grades"].map(async (vocabulary) => {
+    for (const entry of await allPages(ctx, `/taxonomy/${vocabulary}`).catch(() => [])) names[entry.code] = entry.name;
+  }));
+  const named = (code) => (code ? names[code] || code : null);
   let picker = null;
   let busy = false;
 
@@ -113,7 +119,7 @@ export async function render(root, ctx) {
     h("span", { class: "sk-badge" }, item.revision ? t("revision") : item.appeal ? t("appeal") : t("new_item")),
     item.level ? h("span", { class: "sk-badge" }, t(`level_${item.level}`)) : null,
     summary(item),
-    h("div", { class: "sk-muted" }, [item.subject, item.grade].filter(Boolean).join(" · "), " ",
+    h("div", { class: "sk-muted" }, [named(item.subject), named(item.grade)].filter(Boolean).join(" · "), " ",
       t("submitted", { when: when(item.submitted_at, lang) })))));
     list.setAttribute("aria-activedescendant", `queue-item-${items[current].id}`);
   }
@@ -176,7 +182,7 @@ export async function render(root, ctx) {
 
   function metaTable(resource) {
     const rows = [
-      [t("kind"), labels(`kind_${resource.kind}`)], [t("subject"), resource.subject], [t("grade"), resource.grade],
+      [t("kind"), labels(`kind_${resource.kind}`)], [t("subject"), named(resource.subject)], [t("grade"), named(resource.grade)],
       [t("owner"), resource.owner && (resource.owner.real_name || resource.owner.name || resource.owner.id)],
       [t("school"), resource.school && resource.school.name], [t("status"), labels(`status_${resource.status}`)],
       [t("description"), resource.description],
