@@ -173,7 +173,23 @@ def test_a_moderator_upholds_a_report_and_restores_the_resource(console, dev_sta
     page.get_by_role("button", name="恢复上架").click()
     page.wait_for_selector("#moderation-takedowns .sk-status[data-kind=ok]")
     assert _resource(dev_stack, teacher, lens["id"])["status"] == "published"
+    assert "已发布" in page.locator("#restore-result").inner_text()
     console.shot("takedowns-restored")
+
+    # Found again by search (once the index has it back), and taken down from there.
+    page.get_by_label("关键词").fill("凸透镜")
+    found = page.locator(f"#takedown-hits form[data-resource-id='{lens['id']}']")
+    deadline = time.monotonic() + 60
+    while not found.count():
+        assert time.monotonic() < deadline, page.locator("#takedown-hits").inner_text()
+        page.get_by_role("button", name="搜索").click()
+        page.wait_for_timeout(500)
+    found.get_by_label("下架原因").select_option("copyright")
+    found.get_by_role("button", name="下架").click()
+    page.wait_for_selector("#moderation-takedowns .sk-status[data-kind=ok]:has-text('已下架')")
+    taken = _resource(dev_stack, teacher, lens["id"])
+    assert taken["status"] == "taken_down" and taken["review"]["reason_code"] == "copyright"
+    console.shot("takedowns-taken-down")
     assert not console.errors, console.errors
 
 

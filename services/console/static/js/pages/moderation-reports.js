@@ -6,7 +6,7 @@ import { REASONS, strings as QUEUE_STRINGS } from "./moderation-queue.js";
 
 export const strings = {
   zh: {
-    title: "用户举报", empty: "没有待处理的举报。", count: "{n} 个资源被举报", reports: "{n} 条举报，{m} 位举报人",
+    title: "用户举报", outcome: "处理结果", empty: "没有待处理的举报。", count: "{n} 个资源被举报", reports: "{n} 条举报，{m} 位举报人",
     first: "首次举报 {when}", last: "最近 {when}", reason: "原因", detail: "说明", at: "时间",
     uphold: "举报属实", dismiss: "驳回举报", take_down: "同时下架该资源", take_down_reason: "下架原因",
     by_reports: "按举报最多的原因", note: "处理说明", resolve: "提交处理", resolved: "已处理：{title}（{outcome}）",
@@ -14,7 +14,7 @@ export const strings = {
     rp_inappropriate: "内容不当", rp_privacy: "隐私", rp_other: "其他", reload: "刷新",
   },
   en: {
-    title: "Reports", empty: "No open reports.", count: "{n} reported resources", reports: "{n} reports by {m} people",
+    title: "Reports", outcome: "Outcome", empty: "No open reports.", count: "{n} reported resources", reports: "{n} reports by {m} people",
     first: "first {when}", last: "latest {when}", reason: "Reason", detail: "Detail", at: "When",
     uphold: "Uphold", dismiss: "Dismiss", take_down: "and take the resource down", take_down_reason: "Take-down reason",
     by_reports: "the reason most reports gave", note: "Note", resolve: "Resolve", resolved: "Resolved: {title} ({outcome})",
@@ -51,7 +51,7 @@ export async function render(root, ctx) {
       { id: `${id}-reason` });
     const note = h("input", { type: "text", maxlength: 2000, id: `${id}-note` });
     const form = h("form", { class: "sk-form", "aria-label": `${t("resolve")}: ${resource.title}` },
-      field(t("resolve"), outcome),
+      field(t("outcome"), outcome),
       h("label", { class: "sk-field" }, h("span", {}, t("take_down")), takeDown),
       field(t("take_down_reason"), reason), field(t("note"), note),
       h("div", { class: "sk-actions" }, h("button", { type: "submit", class: "sk-primary" }, t("resolve"))));

@@ -11,14 +11,14 @@ export const strings = {
     res_title: "标题", subject: "学科", school: "学校", reason: "下架原因", note: "说明", take_down: "下架",
     taken_down: "已下架：{title}", restore_h: "恢复已下架的资源", resource_id: "资源编号", look_up: "查询",
     status: "状态", restore: "恢复上架", restored: "已恢复：{title}", not_taken_down: "该资源当前状态为 {status}，无需恢复。",
-    recent: "最近的下架记录（审计日志）", who: "操作人", at: "时间", target: "资源", details: "说明",
+    recent: "最近的下架记录（审计日志）", field: "项目", value: "内容", who: "操作人", at: "时间", target: "资源", details: "说明",
   },
   en: {
     title: "Take-downs and restores", search: "Find a published resource", q: "Words", find: "Search", no_hits: "Nothing found.",
     res_title: "Title", subject: "Subject", school: "School", reason: "Reason", note: "Note", take_down: "Take down",
     taken_down: "Taken down: {title}", restore_h: "Restore a taken-down resource", resource_id: "Resource id", look_up: "Look up",
     status: "Status", restore: "Restore", restored: "Restored: {title}", not_taken_down: "This resource is {status}; nothing to restore.",
-    recent: "Recent take-downs (audit trail)", who: "By", at: "When", target: "Resource", details: "Details",
+    recent: "Recent take-downs (audit trail)", field: "Field", value: "Value", who: "By", at: "When", target: "Resource", details: "Details",
   },
 };
 
@@ -77,13 +77,14 @@ export async function render(root, ctx) {
     return form;
   }
 
-  restoreForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  restoreForm.addEventListener("submit", (event) => { event.preventDefault(); lookUp(); });
+
+  async function lookUp() {
     try {
       const resource = await call(ctx, "GET", `/resources/${encodeURIComponent(resourceId.value.trim())}`);
       const rows = [[t("res_title"), resource.title], [t("status"), labels(`status_${resource.status}`)],
         [t("school"), resource.school ? resource.school.name : "—"]];
-      const out = [table([{ label: t("res_title"), cell: (r) => r[0] }, { label: t("status"), cell: (r) => r[1] }], rows)];
+      const out = [table([{ label: t("field"), cell: (r) => r[0] }, { label: t("value"), cell: (r) => r[1] }], rows)];
       if (resource.status === "taken_down") {
         const note = h("input", { type: "text", maxlength: 2000 });
         const form = h("form", { class: "sk-row" }, h("label", { class: "sk-field" }, t("note"), note),
@@ -92,8 +93,8 @@ export async function render(root, ctx) {
           submit.preventDefault();
           try {
             await call(ctx, "POST", `/moderation/resources/${resource.id}/decision`, { json: { action: "restore", note: note.value } });
+            await lookUp();
             status.show(t("restored", { title: resource.title }), "ok");
-            form.remove();
           } catch (error) { status.fail(error); }
         });
         out.push(form);
@@ -102,7 +103,7 @@ export async function render(root, ctx) {
       }
       restoreOut.replaceChildren(...out);
     } catch (error) { status.fail(error); }
-  });
+  }
 
   async function loadRecent() {
     if (!hasRole(ctx, "district_admin")) return;
