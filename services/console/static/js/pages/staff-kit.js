@@ -25,6 +25,7 @@ const CSS = `
 .sk-badge { display: inline-block; font-size: .75rem; padding: 0 .35rem; border-radius: .25rem; margin-inline-start: .3rem;
   border: 1px solid currentColor; }
 .sk-pass { color: #14612b; } .sk-warn { color: #7a4b00; } .sk-fail { color: #a3121b; font-weight: 600; }
+.sk-pass, .sk-warn, .sk-fail { white-space: nowrap; }
 .sk-list li[aria-selected="true"] .sk-pass, .sk-list li[aria-selected="true"] .sk-warn,
 .sk-list li[aria-selected="true"] .sk-fail { color: #fff; }
 .sk-table { border-collapse: collapse; width: 100%; font-size: .92rem; }
