@@ -292,6 +292,7 @@ export async function render(root, ctx) {
       if (code) { event.preventDefault(); decide("reject", code, picker.querySelector("#reject-note").value); }
       return;
     }
+    if (picker) return;  // while the reasons are open, only a digit or Esc counts
     switch (event.key) {
       case "j": case "ArrowDown": event.preventDefault(); select(current + 1); break;
       case "k": case "ArrowUp": event.preventDefault(); select(current - 1); break;
