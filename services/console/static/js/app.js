@@ -39,7 +39,11 @@ export function useStylesheet(path) {
   }
 }
 
-export function flash(message, kind = 'info') {
+let nextFlash = null;
+
+/** A message for the user; `{next: true}` keeps it for the page being navigated to. */
+export function flash(message, kind = 'info', { next = false } = {}) {
+  if (next) { nextFlash = [message, kind]; return; }
   const box = document.getElementById('flash');
   box.className = `flash ${kind}`;
   box.textContent = message;
@@ -60,7 +64,8 @@ export function showError(error) {
 
 function visibleNav() {
   if (!user) return [];
-  return NAV.filter((entry) => !entry.roles?.length || entry.roles.some((role) => user.roles.includes(role)));
+  return NAV.filter((entry) => !entry.roles?.length || entry.roles.some((role) => user.roles.includes(role)))
+    .sort((a, b) => (a.order ?? 100) - (b.order ?? 100));
 }
 
 function homeHash() {
@@ -121,7 +126,8 @@ async function route() {
     return;
   }
   if (cleanup) { try { cleanup(); } catch (error) { console.error(error); } cleanup = null; }
-  flash('');
+  flash(...(nextFlash || ['']));
+  nextFlash = null;
   drawChrome();
   const main = document.getElementById('main');
   const found = match(hash);

@@ -17,17 +17,19 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Text with the search service's <em>…</em> marks kept as <mark>, everything else as text. */
-export function highlighted(text) {
+/** The search service's highlight (escaped text with <em> marks) as text with <mark>s: parsed
+ * in an inert <template>, only text nodes and the marks are kept. */
+export function highlighted(markup) {
+  const template = document.createElement('template');
+  template.innerHTML = String(markup ?? '');
   const span = document.createElement('span');
-  const parts = String(text ?? '').split(/(<\/?(?:em|mark)>)/);
-  let marked = false;
-  for (const part of parts) {
-    if (/^<(em|mark)>$/.test(part)) { marked = true; continue; }
-    if (/^<\/(em|mark)>$/.test(part)) { marked = false; continue; }
-    if (!part) continue;
-    span.append(marked ? h('mark', {}, part) : document.createTextNode(part));
-  }
+  const walk = (node, marked) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) span.append(marked ? h('mark', {}, child.textContent) : child.textContent);
+      else if (child.nodeType === Node.ELEMENT_NODE) walk(child, marked || ['EM', 'MARK'].includes(child.tagName));
+    }
+  };
+  walk(template.content, false);
   return span;
 }
 
