@@ -53,17 +53,14 @@ def _submitted(dev_stack, headers, title):
     return created["id"]
 
 
-def _uploaded_pdf(dev_stack, headers, tmp_path):
-    """A one-page PDF over tus; the dev stack's transcoder makes its page image."""
-    path = media.lesson_pdf(tmp_path / "教案.pdf")
+def _uploaded(dev_stack, headers, path, content_type, *, title, kind):
+    """A file over tus, described; the dev stack's transcoder processes it (not waited for)."""
     client = tus_client.TusClient(f"{dev_stack.url}{API}/uploads/", headers=headers)
-    uploader = client.uploader(str(path), metadata={"filename": path.name, "content_type": "application/pdf"})
+    uploader = client.uploader(str(path), metadata={"filename": path.name, "content_type": content_type})
     uploader.upload()
     upload_id = uploader.url.rstrip("/").rsplit("/", 1)[1]
-    created = _json(httpx.post(f"{dev_stack.url}{API}/resources", headers=headers, json={
-        "title": "送审：带预览的教案", "kind": "lesson_plan", "visibility": "district", "upload_ids": [upload_id]}), 201)
-    _wait_status(dev_stack, headers, created["id"], "pending_review")
-    return created["id"]
+    return _json(httpx.post(f"{dev_stack.url}{API}/resources", headers=headers, json={
+        "title": title, "kind": kind, "visibility": "district", "upload_ids": [upload_id]}), 201)["id"]
 
 
 def _select(page, resource_id):
@@ -82,7 +79,12 @@ def test_a_moderator_reviews_from_the_keyboard(console, dev_stack, tmp_path):
     teacher = dev_stack.token("teacher-urban")
     to_approve = _submitted(dev_stack, teacher, "送审：分数的初步认识")
     to_reject = _submitted(dev_stack, teacher, "送审：重复上传的课件")
-    with_pages = _uploaded_pdf(dev_stack, teacher, tmp_path)
+    with_pages = _uploaded(dev_stack, teacher, media.lesson_pdf(tmp_path / "教案.pdf"), "application/pdf",
+                           title="送审：带预览的教案", kind="lesson_plan")
+    with_video = _uploaded(dev_stack, teacher, media.lesson_mp4(tmp_path / "微课.mp4", seconds=4), "video/mp4",
+                           title="送审：带视频的微课", kind="micro_lesson")
+    for processed in (with_pages, with_video):
+        _wait_status(dev_stack, teacher, processed, "pending_review")
     # A change to an approved resource: a pending revision, its title old → new.
     published = _json(httpx.get(f"{dev_stack.url}{API}/resources", headers=teacher,
                                 params={"status": "published", "mine": "true"}))["items"]
@@ -95,7 +97,7 @@ def test_a_moderator_reviews_from_the_keyboard(console, dev_stack, tmp_path):
     console.visit("#/review", shot="review-queue")
     assert page.locator("h1").inner_text() == "审核队列"
     queued = page.locator("#queue-list li[data-resource-id]").evaluate_all("nodes => nodes.map(n => n.dataset.resourceId)")
-    assert {to_approve, to_reject, with_pages, revised["id"]} <= set(queued)
+    assert {to_approve, to_reject, with_pages, with_video, revised["id"]} <= set(queued)
     assert page.locator("#queue-list").evaluate("node => node === document.activeElement")  # keys work at once
 
     # The revision: its change shown field by field, old beside new.
@@ -112,6 +114,16 @@ def test_a_moderator_reviews_from_the_keyboard(console, dev_stack, tmp_path):
                                        return img && img.complete && img.naturalWidth > 0; }""", timeout=30_000)
     assert page.locator("#queue-detail table").first.locator("tbody tr").count() >= 1  # automatic checks
     console.shot("review-document-preview")
+
+    # The lesson: its poster at once; p plays it (a play link counts as a view, so only on demand).
+    _select(page, with_video)
+    page.wait_for_function("""() => { const img = document.querySelector('#queue-preview .sk-player img');
+                                       return img && img.complete && img.naturalWidth > 0; }""", timeout=30_000)
+    assert page.locator("#queue-preview video").count() == 0
+    page.keyboard.press("p")
+    page.wait_for_function("() => { const v = document.querySelector('#queue-preview video'); return v && v.readyState >= 2; }",
+                           timeout=60_000)
+    console.shot("review-video-player")
 
     # a: approve.
     _select(page, to_approve)

@@ -13,7 +13,7 @@ export const strings = {
   zh: {
     title: "审核队列", empty: "队列为空：没有等待您审核的资源。", loading: "加载中…", count: "共 {n} 项待审",
     shortcuts: "快捷键", k_move: "下一项 / 上一项", k_approve: "通过", k_reject: "驳回（再按数字选原因）",
-    k_help: "显示/隐藏快捷键", k_escape: "取消", approve: "通过 (a)", reject: "驳回 (r)",
+    k_help: "显示/隐藏快捷键", k_play: "播放视频", play: "播放视频 (p)", k_escape: "取消", approve: "通过 (a)", reject: "驳回 (r)",
     revision: "修订", appeal: "申诉", new_item: "新提交", level_school: "校级初审", level_district: "区级审核",
     submitted: "提交于 {when}", checks: "自动检查", changes: "修订内容（原 → 新）", field: "字段", before: "原",
     after: "新", check: "检查项", result: "结果", detail: "说明", preview: "预览", no_preview: "暂无预览",
@@ -34,7 +34,7 @@ export const strings = {
   en: {
     title: "Review queue", empty: "The queue is empty: nothing awaits your review.", loading: "Loading…", count: "{n} waiting",
     shortcuts: "Shortcuts", k_move: "next / previous", k_approve: "approve", k_reject: "reject (then a digit for the reason)",
-    k_help: "show/hide shortcuts", k_escape: "cancel", approve: "Approve (a)", reject: "Reject (r)",
+    k_help: "show/hide shortcuts", k_play: "play the video", play: "Play the video (p)", k_escape: "cancel", approve: "Approve (a)", reject: "Reject (r)",
     revision: "revision", appeal: "appeal", new_item: "new", level_school: "school level", level_district: "district level",
     submitted: "submitted {when}", checks: "Automatic checks", changes: "Changes (old → new)", field: "Field", before: "Old",
     after: "New", check: "Check", result: "Result", detail: "Detail", preview: "Preview", no_preview: "No preview yet",
@@ -65,7 +65,7 @@ export async function render(root, ctx) {
   const counter = h("p", { class: "sk-muted", id: "queue-count" });
   const help = h("aside", { id: "queue-help", hidden: true, "aria-label": t("shortcuts") },
     h("h2", {}, t("shortcuts")),
-    h("ul", {}, [["j / k", t("k_move")], ["a", t("k_approve")], ["r → 1…8", t("k_reject")], ["Esc", t("k_escape")], ["?", t("k_help")]]
+    h("ul", {}, [["j / k", t("k_move")], ["a", t("k_approve")], ["r → 1…8", t("k_reject")], ["p", t("k_play")], ["Esc", t("k_escape")], ["?", t("k_help")]]
       .map(([keys, text]) => h("li", {}, h("span", { class: "sk-kbd" }, keys), " ", text))));
   root.replaceChildren(h("div", { class: "sk-page", id: "moderation-queue" },
     h("h1", {}, t("title")),
@@ -84,6 +84,7 @@ export async function render(root, ctx) {
   const named = (code) => (code ? names[code] || code : null);
   let picker = null;
   let busy = false;
+  let player = null;
 
   async function load() {
     status.show(t("loading"));
@@ -135,6 +136,7 @@ export async function render(root, ctx) {
   }
 
   async function drawDetail() {
+    stopPlayer();
     const item = items[current];
     if (!item) return;
     const body = h("div", { "data-resource-id": item.id });
@@ -191,48 +193,51 @@ export async function render(root, ctx) {
       table([{ label: t("field"), cell: (r) => r[0] }, { label: t("detail"), cell: (r) => display(r[1]) }], rows));
   }
 
+  // What processing made to look at (each asset's `preview`), shown without asking for /play:
+  // a play link counts as a view in the district's statistics, so the lesson plays only when
+  // the moderator asks (p, or the button), through the console's player.
   async function previews(resource) {
     const section = h("section", { "aria-labelledby": "preview-h", id: "queue-preview" }, h("h3", { id: "preview-h" }, t("preview")));
-    const documents = resource.assets.filter((a) => a.preview && a.preview.kind === "document");
-    const videos = resource.assets.filter((a) => a.category === "video" || (a.preview && a.preview.kind === "ladder"));
-    if (documents.length) {
-      try {
-        const preview = await call(ctx, "GET", `/resources/${resource.id}/preview`);
-        section.append(h("h4", {}, t("pages")), h("div", { class: "sk-pages" }, preview.pages.slice(0, 6).map((p) =>
-          h("img", { src: p.image_url, alt: `${resource.title} — ${t("page_n", { n: p.number })}`, loading: "lazy", width: 420 }))));
-      } catch (error) { section.append(h("p", { class: "sk-muted" }, t("no_preview"))); }
+    let shown = 0;
+    for (const asset of resource.assets) {
+      const preview = asset.preview;
+      if (!preview) continue;
+      if (preview.kind === "document") {
+        try {
+          const pages = await call(ctx, "GET", `/resources/${resource.id}/preview`, { query: { asset_id: asset.id } });
+          section.append(h("h4", {}, t("pages"), ` — ${asset.filename}`), h("div", { class: "sk-pages" }, pages.pages.slice(0, 6).map((p) =>
+            h("img", { src: p.image_url, alt: `${asset.filename} — ${t("page_n", { n: p.number })}`, loading: "lazy", width: 420 }))));
+          shown += 1;
+        } catch (error) { section.append(h("p", { class: "sk-muted" }, t("no_preview"))); }
+      } else if (preview.kind === "ladder") {
+        const box = h("div", { class: "sk-player" });
+        const start = h("button", { type: "button", class: "sk-play", onclick: () => playInto(box, resource) }, t("play"));
+        box.append(preview.url ? h("img", { src: preview.url, alt: `${t("video")}: ${asset.filename}`, width: 480 }) : null, h("div", {}, start));
+        section.append(h("h4", {}, t("video"), ` — ${asset.filename}`), box);
+        shown += 1;
+      } else if (preview.kind === "image" && preview.url) {
+        section.append(h("div", { class: "sk-pages" }, h("img", { src: preview.url, alt: asset.filename })));
+        shown += 1;
+      } else if (preview.kind === "audio" && preview.url) {
+        section.append(h("h4", {}, asset.filename), h("audio", { controls: true, preload: "none", src: preview.url, "aria-label": asset.filename }));
+        shown += 1;
+      }
     }
-    if (videos.length) {
-      try {
-        const play = await call(ctx, "GET", `/resources/${resource.id}/play`);
-        const video = h("video", { controls: true, preload: "none", poster: play.poster_url || null,
-          "aria-label": `${t("video")}: ${resource.title}` });
-        attachStream(video, play);
-        section.append(h("h4", {}, t("video")), h("div", { class: "sk-player" }, video));
-      } catch (error) { section.append(h("p", { class: "sk-muted" }, t("no_preview"))); }
-    }
-    if (!documents.length && !videos.length) {
-      const thumbs = resource.assets.filter((a) => a.preview && a.preview.thumbnail_url);
-      section.append(thumbs.length ? h("div", { class: "sk-pages" }, thumbs.map((a) =>
-        h("img", { src: a.preview.thumbnail_url, alt: a.filename }))) : h("p", { class: "sk-muted" }, t("no_preview")));
-    }
+    if (!shown) section.append(h("p", { class: "sk-muted" }, t("no_preview")));
     return section;
   }
 
-  // hls.js (vendored by infra/console.sh) where the browser lacks HLS; Safari plays it itself.
-  async function attachStream(video, play) {
-    if (!play.hls_url) { if (play.download_url) video.src = play.download_url; return; }
-    if (video.canPlayType("application/vnd.apple.mpegurl")) { video.src = play.hls_url; return; }
+  async function playInto(box, resource) {
+    stopPlayer();
+    box.replaceChildren();
     try {
-      const { default: Hls } = await import("../../vendor/hls.js/hls.min.mjs");
-      if (Hls.isSupported()) {
-        const hls = new Hls();
-        hls.loadSource(play.hls_url);
-        hls.attachMedia(video);
-        return;
-      }
-    } catch (error) { /* not installed: fall back to the download below */ }
-    if (play.download_url) video.src = play.download_url;
+      const { mountPlayer } = await import("../player.js");
+      player = await mountPlayer(box, { api: ctx.api, resourceId: resource.id });
+    } catch (error) { status.fail(error); }
+  }
+
+  function stopPlayer() {
+    if (player) { try { player.destroy(); } catch (error) { console.warn(error); } player = null; }
   }
 
   async function decide(action, reasonCode = null, note = "") {
@@ -299,13 +304,14 @@ export async function render(root, ctx) {
       case "a": event.preventDefault(); approve(); break;
       case "r": event.preventDefault(); openPicker(); break;
       case "?": event.preventDefault(); help.hidden = !help.hidden; break;
+      case "p": { const play = detail.querySelector(".sk-play"); if (play) { event.preventDefault(); play.click(); } break; }
       default:
     }
   });
 
   await load();
   list.focus();
-  return stopKeys;
+  return () => { stopKeys(); stopPlayer(); };
 }
 
 function factsText(facts) {
