@@ -115,10 +115,9 @@ def test_a_moderator_reviews_from_the_keyboard(console, dev_stack, tmp_path):
     assert page.locator("#queue-detail table").first.locator("tbody tr").count() >= 1  # automatic checks
     console.shot("review-document-preview")
 
-    # The lesson: its poster at once; p plays it (a play link counts as a view, so only on demand).
+    # The lesson plays only when asked (a play link counts as a view): p.
     _select(page, with_video)
-    page.wait_for_function("""() => { const img = document.querySelector('#queue-preview .sk-player img');
-                                       return img && img.complete && img.naturalWidth > 0; }""", timeout=30_000)
+    page.locator("#queue-preview .sk-play").wait_for()
     assert page.locator("#queue-preview video").count() == 0
     page.keyboard.press("p")
     page.wait_for_function("() => { const v = document.querySelector('#queue-preview video'); return v && v.readyState >= 2; }",
@@ -261,6 +260,8 @@ def test_an_administrator_manages_schools_users_devices_and_pairings(console, de
     assert [(s["teacher_id"], s["subject"]) for s in schedule["slots"]] == [(sun["id"], "math")]
     start = datetime.fromisoformat(schedule["slots"][0]["start"].replace("Z", "+00:00"))
     assert start == starts.astimezone(timezone.utc)  # the browser's local time, sent with its zone
+    # Read back, the slot names its teacher by username (the API answers with the id).
+    assert page.locator("#timetable tr.slot input[name=teacher]").input_value() == "teacher-beipo"
     console.shot("admin-devices-timetable")
 
     console.visit("#/admin/pairings", shot="admin-pairings")

@@ -48,6 +48,8 @@ export async function render(root, ctx) {
   const timetable = h("section", { id: "timetable", "aria-labelledby": "timetable-h" });
   let schools = [];
   let subjects = [];
+  let teachers = [];  // for the teacher field's suggestions, and to show usernames, not ids
+  const teacherList = h("datalist", { id: "teacher-list" });
 
   const school = h("select", { name: "school_id", id: "device-school", required: true });
   const classroom = h("input", { name: "classroom", required: true, maxlength: 64, id: "device-classroom" });
@@ -56,7 +58,7 @@ export async function render(root, ctx) {
     field(t("school"), school), field(t("classroom"), classroom), field(t("name"), name),
     h("div", { class: "sk-actions" }, h("button", { type: "submit", class: "sk-primary" }, t("register"))));
   root.replaceChildren(h("div", { class: "sk-page", id: "admin-devices" }, h("h1", {}, t("title")),
-    h("h2", { id: "device-form-h" }, t("register")), form, tokenBox, status, counter, list, timetable));
+    h("h2", { id: "device-form-h" }, t("register")), form, tokenBox, status, counter, list, timetable, teacherList));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -81,7 +83,8 @@ export async function render(root, ctx) {
   function slotRow(slot = {}) {
     const subjectPick = select("subject", [["", "—"], ...subjects.map((s) => [s.code, s.name])], slot.subject || "", { "aria-label": t("subject") });
     return h("tr", { class: "slot" },
-      h("td", {}, h("input", { name: "teacher", required: true, value: slot.teacher_id || slot.teacher || "", "aria-label": t("teacher") })),
+      h("td", {}, h("input", { name: "teacher", required: true, list: "teacher-list", "aria-label": t("teacher"),
+        value: (teachers.find((u) => u.id === slot.teacher_id) || {}).username || slot.teacher_id || slot.teacher || "" })),
       h("td", {}, subjectPick),
       h("td", {}, h("input", { name: "grade", value: slot.grade || "", size: 6, "aria-label": t("grade") })),
       h("td", {}, h("input", { name: "class_name", value: slot.class_name || "", size: 8, "aria-label": t("class_name") })),
@@ -92,6 +95,9 @@ export async function render(root, ctx) {
 
   async function openTimetable(device) {
     try {
+      teachers = (await allPages(ctx, "/users").catch(() => []))
+        .filter((u) => u.school_id === device.school_id && u.roles.includes("teacher") && u.is_active);
+      teacherList.replaceChildren(...teachers.map((u) => h("option", { value: u.username }, u.real_name)));
       const schedule = await call(ctx, "GET", `/devices/${device.id}/schedule`);
       const body = h("tbody", {}, schedule.slots.map(slotRow));
       const slots = h("form", { id: "timetable-form" },
@@ -113,8 +119,8 @@ export async function render(root, ctx) {
         });
         try {
           const saved = await call(ctx, "PUT", `/devices/${device.id}/schedule`, { json: { slots: rows } });
+          await openTimetable(device);  // redrawn from what the API kept
           status.show(t("saved", { n: saved.slots.length }), "ok");
-          await openTimetable(device);
         } catch (error) { status.fail(error); }
       });
       const file = h("input", { type: "file", accept: ".ics,text/calendar", id: "ics-file" });
@@ -128,8 +134,8 @@ export async function render(root, ctx) {
             method: "PUT", headers: { ...ctx.api.authHeaders(), "Content-Type": "text/calendar" }, body: await file.files[0].text() });
           const reply = await response.json();
           if (!response.ok) throw Object.assign(new Error(reply.detail || response.statusText), { problem: reply });
-          status.show(t("saved", { n: reply.slots.length }), "ok");
           await openTimetable(device);
+          status.show(t("saved", { n: reply.slots.length }), "ok");
         } catch (error) { status.fail(error); }
       });
       timetable.replaceChildren(h("h2", { id: "timetable-h" }, t("timetable_of", { name: `${device.name}（${device.classroom}）` })),

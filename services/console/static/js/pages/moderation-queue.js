@@ -201,6 +201,16 @@ export async function render(root, ctx) {
     let shown = 0;
     for (const asset of resource.assets) {
       const preview = asset.preview;
+      // A lesson plays from its first playable version on, before its ladder (and poster) exist.
+      if (asset.category === "video" || (preview && preview.kind === "ladder")) {
+        const box = h("div", { class: "sk-player" });
+        const start = h("button", { type: "button", class: "sk-play", onclick: () => playInto(box, resource) }, t("play"));
+        const poster = preview && preview.kind === "ladder" && preview.url;
+        box.append(poster ? h("img", { src: poster, alt: `${t("video")}: ${asset.filename}`, width: 480 }) : null, h("div", {}, start));
+        section.append(h("h4", {}, t("video"), ` — ${asset.filename}`), box);
+        shown += 1;
+        continue;
+      }
       if (!preview) continue;
       if (preview.kind === "document") {
         try {
@@ -209,12 +219,6 @@ export async function render(root, ctx) {
             h("img", { src: p.image_url, alt: `${asset.filename} — ${t("page_n", { n: p.number })}`, loading: "lazy", width: 420 }))));
           shown += 1;
         } catch (error) { section.append(h("p", { class: "sk-muted" }, t("no_preview"))); }
-      } else if (preview.kind === "ladder") {
-        const box = h("div", { class: "sk-player" });
-        const start = h("button", { type: "button", class: "sk-play", onclick: () => playInto(box, resource) }, t("play"));
-        box.append(preview.url ? h("img", { src: preview.url, alt: `${t("video")}: ${asset.filename}`, width: 480 }) : null, h("div", {}, start));
-        section.append(h("h4", {}, t("video"), ` — ${asset.filename}`), box);
-        shown += 1;
       } else if (preview.kind === "image" && preview.url) {
         section.append(h("div", { class: "sk-pages" }, h("img", { src: preview.url, alt: asset.filename })));
         shown += 1;
