@@ -431,6 +431,7 @@ def dev() -> None:
     console.print(f"""
 [bold]LessonBridge is starting[/bold] (data in {settings.core.data_dir.resolve()})
   API        {base}/api/v1      docs {base}/docs
+  console    {base}/console/    (open it in a browser; sign in with a demo account)
   health     {base}/healthz  {base}/readyz  {base}/metrics
   search     {settings.search_url}/healthz
   transcoder http://127.0.0.1:{settings.transcoder.health_port}/readyz

@@ -152,6 +152,18 @@ class ConsolePage:
         self.page.goto(f"{self.base}/console/{hash_}")
         self.wait_ready()
         self.shot(shot or hash_)
+        self.assert_labelled()
+
+    def assert_labelled(self) -> None:
+        """Every control of the page has an accessible name (a <label>, aria-label(ledby) or text);
+        Uppy's own widgets are Uppy's business."""
+        unnamed = self.page.evaluate("""() => [...document.querySelectorAll(
+                'main input:not([type=hidden]), main select, main textarea, main button, header select, header button')]
+            .filter((el) => !el.closest('.uppy-Root') && el.offsetParent !== null)
+            .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+                              || (el.tagName === 'BUTTON' && el.textContent.trim())))
+            .map((el) => el.outerHTML.slice(0, 120))""")
+        assert not unnamed, f"controls without an accessible name: {unnamed}"
 
     def wait_ready(self, timeout: float = 30_000) -> None:
         """The router marks the page it finished rendering with data-ready."""

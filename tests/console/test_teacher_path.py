@@ -126,6 +126,7 @@ def test_teacher_uploads_describes_finds_and_plays_a_lesson(console, dev_stack, 
     assert page.locator(f".hit[data-id='{resource_id}'] mark").count() >= 1
     assert page.locator(".facet[data-facet=subject]").count() or page.locator(".chips.chosen li").count()
     console.shot("search-results")
+    console.assert_labelled()
     page.locator(".facet[data-facet=kind] a").first.click()
     console.wait_ready()
     console.shot("search-facet")
@@ -143,6 +144,7 @@ def test_teacher_uploads_describes_finds_and_plays_a_lesson(console, dev_stack, 
     page.wait_for_function("document.querySelectorAll('.pages img').length >= 1 && "
                            "document.querySelector('.pages img').naturalWidth > 0", timeout=30_000)
     console.shot("resource-playing")
+    console.assert_labelled()
     page.locator(".player select.rung").select_option(str(state["levels"].index(min(state["levels"]))))
     page.wait_for_function("window.lbPlayer.currentLevel === window.lbPlayer.levels.findIndex("
                            "l => l[0] === 240)", timeout=30_000)
@@ -193,6 +195,7 @@ def test_rural_classroom_big_screen_starts_on_the_rung_its_link_carries(console,
     assert page.locator(".lesson-title").inner_text() == "认识钟表（大屏）"
     assert page.locator(".topbar").is_hidden()
     console.shot(f"classroom-playing-{kbps}kbps")
+    console.assert_labelled()
     page.evaluate("document.querySelector('video').pause()")
     page.get_by_role("link", name="退出大屏").click()
     console.wait_ready()
