@@ -75,6 +75,7 @@ export async function render(root, ctx) {
     help, status, h("div", { class: "sk-split" }, list, detail)));
 
   let items = [];
+  let total = 0;  // the queue holds more than the 100 loaded at a time
   let current = 0;
   // Codes shown by their names (the taxonomy's vocabularies); a code stays as it is if unknown.
   const names = {};
@@ -91,7 +92,8 @@ export async function render(root, ctx) {
     try {
       const reply = await call(ctx, "GET", "/moderation/queue", { query: { page: 1, size: 100 } });
       items = reply.items;
-      counter.textContent = t("count", { n: reply.total });
+      total = reply.total;
+      counter.textContent = t("count", { n: total });
       status.show("");
       current = Math.min(current, Math.max(items.length - 1, 0));
       drawList();
@@ -259,10 +261,15 @@ export async function render(root, ctx) {
         ? (reply.review_level ? t("needs_level2", { title: item.title }) : t("approved", { title: item.title }))
         : t("rejected", { title: item.title, reason: t(`r_${reasonCode}`) });
       items.splice(current, 1);
-      counter.textContent = t("count", { n: items.length });
+      total = Math.max(total - 1, 0);
+      counter.textContent = t("count", { n: total });
       if (current >= items.length) current = Math.max(items.length - 1, 0);
-      drawList();
-      await drawDetail();
+      if (!items.length && total) {
+        await load();  // the next hundred
+      } else {
+        drawList();
+        await drawDetail();
+      }
       status.show(message, "ok");
       list.focus();
     } catch (error) {
