@@ -192,6 +192,8 @@ def console(browser, dev_stack, request) -> Iterator[ConsolePage]:
     context = browser.new_context(viewport=PROJECTOR, locale="zh-CN")
     page = context.new_page()
     tab = ConsolePage(page, dev_stack.url, request.node.name)
+    for old in ARTIFACTS.glob(f"{tab.test_name}-*.png"):  # a rerun's shots replace the last run's
+        old.unlink()
     yield tab
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         tab.shot("failure")

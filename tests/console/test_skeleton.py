@@ -23,6 +23,13 @@ def test_teacher_signs_in_and_sees_their_resources_in_both_languages(console):
     assert page.locator("h1").inner_text() == "My resources"
     assert page.locator("html").get_attribute("lang") == "en"
     console.shot("my-resources-en")
+    for hash_, title in (("#/upload", "Upload"), ("#/search", "Find resources"), ("#/classroom", "Classroom screen")):
+        console.visit(hash_, shot=f"{hash_}-en")
+        assert page.locator("main h1").first.inner_text() == title
+    assert page.locator(".uppy-Dashboard").count() == 0  # Uppy only on the upload page
+    console.visit("#/upload", shot="upload-en-uppy")
+    assert "browse" in page.locator(".uppy-Dashboard").inner_text().lower()  # Uppy's English strings
+    console.visit("#/my", shot="my-resources-en-again")
     page.set_viewport_size(PHONE)
     console.shot("my-resources-phone")
     assert not console.errors, console.errors

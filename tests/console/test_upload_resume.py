@@ -39,9 +39,10 @@ def test_an_upload_resumes_after_a_dropped_link_and_a_closed_tab(console, dev_st
     page.wait_for_function("(window.lbUppy.getFiles()[0]?.progress.bytesUploaded || 0) > 2 * 1024 * 1024",
                            timeout=60_000)
     # The link drops, then comes back: tus-js-client retries and goes on with the same upload.
-    cdp.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
-    page.wait_for_timeout(1500)  # offline for a while (the condition under test, not a wait for one)
+    with page.expect_event("requestfailed", lambda r: r.method in ("PATCH", "HEAD") and UPLOADS in r.url,
+                           timeout=60_000):
+        cdp.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
+                                                      "uploadThroughput": -1})
     console.shot("upload-offline")
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20, "downloadThroughput": -1,
                                                   "uploadThroughput": 1_500_000})
