@@ -1,0 +1,158 @@
+"""Subtitle tracks: attached with the lesson's files (any path that attaches uploads: creating,
+adding files, an approved revision, a recording classroom's push), served to players as an HLS
+subtitle rendition, and read for search with their cue times.
+
+The file is stored as uploaded (its checks ran when the upload ended, uploads/subtitles.py) and
+turned into WebVTT when read: a sidecar is a few hundred KiB of text, parsing it is cheap, and
+there is then no second copy to keep in step or to collect."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.orm import Session
+
+from services.api.resources.models import Asset, Resource, changed_for_search
+from services.api.subtitles.errors import SubtitleBeyondVideo, SubtitleNeedsVideo, SubtitleNotFound
+from services.api.subtitles.models import SubtitleTrack
+from services.api.uploads.models import Blob
+from services.common import subtitles
+from services.common.db import PreparedQuery
+from services.common.search import CueText
+from services.common.storage import BlobNotFound, BlobStore
+
+log = structlog.get_logger("subtitles")
+
+ROLE = "subtitle"
+CATEGORY = "subtitle"
+# Where a subtitle's files sit under a playback grant (playback/router.py).
+PLAY_PREFIX = "subtitles/"
+
+
+def attach_track(session: Session, *, resource: Resource, asset: Asset, probe: dict[str, Any]) -> SubtitleTrack:
+    """Makes a just-attached subtitle asset a track of the resource's video, replacing the track
+    of the same language. Refused (and so the whole attach rolled back) without a video, or when
+    the cues run past it. Search is told: the cues are part of the resource's document."""
+    facts = probe.get("subtitle") or {}
+    videos = [a for a in resource.assets if a.category == "video"]
+    if not videos:
+        raise SubtitleNeedsVideo()
+    durations = [a.duration_s for a in videos if a.duration_s]
+    end_s = float(facts.get("end_s") or 0)
+    if durations and end_s > max(durations) + subtitles.END_SLACK_S:
+        raise SubtitleBeyondVideo(end_s=f"{end_s:g}", duration_s=f"{max(durations):g}")
+    language = facts.get("language") or subtitles.DEFAULT_LANGUAGE
+    replaced = session.scalars(select(SubtitleTrack).where(SubtitleTrack.resource_id == resource.id,
+                                                           SubtitleTrack.language == language)).all()
+    for track in replaced:
+        old = next((a for a in resource.assets if a.id == track.asset_id), None)
+        session.delete(track)
+        if old is not None:
+            resource.assets.remove(old)  # its blob stays until `lb blobs gc` finds it unused
+    session.flush()
+    track = SubtitleTrack(resource_id=resource.id, asset_id=asset.id, language=language,
+                          format=str(facts.get("format") or "vtt"), cue_count=int(facts.get("cues") or 0), end_s=end_s)
+    session.add(track)
+    changed_for_search(resource)
+    return track
+
+
+# --------------------------------------------------------------------------- playback
+
+@dataclass(frozen=True)
+class PlayableTrack:
+    asset_id: str
+    language: str
+    blob_key: str
+
+
+_TRACKS_OF = PreparedQuery(
+    select(SubtitleTrack.asset_id, SubtitleTrack.language, Blob.key.label("blob_key"))
+    .join(Asset, Asset.id == SubtitleTrack.asset_id).join(Blob, Blob.id == Asset.blob_id)
+    .where(SubtitleTrack.resource_id == bindparam("resource_id"))
+    .order_by(SubtitleTrack.created_at, SubtitleTrack.id))
+_VIDEO_DURATION = PreparedQuery(
+    select(Asset.duration_s).where(Asset.resource_id == bindparam("resource_id"), Asset.category == "video",
+                                   Asset.duration_s.is_not(None)))
+
+
+def tracks_of(connection: Connection, *, resource_id: str) -> list[PlayableTrack]:
+    return [PlayableTrack(asset_id=r.asset_id, language=r.language, blob_key=r.blob_key)
+            for r in _TRACKS_OF.rows(connection, {"resource_id": resource_id})]
+
+
+def renditions(tracks: list[PlayableTrack]) -> list[subtitles.SubtitleRendition]:
+    """The tracks as a master playlist lists them. Chinese (the platform's language) is the
+    default when there is a Chinese track, else the first; players show the default at once."""
+    default = next((t for t in tracks if t.language.split("-")[0] == "zh"), tracks[0] if tracks else None)
+    return [subtitles.SubtitleRendition(uri=f"{PLAY_PREFIX}{t.asset_id}.m3u8", language=t.language,
+                                        name=subtitles.language_name(t.language), default=t is default)
+            for t in tracks]
+
+
+def video_duration(connection: Connection, *, resource_id: str) -> float | None:
+    durations = [d for (d,) in _VIDEO_DURATION.rows(connection, {"resource_id": resource_id})]
+    return max(durations) if durations else None
+
+
+@dataclass(frozen=True)
+class SubtitleFile:
+    """A file asked for under a grant's `subtitles/`, found in the database."""
+    track: PlayableTrack
+    extension: str               # m3u8 or vtt
+    duration_s: float            # of the video, else of the cues
+
+
+def locate(connection: Connection, *, resource_id: str, path: str) -> SubtitleFile:
+    """`<asset_id>.m3u8` or `<asset_id>.vtt` of one of the resource's tracks, or a 404."""
+    asset_id, _, extension = path.removeprefix(PLAY_PREFIX).rpartition(".")
+    track = next((t for t in tracks_of(connection, resource_id=resource_id) if t.asset_id == asset_id), None)
+    if track is None or extension not in ("m3u8", "vtt"):
+        raise SubtitleNotFound()
+    duration = video_duration(connection, resource_id=resource_id)
+    if duration is None:
+        duration = connection.scalar(select(SubtitleTrack.end_s).where(SubtitleTrack.asset_id == asset_id)) or 0.0
+    return SubtitleFile(track=track, extension=extension, duration_s=duration)
+
+
+def render(store: BlobStore, file: SubtitleFile) -> tuple[str, str]:
+    """(text, media type): the media playlist of one WebVTT segment lasting the whole video, or
+    the cues as WebVTT (an SRT upload converted). Reads blob storage: not on the event loop."""
+    if file.extension == "m3u8":
+        return (subtitles.subtitle_playlist(f"{file.track.asset_id}.vtt", duration_s=file.duration_s),
+                "application/vnd.apple.mpegurl")
+    return subtitles.to_webvtt(_parsed(store, file.track.blob_key)), "text/vtt; charset=utf-8"
+
+
+def _parsed(store: BlobStore, key: str) -> subtitles.Subtitle:
+    try:
+        return subtitles.parse(b"".join(store.open(key)))
+    except BlobNotFound:
+        raise SubtitleNotFound() from None
+
+
+# --------------------------------------------------------------------------- search
+
+def search_cues(session: Session, store: BlobStore, *, resource_ids: list[str]) -> dict[str, list[CueText]]:
+    """Per resource, the cues of its subtitle tracks with their start times, for its search
+    document. A file that cannot be read is skipped (and logged): search works without it."""
+    out: dict[str, list[CueText]] = {}
+    if not resource_ids:
+        return out
+    rows = session.execute(
+        select(SubtitleTrack.resource_id, SubtitleTrack.asset_id, SubtitleTrack.language, Blob.key)
+        .join(Asset, Asset.id == SubtitleTrack.asset_id).join(Blob, Blob.id == Asset.blob_id)
+        .where(SubtitleTrack.resource_id.in_(resource_ids))
+        .order_by(SubtitleTrack.resource_id, SubtitleTrack.created_at, SubtitleTrack.id)).all()
+    for resource_id, asset_id, language, key in rows:
+        try:
+            parsed = subtitles.parse(b"".join(store.open(key)))
+        except (BlobNotFound, subtitles.SubtitleInvalid) as error:
+            log.warning("subtitle_unreadable", asset_id=asset_id, key=key, error=str(error))
+            continue
+        out.setdefault(resource_id, []).extend(
+            CueText(at_s=round(cue.start_s, 3), text=text, language=language, asset_id=asset_id)
+            for cue in parsed.cues if (text := cue.text))
+    return out
