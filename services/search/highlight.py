@@ -88,13 +88,14 @@ def highlight(*, title: str, passages: list[tuple[str, int | None]], terms: tupl
     texts = [title, *(text for text, _ in passages), transcript]
     normal_title, *normal_passages, normal_transcript = texts if plain else _normalized(texts)
     title_spans = _spans(normal_title, matcher)
-    # The passage matching the most distinct terms: the description, the best page or the best cue.
-    best: tuple[int, str, list[tuple[int, int]], int | None, float | None] | None = None
+    # The passage matching the most distinct terms: the description, the best page or the best
+    # cue; between equals, the one whose matches are longest (完全平方式 over 平方), then the first.
+    best: tuple[tuple[int, int], str, list[tuple[int, int]], int | None, float | None] | None = None
     for (text, page), normal in zip(passages, normal_passages, strict=True):
         spans = _spans(normal, matcher)
         if not spans:
             continue
-        distinct = len({fold(normal[a:b]) for a, b in spans})
+        distinct = (len({fold(normal[a:b]) for a, b in spans}), max(b - a for a, b in spans))
         if best is None or distinct > best[0]:
             best = (distinct, text, spans, page, None)
     if cues and (spans := _spans(normal_transcript, matcher)):
@@ -103,7 +104,7 @@ def highlight(*, title: str, passages: list[tuple[str, int | None]], terms: tupl
         for a, b in spans:
             by_cue.setdefault(bisect.bisect_right(starts, a) - 1, []).append((a, b))
         for index, cue_spans in by_cue.items():
-            distinct = len({fold(normal_transcript[a:b]) for a, b in cue_spans})
+            distinct = (len({fold(normal_transcript[a:b]) for a, b in cue_spans}), max(b - a for a, b in cue_spans))
             if best is None or distinct > best[0]:
                 offset = starts[index]
                 text, at_s = cues[index]

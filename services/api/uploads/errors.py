@@ -241,5 +241,5 @@ class SubtitleBadLanguage(UploadError):
     status = 422
     code = "subtitle.bad_language"
     title = {"zh-CN": "字幕语言代码无效", "en": "Invalid subtitle language"}
-    detail = {"zh-CN": "语言代码 {language!r} 无效，请使用如 zh、en、zh-hant 的代码",
-              "en": "{language!r} is not a language code; use one such as zh, en or zh-hant"}
+    detail = {"zh-CN": "语言代码 “{given}” 无效，请使用如 zh、en、zh-hant 的代码",
+              "en": "“{given}” is not a language code; use one such as zh, en or zh-hant"}

@@ -20,7 +20,7 @@ def language_of(*, filename: str, metadata: dict[str, str]) -> str:
     if given:
         language = subtitles.normalise_language(given)
         if language is None:
-            raise SubtitleBadLanguage(language=given[:40])
+            raise SubtitleBadLanguage(given=given[:40])
         return language
     return subtitles.language_from_filename(filename) or subtitles.DEFAULT_LANGUAGE
 
