@@ -195,9 +195,15 @@ def timestamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-def to_webvtt(subtitle: Subtitle) -> str:
-    """The cues as a WebVTT file (an SRT file converted; a WebVTT one rewritten cleanly)."""
-    out = ["WEBVTT", ""]
+def to_webvtt(subtitle: Subtitle, *, mpegts: int | None = None) -> str:
+    """The cues as a WebVTT file (an SRT file converted; a WebVTT one rewritten cleanly).
+
+    `mpegts`: the 90 kHz timestamp at which the video's MPEG-TS segments start. HLS players
+    read WebVTT cue times against that timeline (X-TIMESTAMP-MAP, RFC 8216 3.5); without the
+    map a cue at 0 is taken as MPEG-TS time 0, so every cue would show early by the muxer's start
+    offset (1.4 s for ffmpeg's, seen in hls.js)."""
+    header = f"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:{mpegts},LOCAL:00:00:00.000" if mpegts is not None else "WEBVTT"
+    out = [header, ""]
     for cue in subtitle.cues:
         timing = f"{timestamp(cue.start_s)} --> {timestamp(cue.end_s)}"
         out += [f"{timing} {cue.settings}" if cue.settings else timing, cue.payload, ""]
@@ -258,3 +264,29 @@ def subtitle_playlist(vtt_uri: str, *, duration_s: float) -> str:
     return "\n".join(["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(duration)}",
                       "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", f"#EXTINF:{duration:.3f},", vtt_uri,
                       "#EXT-X-ENDLIST"]) + "\n"
+
+
+def first_pts(segment_head: bytes) -> int | None:
+    """The presentation timestamp (90 kHz) of the first video frame in the start of an MPEG-TS
+    segment (of the first audio frame when there is no video): where a player's timeline begins,
+    hls.js putting the first video frame at 0 (the audio, muxed slightly earlier, is trimmed).
+    None when no PES header with a PTS is found (not MPEG-TS, or cut short)."""
+    first: dict[int, int] = {}
+    video: list[int] = []
+    for at in range(0, len(segment_head) - 187, 188):
+        packet = segment_head[at:at + 188]
+        if packet[0] != 0x47 or not packet[1] & 0x40:  # a payload unit must start here
+            continue
+        pid = ((packet[1] & 0x1F) << 8) | packet[2]
+        control = (packet[3] >> 4) & 0x3
+        offset = 4 + (1 + packet[4] if control & 0x2 else 0)
+        if not control & 0x1 or pid in first or offset + 14 > 188:
+            continue
+        pes = packet[offset:]
+        if pes[:3] != b"\x00\x00\x01" or not 0xC0 <= pes[3] <= 0xEF or not pes[7] & 0x80:
+            continue
+        p = pes[9:14]
+        first[pid] = ((p[0] >> 1) & 0x7) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1
+        if pes[3] >= 0xE0:
+            video.append(first[pid])
+    return min(video) if video else min(first.values()) if first else None

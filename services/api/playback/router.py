@@ -57,7 +57,7 @@ async def serve(request: Request, token: str, path: str,
     if path.startswith(subtitles.PLAY_PREFIX):
         found = await read_on_connection(request, lambda connection: subtitles.locate(
             connection, resource_id=grant.resource_id, path=path))
-        text, media_type = await run_in_threadpool(subtitles.render, store, found)
+        text, media_type = await run_in_threadpool(service.subtitle_file, store, grant, found)
         return Response(text, media_type=media_type, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path == "master.m3u8":
         tracks = await read_on_connection(request, lambda connection: subtitles.tracks_of(

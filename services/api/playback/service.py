@@ -155,6 +155,27 @@ def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
     return _read_text(store, f"{grant.prefix}/{path}")
 
 
+def subtitle_file(store: BlobStore, grant: PlayGrant, found: subtitle_service.SubtitleFile) -> tuple[str, str]:
+    """A subtitle playlist or WebVTT file of the grant's resource; the WebVTT is anchored where
+    the grant's video segments start, so cues show at their times in every rendition."""
+    mpegts = _segments_start(store, grant) if found.extension == "vtt" else None
+    return subtitle_service.render(store, found, mpegts=mpegts)
+
+
+def _segments_start(store: BlobStore, grant: PlayGrant) -> int | None:
+    """The first PTS of the first segment of the grant's first variant (all variants of a ladder
+    start together). None when it cannot be read: the WebVTT is then served unanchored."""
+    try:
+        track = _manifest(store, grant.prefix)["tracks"][grant.track]
+        playlist = PurePosixPath(track["variants"][0]["uri"])
+        first = next(line for line in _read_text(store, f"{grant.prefix}/{playlist}").splitlines()
+                     if line.strip() and not line.startswith("#"))
+        head = b"".join(store.open(f"{grant.prefix}/{playlist.parent / first.strip()}", start=0, end=188 * 400 - 1))
+    except (BlobMissing, BlobNotFound, KeyError, IndexError, StopIteration, ValueError):
+        return None
+    return subtitles.first_pts(head)
+
+
 def file_url(store: BlobStore, key: str, *, filename: str | None = None) -> str:
     """Where the store serves a file under a checked grant: S3 itself, or on local disk the signed
     blob route (Range, ETag, cache headers)."""

@@ -117,13 +117,14 @@ def locate(connection: Connection, *, resource_id: str, path: str) -> SubtitleFi
     return SubtitleFile(track=track, extension=extension, duration_s=duration)
 
 
-def render(store: BlobStore, file: SubtitleFile) -> tuple[str, str]:
+def render(store: BlobStore, file: SubtitleFile, *, mpegts: int | None = None) -> tuple[str, str]:
     """(text, media type): the media playlist of one WebVTT segment lasting the whole video, or
-    the cues as WebVTT (an SRT upload converted). Reads blob storage: not on the event loop."""
+    the cues as WebVTT (an SRT upload converted), anchored at `mpegts`, where the video's
+    segments start (subtitles.to_webvtt). Reads blob storage: not on the event loop."""
     if file.extension == "m3u8":
         return (subtitles.subtitle_playlist(f"{file.track.asset_id}.vtt", duration_s=file.duration_s),
                 "application/vnd.apple.mpegurl")
-    return subtitles.to_webvtt(_parsed(store, file.track.blob_key)), "text/vtt; charset=utf-8"
+    return subtitles.to_webvtt(_parsed(store, file.track.blob_key), mpegts=mpegts), "text/vtt; charset=utf-8"
 
 
 def _parsed(store: BlobStore, key: str) -> subtitles.Subtitle:
