@@ -108,3 +108,21 @@ def test_a_subtitle_added_to_a_published_lesson_reaches_the_index_with_its_cue_t
     assert "<em>完全平方式</em>" in hit["highlight"]["text"]
     [hit] = search("常数项")
     assert hit["highlight"]["at_s"] == 4.2
+
+
+def test_a_subtitle_track_added_to_a_live_lesson_without_a_new_version_is_refused(factory, sessions):
+    from services.api.search.outbox import VersionNotBumped
+    owner = factory.user()
+    resource = factory.resource(owner)  # published
+    blob = Blob(sha256="aa" * 32, size=3, media_type="text/vtt", backend="local", key="blobs/aa/vtt")
+    factory.session.add(blob)
+    factory.session.flush()
+    asset = Asset(resource_id=resource.id, blob_id=blob.id, role="subtitle", filename="a.vtt", media_type="text/vtt",
+                  category="subtitle", size=3, sha256=blob.sha256)
+    factory.session.add(asset)
+    factory.commit()
+    with sessions() as session:
+        session.add(SubtitleTrack(resource_id=resource.id, asset_id=asset.id, language="zh", format="vtt",
+                                  cue_count=1, end_s=1.0))
+        with pytest.raises(VersionNotBumped, match="subtitle track zh"):
+            session.commit()
