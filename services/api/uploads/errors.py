@@ -217,7 +217,7 @@ class SubtitleBinary(UploadError):
 
 class SubtitleNotUtf8(UploadError):
     status = 422
-    code = "subtitle.not_utf8"
+    code = "subtitle.bad_encoding"
     title = {"zh-CN": "字幕文件不是 UTF-8 编码", "en": "Subtitle file is not UTF-8"}
     detail = {"zh-CN": "第 {line} 行不是 UTF-8 文本，请以 UTF-8 编码另存后上传（GBK 等编码不支持）",
               "en": "Line {line} is not UTF-8 text; save the file as UTF-8 and upload it again"}

@@ -170,7 +170,7 @@ ENDS_BEFORE_START = b"WEBVTT\n\n00:05.000 --> 00:04.000\na\n"
 
 
 @pytest.mark.parametrize("data, filename, status, code", [
-    (GBK_SRT, "gbk.srt", 422, "subtitle.not_utf8"),
+    (GBK_SRT, "gbk.srt", 422, "subtitle.bad_encoding"),
     (UNPARSEABLE, "notes.vtt", 422, "subtitle.unparseable"),
     (b"WEBVTT\n\njust text, no timing\n", "nocue.vtt", 422, "subtitle.unparseable"),
     (OUT_OF_ORDER, "order.srt", 422, "subtitle.out_of_order"),
