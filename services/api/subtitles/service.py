@@ -157,3 +157,22 @@ def search_cues(session: Session, store: BlobStore, *, resource_ids: list[str]) 
             CueText(at_s=round(cue.start_s, 3), text=text, language=language, asset_id=asset_id)
             for cue in parsed.cues if (text := cue.text))
     return out
+
+
+# --------------------------------------------------------------------------- screening
+
+def blob_keys(session: Session, *, resource_ids: list[str]) -> dict[str, str]:
+    """Where each subtitle asset of these resources is stored, by asset id."""
+    if not resource_ids:
+        return {}
+    return dict(session.execute(select(Asset.id, Blob.key).join(Blob, Blob.id == Asset.blob_id).where(
+        Asset.resource_id.in_(resource_ids), Asset.category == CATEGORY)).tuples().all())
+
+
+def read_cues(store: BlobStore, key: str) -> tuple[subtitles.Cue, ...]:
+    """A stored subtitle's cues; none (and a log line) when it cannot be read."""
+    try:
+        return subtitles.parse(b"".join(store.open(key))).cues
+    except (BlobNotFound, subtitles.SubtitleInvalid) as error:
+        log.warning("subtitle_unreadable", key=key, error=str(error))
+        return ()

@@ -244,3 +244,20 @@ def test_a_lesson_uploaded_with_its_sidecar_gets_both(client, factory, session, 
     roles = {a.category: a.role for a in session.scalars(select(Asset).where(Asset.resource_id == created.json()["id"]))}
     assert roles == {"video": "main", "subtitle": "subtitle"}
     assert session.scalars(select(SubtitleTrack.language)).all() == ["en"]  # from the file name
+
+
+def test_the_moderation_queue_finds_sensitive_words_in_subtitles_with_their_time(client, factory, lesson):
+    from services.api.orgs.models import Role
+    admin, moderator = factory.user(roles=(Role.district_admin,)), factory.user(roles=(Role.moderator,))
+    factory.commit()
+    lexicon = client.put("/api/v1/moderation/lexicon?mode=replace", content="六合彩\n".encode(),
+                         headers={**factory.headers(admin), "Content-Type": "text/plain"})
+    assert lexicon.status_code == 200, lexicon.text
+    tainted = SRT.replace("常数项".encode(), "六合彩".encode())
+    assert add_subtitle(client, lesson, data=tainted).status_code in (200, 201)
+    queue = client.get("/api/v1/moderation/queue?size=100", headers=factory.headers(moderator))
+    assert queue.status_code == 200, queue.text
+    [item] = [item for item in queue.json()["items"] if item["id"] == lesson["id"]]
+    [words] = [check for check in item["automatic_checks"] if check["check"] == "sensitive_words"]
+    assert words["result"] == "flag"
+    assert [(hit["word"], hit["where"], hit["at_s"]) for hit in words["facts"]["hits"]] == [("六合彩", "subtitle", 4.2)]
