@@ -27,6 +27,9 @@ log = structlog.get_logger("subtitles")
 
 ROLE = "subtitle"
 CATEGORY = "subtitle"
+# Cue text sent to search per resource: what the search service indexes at most
+# (services/search/documents.MAX_CUE_CHARS); more would only weigh on the relay's batches.
+MAX_SEARCH_CHARS = 60_000
 # Where a subtitle's files sit under a playback grant (playback/router.py).
 PLAY_PREFIX = "subtitles/"
 
@@ -147,15 +150,16 @@ def search_cues(session: Session, store: BlobStore, *, resource_ids: list[str]) 
         .join(Asset, Asset.id == SubtitleTrack.asset_id).join(Blob, Blob.id == Asset.blob_id)
         .where(SubtitleTrack.resource_id.in_(resource_ids))
         .order_by(SubtitleTrack.resource_id, SubtitleTrack.created_at, SubtitleTrack.id)).all()
+    budgets: dict[str, int] = {}
     for resource_id, asset_id, language, key in rows:
-        try:
-            parsed = subtitles.parse(b"".join(store.open(key)))
-        except (BlobNotFound, subtitles.SubtitleInvalid) as error:
-            log.warning("subtitle_unreadable", asset_id=asset_id, key=key, error=str(error))
-            continue
-        out.setdefault(resource_id, []).extend(
-            CueText(at_s=round(cue.start_s, 3), text=text, language=language, asset_id=asset_id)
-            for cue in parsed.cues if (text := cue.text))
+        cues = out.setdefault(resource_id, [])
+        for cue in read_cues(store, key):
+            text = cue.text
+            budgets[resource_id] = budgets.get(resource_id, 0) + len(text)
+            if budgets[resource_id] > MAX_SEARCH_CHARS:
+                break
+            if text:
+                cues.append(CueText(at_s=round(cue.start_s, 3), text=text, language=language, asset_id=asset_id))
     return out
 
 
