@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from services.api.resources.models import Asset, Resource, changed_for_search
 from services.api.subtitles.errors import SubtitleBeyondVideo, SubtitleNeedsVideo, SubtitleNotFound
 from services.api.subtitles.models import SubtitleTrack
-from services.api.uploads.models import Blob
+from services.api.uploads.models import Blob, Upload
 from services.common import subtitles
 from services.common.db import PreparedQuery
 from services.common.search import CueText
@@ -38,14 +38,9 @@ def attach_track(session: Session, *, resource: Resource, asset: Asset, probe: d
     """Makes a just-attached subtitle asset a track of the resource's video, replacing the track
     of the same language. Refused (and so the whole attach rolled back) without a video, or when
     the cues run past it. Search is told: the cues are part of the resource's document."""
+    check_fits(videos=resource.assets, subtitle_probes=[probe])
     facts = probe.get("subtitle") or {}
-    videos = [a for a in resource.assets if a.category == "video"]
-    if not videos:
-        raise SubtitleNeedsVideo()
-    durations = [a.duration_s for a in videos if a.duration_s]
     end_s = float(facts.get("end_s") or 0)
-    if durations and end_s > max(durations) + subtitles.END_SLACK_S:
-        raise SubtitleBeyondVideo(end_s=f"{end_s:g}", duration_s=f"{max(durations):g}")
     language = facts.get("language") or subtitles.DEFAULT_LANGUAGE
     replaced = session.scalars(select(SubtitleTrack).where(SubtitleTrack.resource_id == resource.id,
                                                            SubtitleTrack.language == language)).all()
@@ -60,6 +55,21 @@ def attach_track(session: Session, *, resource: Resource, asset: Asset, probe: d
     session.add(track)
     changed_for_search(resource)
     return track
+
+
+def check_fits(*, videos: list[Asset | Upload], subtitle_probes: list[dict[str, Any]]) -> None:
+    """Refuses subtitles (their upload probes) that no video of `videos` (assets or uploads; other
+    kinds of file are skipped) can carry: none at all, or all ending before the last cue."""
+    if not subtitle_probes:
+        return
+    videos = [v for v in videos if v.category == "video"]
+    if not videos:
+        raise SubtitleNeedsVideo()
+    durations = [d for v in videos if (d := v.duration_s if isinstance(v, Asset) else v.probe.get("duration_s"))]
+    for probe in subtitle_probes:
+        end_s = float((probe.get("subtitle") or {}).get("end_s") or 0)
+        if durations and end_s > max(durations) + subtitles.END_SLACK_S:
+            raise SubtitleBeyondVideo(end_s=f"{end_s:g}", duration_s=f"{max(durations):g}")
 
 
 # --------------------------------------------------------------------------- playback

@@ -21,6 +21,7 @@ from tests.api.devices.test_recordings import LESSON, put_json_schedule, registe
 from tests.api.subtitles.test_subtitles import SRT, tus_upload
 from tests.api.uploads.test_tus import upload_file
 from tests.conftest import make_settings
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.filterwarnings("ignore:You should not use the 'timeout' argument with the TestClient")
 
@@ -126,3 +127,22 @@ def test_a_subtitle_track_added_to_a_live_lesson_without_a_new_version_is_refuse
                                   cue_count=1, end_s=1.0))
         with pytest.raises(VersionNotBumped, match="subtitle track zh"):
             session.commit()
+
+
+def test_a_subtitle_too_long_for_a_published_lesson_is_refused_when_proposed_not_when_approved(client, factory,
+                                                                                                session):
+    owner = factory.user()
+    resource = factory.resource(owner)  # published, with a 12-second video
+    blob = Blob(sha256="bb" * 32, size=9, media_type="video/mp4", backend="local", key="blobs/bb/video")
+    factory.session.add(blob)
+    factory.session.flush()
+    factory.session.add(Asset(resource_id=resource.id, blob_id=blob.id, role="main", filename="课.mp4",
+                              media_type="video/mp4", category="video", size=9, sha256=blob.sha256, duration_s=5.0))
+    factory.commit()
+    upload_id, sent = tus_upload(client, factory.headers(owner), SRT, "课.srt")  # cues to 11.9 s
+    assert sent.status_code == 204, sent.text
+    proposed = client.post(f"/api/v1/resources/{resource.id}/assets", headers=factory.headers(owner),
+                           json={"upload_ids": [upload_id]})
+    assert_problem(proposed, 422, "subtitle.beyond_video")
+    assert client.get(f"/api/v1/resources/{resource.id}/revisions",
+                      headers=factory.headers(owner)).json()["items"] == []
