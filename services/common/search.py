@@ -36,6 +36,15 @@ class PageText(BaseModel):
     asset_id: str | None = None
 
 
+class CueText(BaseModel):
+    """One subtitle cue of a lesson: what is said, and when (seconds from the video's start)."""
+    at_s: float = Field(ge=0, le=INT64_MAX)
+    text: str
+    language: str | None = None
+    # Which subtitle asset the cue is in, when a resource holds several.
+    asset_id: str | None = None
+
+
 class SearchDocument(BaseModel):
     id: str
     version: int = Field(ge=1, le=INT64_MAX)
@@ -58,6 +67,8 @@ class SearchDocument(BaseModel):
     knowledge_point_names: list[str] = []
     # Text extracted from documents, one entry per page, so a hit can say which page matched.
     pages: list[PageText] = []
+    # Subtitle cues of lessons, each with its time, so a hit can say when it is said.
+    cues: list[CueText] = []
     school_id: str | None = None
     school_name: str | None = None
     owner_id: str | None = None
@@ -159,6 +170,8 @@ class Highlight(BaseModel):
     title: str | None = None
     text: str | None = None
     page: int | None = None
+    # When `text` is a subtitle cue: its time in the lesson, for `/play?t=`.
+    at_s: float | None = None
 
 
 class NamedRef(BaseModel):

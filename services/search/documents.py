@@ -8,6 +8,8 @@ from services.search.backends.base import AnalysedDocument, audience_of
 # Documents longer than this (about 60 dense slides) are indexed by their first pages only:
 # ranking gains nothing from more, and one huge upload must not stall the index.
 MAX_PAGE_CHARS = 60_000
+# The same for a lesson's subtitle cues (a 45-minute lesson has about 15,000 characters).
+MAX_CUE_CHARS = 60_000
 
 # Facet buckets for lesson length, in minutes: micro lessons, short clips, a lesson, longer.
 DURATION_BUCKETS = ((5 * 60, "lt5"), (20 * 60, "5to20"), (50 * 60, "20to50"))
@@ -30,8 +32,10 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
     # The displayed texts are normalised once: for the terms, and to learn whether the highlighter
     # may make do with `fold` at query time (most are Simplified already).
     title, description, *pages = (normalize(t) for t in [doc.title, doc.description, *(p.text for p in doc.pages)])
+    transcript = "\n".join(c.text for c in doc.cues)
+    spoken = normalize(transcript)
     plain = title == fold(doc.title) and description == fold(doc.description) and all(
-        n == fold(p.text) for n, p in zip(pages, doc.pages, strict=True))
+        n == fold(p.text) for n, p in zip(pages, doc.pages, strict=True)) and spoken == fold(transcript)
     rest = " ".join(filter(None, [" ".join(doc.tags), doc.chapter_name or "", doc.school_name or "",
                                   doc.owner_name or ""]))
     text = {
@@ -39,7 +43,10 @@ def analyse(doc: SearchDocument, analyzer: Analyzer) -> AnalysedDocument:
         "kp_terms": analyzer.indexed(" ".join(doc.knowledge_point_names)),
         "pinyin_terms": " ".join(analyzer.pinyin_terms(" ".join([doc.title, *doc.knowledge_point_names]))),
         "body_terms": " ".join([*analyzer.terms_of_normal(description), *analyzer.terms(rest)]),
-        "pages_terms": " ".join(" ".join(analyzer.terms_of_normal(page)) for page in pages),
+        # Subtitle cues count as text inside the resource, as pages do: one field, so adding them
+        # changed neither index schema (an existing index needs no rebuild).
+        "pages_terms": " ".join([*(" ".join(analyzer.terms_of_normal(page)) for page in pages),
+                                 *analyzer.terms_of_normal(spoken)]),
     }
     keywords = {
         "subject": [doc.subject], "stage": [doc.stage], "grade": [doc.grade], "edition": [doc.edition],
@@ -70,4 +77,12 @@ def _capped(doc: SearchDocument) -> SearchDocument:
             break
         pages.append(page if len(page.text) <= budget else page.model_copy(update={"text": page.text[:budget]}))
         budget -= len(page.text)
-    return doc if len(pages) == len(doc.pages) and budget >= 0 else doc.model_copy(update={"pages": pages})
+    if not (len(pages) == len(doc.pages) and budget >= 0):
+        doc = doc.model_copy(update={"pages": pages})
+    budget, cues = MAX_CUE_CHARS, []
+    for cue in doc.cues:
+        budget -= len(cue.text)
+        if budget < 0:
+            break
+        cues.append(cue)
+    return doc if len(cues) == len(doc.cues) else doc.model_copy(update={"cues": cues})

@@ -247,7 +247,8 @@ class SearchEngine:
                     if doc["school_id"] else None),
             duration_s=doc["duration_s"], published_at=datetime.fromisoformat(published) if published else None,
             views=doc["views"],
-            highlight=highlight(title=doc["title"], passages=passages, terms=terms, plain=stored["plain"]),
+            highlight=highlight(title=doc["title"], passages=passages, terms=terms, plain=stored["plain"],
+                                cues=[(c["text"], c["at_s"]) for c in doc.get("cues", ())]),
             score=score)
 
     def suggest(self, q: str, principal: SearchPrincipal, limit: int) -> SuggestResponse:

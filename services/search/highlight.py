@@ -3,8 +3,10 @@ what the teacher wrote, so matches are found again here and marked with <em> in 
 Done in the service rather than by a backend's highlighter, so both backends mark the same."""
 from __future__ import annotations
 
+import bisect
 import functools
 import html
+import itertools
 import re
 
 from services.common.search import Highlight
@@ -73,25 +75,40 @@ def _snippet(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def highlight(*, title: str, passages: list[tuple[str, int | None]], terms: tuple[str, ...] | list[str],
-              plain: bool) -> Highlight:
-    """`passages`: (text, page number or None for the description). `plain`: `fold` is known to
+              plain: bool, cues: list[tuple[str, float]] | tuple[()] = ()) -> Highlight:
+    """`passages`: (text, page number or None for the description). `cues`: (text, start in
+    seconds) of a lesson's subtitles, searched as one transcript (hundreds of cues, one scan);
+    the best cue is a passage like the others and gives its time. `plain`: `fold` is known to
     normalise these texts (see documents.stored_source), so the matcher, which folds width and
     case itself, runs on them as they are."""
     if not terms:
-        return Highlight.model_construct(title=None, text=None, page=None)
+        return Highlight.model_construct(title=None, text=None, page=None, at_s=None)
     matcher = _matcher(tuple(terms))
-    texts = [title, *(text for text, _ in passages)]
-    normal_title, *normal_passages = texts if plain else _normalized(texts)
+    transcript = "\n".join(text for text, _ in cues)
+    texts = [title, *(text for text, _ in passages), transcript]
+    normal_title, *normal_passages, normal_transcript = texts if plain else _normalized(texts)
     title_spans = _spans(normal_title, matcher)
-    # The passage matching the most distinct terms: the description, or the best page.
-    best: tuple[int, str, list[tuple[int, int]], int | None] | None = None
+    # The passage matching the most distinct terms: the description, the best page or the best
+    # cue; between equals, the one whose matches are longest (完全平方式 over 平方), then the first.
+    best: tuple[tuple[int, int], str, list[tuple[int, int]], int | None, float | None] | None = None
     for (text, page), normal in zip(passages, normal_passages, strict=True):
         spans = _spans(normal, matcher)
         if not spans:
             continue
-        distinct = len({fold(normal[a:b]) for a, b in spans})
+        distinct = (len({fold(normal[a:b]) for a, b in spans}), max(b - a for a, b in spans))
         if best is None or distinct > best[0]:
-            best = (distinct, text, spans, page)
+            best = (distinct, text, spans, page, None)
+    if cues and (spans := _spans(normal_transcript, matcher)):
+        starts = list(itertools.accumulate((len(text) + 1 for text, _ in cues[:-1]), initial=0))
+        by_cue: dict[int, list[tuple[int, int]]] = {}
+        for a, b in spans:
+            by_cue.setdefault(bisect.bisect_right(starts, a) - 1, []).append((a, b))
+        for index, cue_spans in by_cue.items():
+            distinct = (len({fold(normal_transcript[a:b]) for a, b in cue_spans}), max(b - a for a, b in cue_spans))
+            if best is None or distinct > best[0]:
+                offset = starts[index]
+                text, at_s = cues[index]
+                best = (distinct, text, [(a - offset, min(b - offset, len(text))) for a, b in cue_spans], None, at_s)
     return Highlight.model_construct(title=mark(title, title_spans) if title_spans else None,
                                      text=_snippet(best[1], best[2]) if best else None,
-                                     page=best[3] if best else None)
+                                     page=best[3] if best else None, at_s=best[4] if best else None)

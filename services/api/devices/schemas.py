@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"[^\s\u0085]")]
-TrackRole = Annotated[str, StringConstraints(pattern=r"^(presenter|students|presentation|screen|composite)$")]
+TrackRole = Annotated[str, StringConstraints(pattern=r"^(presenter|students|presentation|screen|composite|subtitle)$")]
 
 
 class DeviceCreate(BaseModel):

@@ -23,3 +23,11 @@ class PlayNotFound(DomainError):
     code = "playback.play_not_found"
     title = {"zh-CN": "播放记录不存在", "en": "Play not found"}
     detail = {"zh-CN": "该播放记录不存在或不属于你", "en": "The play does not exist or is not yours"}
+
+
+class InvalidStartTime(DomainError):
+    status = 422
+    code = "playback.invalid_start"
+    title = {"zh-CN": "播放起点无效", "en": "Invalid start time"}
+    detail = {"zh-CN": "t 须为 0 到视频时长（{duration}）之间的秒数：{reason}",
+              "en": "t must be seconds from 0 to the video's duration ({duration}): {reason}"}

@@ -14,6 +14,7 @@ from services.api.playback import service
 from services.api.playback.schemas import PlayProgress, PlayRecorded
 from services.api.playback.tokens import verify
 from services.api.resources import links
+from services.api.subtitles import service as subtitles
 from services.api.routing import ANY_ORIGIN, api_router
 
 router = api_router(tags=["playback"])
@@ -24,11 +25,14 @@ _PLAYLIST_CACHE = "private, no-cache"
 
 @router.get("/resources/{resource_id}/play")
 def play(request: Request, session: SessionDep, caller: CurrentUser, resource_id: str,
-         max_height: Annotated[int | None, Query(ge=144, le=4320)] = None) -> dict[str, Any]:
+         max_height: Annotated[int | None, Query(ge=144, le=4320)] = None,
+         t: Annotated[str | None, Query(max_length=32, description=(
+             "Start playback here, in seconds from the start (e.g. a subtitle hit's `at_s`); "
+             "a number from 0 to the video's duration, else 422 `playback.invalid_start`"))] = None) -> dict[str, Any]:
     state = request.app.state
     return service.play(session, actor=caller, resource_id=resource_id, max_height=max_height,
                         store=state.blob_store, secret=state.settings.keys.playback,
-                        api_url=state.settings.public_api_url)
+                        api_url=state.settings.public_api_url, t=t)
 
 
 @router.post("/resources/{resource_id}/play/progress", response_model=PlayRecorded)
@@ -50,8 +54,15 @@ async def serve(request: Request, token: str, path: str,
     path = service.checked_path(path)
     await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
                                                                      epoch=grant.epoch))
+    if path.startswith(subtitles.PLAY_PREFIX):
+        found = await read_on_connection(request, lambda connection: subtitles.locate(
+            connection, resource_id=grant.resource_id, path=path))
+        text, media_type = await run_in_threadpool(service.subtitle_file, store, grant, found)
+        return Response(text, media_type=media_type, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path == "master.m3u8":
-        return Response(await run_in_threadpool(service.master_playlist, store, grant),
+        tracks = await read_on_connection(request, lambda connection: subtitles.tracks_of(
+            connection, resource_id=grant.resource_id))
+        return Response(await run_in_threadpool(service.master_playlist, store, grant, subtitles.renditions(tracks)),
                         media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path.endswith(".m3u8"):
         return Response(await run_in_threadpool(service.media_playlist, store, grant, path),

@@ -3,6 +3,7 @@ playlists a standard player can follow on either storage backend."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import PurePosixPath
 from typing import Any
@@ -14,13 +15,14 @@ from sqlalchemy.orm import Session
 from services.api.auth.principal import Principal
 from services.api.blobs.errors import BlobMissing
 from services.api.orgs.models import School
-from services.api.playback.errors import InvalidPlaybackToken, NotPlayable, PlayNotFound
+from services.api.playback.errors import InvalidPlaybackToken, InvalidStartTime, NotPlayable, PlayNotFound
 from services.api.playback.models import PlayRecord
 from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
 from services.api.resources.models import Asset, Resource
-from services.common import hls
+from services.api.subtitles import service as subtitle_service
+from services.common import hls, subtitles
 from services.common.db import write_apart
 from services.common.storage import BlobNotFound, BlobStore
 
@@ -38,14 +40,16 @@ MAX_PLAY_SECONDS = 8 * 3600
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
-         secret: bytes, api_url: str) -> dict[str, Any]:
+         secret: bytes, api_url: str, t: str | None = None) -> dict[str, Any]:
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     asset, rendition = _playable(resource.assets)
+    start_s = start_time(t, duration_s=asset.duration_s)
     school = session.get(School, actor.school_id) if actor.school_id else None
     start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
     track = int(rendition.get("default_track", 0))
     grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
-                      expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch)
+                      expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch,
+                      start_ms=round(start_s * 1000) if start_s else 0)
     variants = listed_variants(rendition["tracks"][track], grant)
     # One statement, no version bump: a view is not a change search must be told of at once.
     # Apart, as this is a GET. Commits.
@@ -62,7 +66,28 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
                          if download else f"{api_url}/api/v1/resources/{resource.id}/assets/{asset.id}/download"),
         "renditions": [{"height": v.get("height"), "bandwidth": v["bandwidth"]} for v in variants],
         "complete": rendition["job"] == "ladder",
+        "start_s": start_s,
+        "subtitles": [{"language": r.language, "name": r.name, "default": r.default}
+                      for r in subtitle_service.renditions(subtitle_service.tracks_of(session.connection(),
+                                                                                      resource_id=resource.id))],
     }
+
+
+def start_time(raw: str | None, *, duration_s: float | None) -> float | None:
+    """`t` as seconds from the start (e.g. a subtitle hit's `at_s`): a finite number from 0 to
+    the video's duration, or a 422 that says which."""
+    if raw is None or raw == "":
+        return None
+    duration = f"{duration_s:g} s" if duration_s else "?"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidStartTime(duration=duration, reason=f"{raw[:32]!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidStartTime(duration=duration, reason=f"{raw[:32]!r} is not a time in the video")
+    if duration_s and value > duration_s:
+        raise InvalidStartTime(duration=duration, reason=f"{value:g} s is past the end")
+    return round(value, 3)
 
 
 def _playable(assets: list[Asset]) -> tuple[Asset, dict[str, Any]]:
@@ -108,13 +133,18 @@ def record_progress(session: Session, *, actor: Principal, resource_id: str, pla
 
 # --------------------------------------------------------------------------- the play route
 
-def master_playlist(store: BlobStore, grant: PlayGrant) -> str:
+def master_playlist(store: BlobStore, grant: PlayGrant,
+                    subtitle_renditions: list[subtitles.SubtitleRendition] | None = None) -> str:
     manifest = _manifest(store, grant.prefix)
     try:
         track = manifest["tracks"][grant.track]
     except (KeyError, IndexError):
         raise InvalidPlaybackToken() from None
-    return hls.master_playlist(listed_variants(track, grant))
+    master = hls.master_playlist(listed_variants(track, grant))
+    if subtitle_renditions or grant.start_ms:
+        master = subtitles.with_subtitles(master, subtitle_renditions or [],
+                                          start_s=grant.start_ms / 1000 if grant.start_ms else None)
+    return master
 
 
 def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
@@ -123,6 +153,27 @@ def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
     URL living minutes. Presigning them here, valid as long as the grant, saved that hop but made
     a revoked link play on for hours."""
     return _read_text(store, f"{grant.prefix}/{path}")
+
+
+def subtitle_file(store: BlobStore, grant: PlayGrant, found: subtitle_service.SubtitleFile) -> tuple[str, str]:
+    """A subtitle playlist or WebVTT file of the grant's resource; the WebVTT is anchored where
+    the grant's video segments start, so cues show at their times in every rendition."""
+    mpegts = _segments_start(store, grant) if found.extension == "vtt" else None
+    return subtitle_service.render(store, found, mpegts=mpegts)
+
+
+def _segments_start(store: BlobStore, grant: PlayGrant) -> int | None:
+    """The first PTS of the first segment of the grant's first variant (all variants of a ladder
+    start together). None when it cannot be read: the WebVTT is then served unanchored."""
+    try:
+        track = _manifest(store, grant.prefix)["tracks"][grant.track]
+        playlist = PurePosixPath(track["variants"][0]["uri"])
+        first = next(line for line in _read_text(store, f"{grant.prefix}/{playlist}").splitlines()
+                     if line.strip() and not line.startswith("#"))
+        head = b"".join(store.open(f"{grant.prefix}/{playlist.parent / first.strip()}", start=0, end=188 * 400 - 1))
+    except (BlobMissing, BlobNotFound, KeyError, IndexError, StopIteration, ValueError):
+        return None
+    return subtitles.first_pts(head)
 
 
 def file_url(store: BlobStore, key: str, *, filename: str | None = None) -> str:

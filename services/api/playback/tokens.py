@@ -25,11 +25,14 @@ class PlayGrant:
     expires: int        # unix seconds
     resource_id: str    # whose link epoch the grant carries (resources/links.py)
     epoch: int          # the link works while the resource's link epoch is still this
+    start_ms: int = 0   # where playback starts (`/play?t=`), written into the master playlist
 
 
 def sign(grant: PlayGrant, *, secret: bytes) -> str:
-    body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires,
-                            grant.resource_id, grant.epoch],
+    fields = [grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires, grant.resource_id,
+              grant.epoch]
+    # A start time only when there is one: links without it stay exactly as they were.
+    body = _b64(json.dumps(fields + [grant.start_ms] if grant.start_ms else fields,
                            separators=(",", ":")).encode())
     return f"{body}.{_mac(body, secret)}"
 
@@ -40,11 +43,13 @@ def verify(token: str, *, secret: bytes, now: float | None = None) -> PlayGrant:
     if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
         raise InvalidPlaybackToken()
     try:
-        prefix, track, start_bps, max_height, expires, resource_id, epoch = json.loads(
+        prefix, track, start_bps, max_height, expires, resource_id, epoch, *rest = json.loads(
             base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if len(rest) > 1:
+            raise ValueError("too many fields")
         grant = PlayGrant(prefix=str(prefix), track=int(track), start_bps=int(start_bps),
                           max_height=int(max_height), expires=int(expires), resource_id=str(resource_id),
-                          epoch=int(epoch))
+                          epoch=int(epoch), start_ms=int(rest[0]) if rest else 0)
     except (ValueError, TypeError):
         raise InvalidPlaybackToken() from None
     if grant.expires < (now if now is not None else time.time()):

@@ -7,18 +7,20 @@ from sqlalchemy.orm import Session
 from services.api.resources.errors import AssetKindNotAllowed, UploadNotUsable
 from services.api.resources.models import Asset, Resource, ResourceKind
 from services.api.screening.blocklist import refuse_blocked
+from services.api.subtitles import service as subtitles
 from services.api.uploads.models import Blob, Upload, UploadStatus
 from services.api.uploads.uploader import Uploader
 
 # What files each kind of resource takes (a recording is video; a lesson plan is a document).
+# A subtitle goes with a video (subtitles/service.py checks there is one).
 ALLOWED_CATEGORIES: dict[ResourceKind, set[str]] = {
-    ResourceKind.courseware: {"document", "image", "video", "audio"},
-    ResourceKind.lesson_recording: {"video"},
-    ResourceKind.excellent_lesson: {"video", "document", "image"},
-    ResourceKind.micro_lesson: {"video", "audio"},
+    ResourceKind.courseware: {"document", "image", "video", "audio", "subtitle"},
+    ResourceKind.lesson_recording: {"video", "subtitle"},
+    ResourceKind.excellent_lesson: {"video", "document", "image", "subtitle"},
+    ResourceKind.micro_lesson: {"video", "audio", "subtitle"},
     ResourceKind.exercise: {"document", "image"},
     ResourceKind.lesson_plan: {"document"},
-    ResourceKind.other: {"document", "image", "video", "audio"},
+    ResourceKind.other: {"document", "image", "video", "audio", "subtitle"},
 }
 
 
@@ -44,10 +46,16 @@ def attach_uploads(session: Session, *, owner: Uploader, resource: Resource, upl
                    roles: list[str] | None = None) -> list[Asset]:
     """Turns the uploader's finished uploads into the resource's assets, each upload once."""
     added = []
-    for index, upload in enumerate(usable_uploads(session, owner=owner, kind=resource.kind, upload_ids=upload_ids)):
+    usable = list(enumerate(usable_uploads(session, owner=owner, kind=resource.kind, upload_ids=upload_ids)))
+    # Subtitles last: each is checked against the videos, those attached with it included.
+    usable.sort(key=lambda pair: pair[1].category == subtitles.CATEGORY)
+    for index, upload in usable:
         blob = session.get_one(Blob, upload.blob_id)
-        role = (roles[index] if roles and index < len(roles) else None) or upload.metadata_.get("role") or (
-            "main" if not resource.assets and index == 0 else "attachment")
+        if upload.category == subtitles.CATEGORY:
+            role = subtitles.ROLE
+        else:
+            role = (roles[index] if roles and index < len(roles) else None) or upload.metadata_.get("role") or (
+                "main" if not resource.assets else "attachment")
         asset = Asset(resource_id=resource.id, blob_id=blob.id, upload_id=upload.id, role=role[:32],
                       filename=upload.filename, media_type=upload.media_type or blob.media_type,
                       category=upload.category or "", size=blob.size, sha256=blob.sha256,
@@ -55,5 +63,8 @@ def attach_uploads(session: Session, *, owner: Uploader, resource: Resource, upl
                       height=upload.probe.get("height"))
         resource.assets.append(asset)
         added.append(asset)
+    session.flush()
+    for asset, upload in ((a, u) for a, (_, u) in zip(added, usable, strict=True) if a.category == subtitles.CATEGORY):
+        subtitles.attach_track(session, resource=resource, asset=asset, probe=upload.probe)
     session.flush()
     return added

@@ -19,6 +19,7 @@ from services.api.resources.models import (Asset, License, Resource, ResourceKin
                                            RevisionStatus, Visibility)
 from services.api.resources.status import ResourceEvent, RevisionEvent, apply_event, apply_revision_event
 from services.api.taxonomy import service as taxonomy
+from services.api.subtitles import service as subtitles
 from services.api.uploads.models import Upload
 from services.api.uploads.uploader import Uploader
 from services.common.problems import InvalidField
@@ -80,6 +81,9 @@ def normalise(session: Session, *, resource: Resource, uploader: Uploader, chang
     if changes.get("upload_ids"):
         kind = ResourceKind(values.get("kind", resource.kind))
         usable = assets.usable_uploads(session, owner=uploader, kind=kind, upload_ids=_unique(changes["upload_ids"]))
+        # A subtitle that could not be attached is refused now, not when a reviewer approves it.
+        subtitles.check_fits(videos=[*resource.assets, *usable], subtitle_probes=[
+            upload.probe for upload in usable if upload.category == subtitles.CATEGORY])
         values["upload_ids"] = [upload.id for upload in usable]
     return values
 

@@ -6,8 +6,8 @@ revision.
 Checks, and what they mean (`result`):
 * blocked_content (hard): a file's bytes are on the blocklist → fail. New files are refused
   when attached (blocklist.refuse_blocked); this shows those attached before the block.
-* sensitive_words (soft): the district lexicon in the title, description, tags or a document's
-  extracted text → flag, with the words and where.
+* sensitive_words (soft): the district lexicon in the title, description, tags, a document's
+  extracted text or a lesson's subtitles → flag, with the words and where (a page, a cue's time).
 * duration (soft): a video or recording whose length does not fit its kind (DURATION_LIMITS_S).
 * what processing reported per file (soft): black_video, frozen_video, silent_audio,
   document_text; and any other check a job's manifest carries (`checks`, services/common/checks.py).
@@ -33,6 +33,7 @@ from services.api.resources.models import Asset, Resource, ResourceKind
 from services.api.screening import blocklist, lexicon
 from services.api.screening.errors import InvalidLexicon, UnsupportedLexiconFormat
 from services.api.screening.models import SensitiveLexicon, SensitiveWord
+from services.api.subtitles import service as subtitles
 from services.common.checks import AutomaticCheck, read_checks
 from services.common.storage import BlobStore
 
@@ -58,12 +59,14 @@ def automatic_checks(session: Session, *, store: BlobStore,
         assets.setdefault(asset.resource_id, []).append(asset)
     blocked = blocklist.blocked_among(session, sha256s=[a.sha256 for own in assets.values() for a in own])
     matchers = lexicon.matchers(session, district_ids={resource.district_id for resource in resources})
+    subtitle_keys = subtitles.blob_keys(session, resource_ids=ids)
     out = {}
     for resource in resources:
         own = assets.get(resource.id, [])
         revision, matcher = matchers[resource.district_id]
         checks = [_blocked_content(own, blocked),
-                  _sensitive_words(resource, own, store=store, matcher=matcher, revision=revision)]
+                  _sensitive_words(resource, own, store=store, matcher=matcher, revision=revision,
+                                   subtitle_keys=subtitle_keys)]
         checks += _durations(resource, own)
         for asset in own:
             for rendition in asset.renditions or []:
@@ -82,7 +85,7 @@ def _blocked_content(assets: list[Asset], blocked: set[str]) -> AutomaticCheck:
 
 
 def _sensitive_words(resource: Resource, assets: list[Asset], *, store: BlobStore, matcher: lexicon.Matcher,
-                     revision: int) -> AutomaticCheck:
+                     revision: int, subtitle_keys: dict[str, str] | None = None) -> AutomaticCheck:
     if not matcher.size:
         return AutomaticCheck(check="sensitive_words", result="pass", detail="no lexicon / 未配置敏感词库",
                               facts={"lexicon_revision": revision})
@@ -96,6 +99,9 @@ def _sensitive_words(resource: Resource, assets: list[Asset], *, store: BlobStor
             if rendition.get("kind") == "document" and rendition.get("text"):
                 hits += _document_text_hits(store, f"{rendition['prefix']}/{rendition['text']}", asset_id=asset.id,
                                             matcher=matcher, cache_key=(resource.district_id, str(revision)))
+        if subtitle_keys and asset.id in subtitle_keys:
+            hits += _subtitle_hits(store, subtitle_keys[asset.id], asset_id=asset.id, matcher=matcher,
+                                   cache_key=(resource.district_id, str(revision)))
     facts = {"lexicon_revision": revision, "hits": hits}
     if not hits:
         return AutomaticCheck(check="sensitive_words", result="pass", facts=facts)
@@ -117,6 +123,19 @@ def _document_text_hits(store: BlobStore, key: str, *, asset_id: str, matcher: l
     hits = [{"word": h.word, "category": h.category, "count": h.count, "where": "document",
              "asset_id": asset_id, "page": page.get("page")}
             for page in pages for h in matcher.find(str(page.get("text") or ""))]
+    _document_hits.put((key, *cache_key), hits)
+    return hits
+
+
+def _subtitle_hits(store: BlobStore, key: str, *, asset_id: str, matcher: lexicon.Matcher,
+                   cache_key: tuple[str, str]) -> list[dict[str, Any]]:
+    """The lexicon in a subtitle's cues, each hit with the cue's time (cached as document text is)."""
+    cached = _document_hits.get((key, *cache_key))
+    if cached is not None:
+        return cached
+    cues = subtitles.read_cues(store, key)
+    hits = [{"word": h.word, "category": h.category, "count": h.count, "where": "subtitle", "asset_id": asset_id,
+             "at_s": round(cue.start_s, 3)} for cue in cues for h in matcher.find(cue.text)]
     _document_hits.put((key, *cache_key), hits)
     return hits
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.api.orgs.models import School, User
 from services.api.resources.models import Asset, Resource, ResourceStatus, resource_knowledge_points
+from services.api.subtitles import service as subtitles
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume
 from services.common.search import (
     KnowledgePointEntry,
@@ -43,6 +44,7 @@ def build_documents(session: Session, versions: dict[str, int], store: BlobStore
     live_ids = [i for i, row in found.items() if row[0].status is ResourceStatus.published]
     points = _knowledge_points(session, live_ids)
     assets = _assets(session, live_ids)
+    cues = subtitles.search_cues(session, store, resource_ids=live_ids)
     documents = []
     for resource_id in ids:
         row = found.get(resource_id)
@@ -62,7 +64,8 @@ def build_documents(session: Session, versions: dict[str, int], store: BlobStore
             subject=resource.subject_code, stage=resource.stage_code, grade=resource.grade_code,
             edition=resource.edition_code, volume=resource.volume_code, chapter=resource.chapter_code,
             chapter_name=chapter_name, knowledge_points=assigned, knowledge_point_ancestry=ancestry,
-            knowledge_point_names=names, pages=_pages(store, own_assets), school_id=resource.school_id,
+            knowledge_point_names=names, pages=_pages(store, own_assets), cues=cues.get(resource_id, []),
+            school_id=resource.school_id,
             school_name=school_name, owner_id=resource.owner_id, owner_name=owner_name,
             district_id=resource.district_id, visibility=resource.visibility.value, license=resource.license.value,
             duration_s=max(durations) if durations else None, published_at=resource.published_at,

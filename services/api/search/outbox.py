@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.api.resources.models import SEARCHED_ASSET_COLUMNS, SEARCHED_COLUMNS, Asset, Resource, ResourceStatus
 from services.api.search.models import SearchOutbox
+from services.api.subtitles.models import SubtitleTrack
 from services.common.ids import new_id
 
 
@@ -73,6 +74,12 @@ def _track_versions(session: Session) -> None:
             owner = session.get(Resource, obj.resource_id)
             if owner is not None and _live(owner):
                 unbumped.setdefault(obj.resource_id, []).extend(f"asset {obj.id}: {c}" for c in changed)
+    # A subtitle track added or removed changes the cues of the document.
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, SubtitleTrack) and obj.resource_id:
+            owner = session.get(Resource, obj.resource_id)
+            if owner is not None and _live(owner):
+                unbumped.setdefault(obj.resource_id, []).append(f"subtitle track {obj.language}")
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Resource) and (obj in session.new or obj in session.deleted or _changed_version(obj)):
             unbumped.pop(obj.id, None)

@@ -203,3 +203,43 @@ class UploadIdle(UploadError):
     def __init__(self, *, seconds: float, offset: int) -> None:
         super().__init__(seconds=f"{seconds:g}", offset=offset)
         self.headers["Upload-Offset"] = str(offset)
+
+
+# Subtitle sidecars (services/common/subtitles.py parses them): refused when their upload ends,
+# so nothing of a bad file is ever attached or stored.
+class SubtitleBinary(UploadError):
+    status = 415
+    code = "subtitle.binary"
+    title = {"zh-CN": "字幕文件不是文本", "en": "Subtitle file is not text"}
+    detail = {"zh-CN": "该文件是二进制文件（可能是改了扩展名的视频或文档），字幕须为 WebVTT 或 SRT 文本",
+              "en": "The file is binary (perhaps a renamed video or document); a subtitle is WebVTT or SRT text"}
+
+
+class SubtitleNotUtf8(UploadError):
+    status = 422
+    code = "subtitle.bad_encoding"
+    title = {"zh-CN": "字幕文件不是 UTF-8 编码", "en": "Subtitle file is not UTF-8"}
+    detail = {"zh-CN": "第 {line} 行不是 UTF-8 文本，请以 UTF-8 编码另存后上传（GBK 等编码不支持）",
+              "en": "Line {line} is not UTF-8 text; save the file as UTF-8 and upload it again"}
+
+
+class SubtitleUnparseable(UploadError):
+    status = 422
+    code = "subtitle.unparseable"
+    title = {"zh-CN": "无法解析字幕文件", "en": "Subtitle file cannot be parsed"}
+    detail = {"zh-CN": "不是有效的 WebVTT 或 SRT 字幕：{reason}", "en": "Not a valid WebVTT or SRT file: {reason}"}
+
+
+class SubtitleOutOfOrder(UploadError):
+    status = 422
+    code = "subtitle.out_of_order"
+    title = {"zh-CN": "字幕时间轴有误", "en": "Subtitle timings out of order"}
+    detail = {"zh-CN": "字幕时间有误：{reason}", "en": "Subtitle timings are wrong: {reason}"}
+
+
+class SubtitleBadLanguage(UploadError):
+    status = 422
+    code = "subtitle.bad_language"
+    title = {"zh-CN": "字幕语言代码无效", "en": "Invalid subtitle language"}
+    detail = {"zh-CN": "语言代码 “{given}” 无效，请使用如 zh、en、zh-hant 的代码",
+              "en": "“{given}” is not a language code; use one such as zh, en or zh-hant"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
-MAX_SIZE = {"video": 8 * GiB, "audio": 1 * GiB, "document": 300 * MiB, "image": 50 * MiB}
+MAX_SIZE = {"video": 8 * GiB, "audio": 1 * GiB, "document": 300 * MiB, "image": 50 * MiB,
+            "subtitle": 2 * MiB}  # services/common/subtitles.py MAX_BYTES
 LARGEST = max(MAX_SIZE.values())
 
 # Parts sent to blob storage: above S3's 5 MiB floor, and small, since an upload holds several

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.api.orgs.models import School, User
 from services.api.resources.models import Asset, Resource
 from services.api.uploads import checks, inspector, limits, tus
+from services.api.uploads import subtitles as subtitle_check
 from services.api.uploads.errors import (BadUploadRequest, OffsetMismatch, QuotaExceeded, TypeMismatch,
                                          UnsupportedFileType, UploadError, UploadGone, UploadLocked, UploadNotFound,
                                          UploadTooLarge, UserQuotaExceeded)
@@ -35,7 +36,8 @@ from services.common.storage import BlobStore, MultipartPart
 
 log = structlog.get_logger("uploads")
 
-CATEGORY_NAMES = {"video": "视频 video", "audio": "音频 audio", "document": "文档 document", "image": "图片 image"}
+CATEGORY_NAMES = {"video": "视频 video", "audio": "音频 audio", "document": "文档 document", "image": "图片 image",
+                  "subtitle": "字幕 subtitle"}
 
 
 @dataclass
@@ -228,13 +230,13 @@ def finish(session: Session, *, store: BlobStore, lease: Lease, sha256: str | No
     if lease.multipart_id:
         store.complete_multipart(lease.staging_key, lease.multipart_id, lease.parts)
     upload = session.get_one(Upload, lease.upload_id)
-    filename, length = upload.filename, upload.length
+    filename, length, metadata = upload.filename, upload.length, dict(upload.metadata_ or {})
     # The checks and the hashing take seconds: no transaction stays open across them. On SQLite a
     # read snapshot held that long makes the final write fail ("database is locked") as soon as
     # anyone else commits meanwhile (seen with the media janitor). Our lease keeps the row ours.
     session.rollback()
     try:
-        facts = _inspect(store, key=lease.staging_key, filename=filename)
+        facts = _inspect(store, key=lease.staging_key, filename=filename, metadata=metadata)
     except UploadError as refusal:
         store.delete(lease.staging_key)
         upload = session.get_one(Upload, lease.upload_id)
@@ -253,7 +255,13 @@ def finish(session: Session, *, store: BlobStore, lease: Lease, sha256: str | No
     return upload
 
 
-def _inspect(store: BlobStore, *, key: str, filename: str) -> dict[str, Any]:
+def _inspect(store: BlobStore, *, key: str, filename: str, metadata: dict[str, str]) -> dict[str, Any]:
+    if EXTENSION_CATEGORY.get(extension_of(filename)) == "subtitle":
+        # Text, never sniffed: read whole (its size was bounded when the upload was created).
+        size = store.stat(key).size
+        if size > limits.MAX_SIZE["subtitle"]:
+            raise UploadTooLarge(category=CATEGORY_NAMES["subtitle"], limit_mib=limits.MAX_SIZE["subtitle"] // limits.MiB)
+        return subtitle_check.inspect(b"".join(store.open(key)), filename=filename, metadata=metadata)
     head = b"".join(store.open(key, start=0, end=HEAD_BYTES - 1))
     media_type = sniff(head).media_type
     # Containers, PDFs and pictures are parsed in a sandboxed child process (inspector.py).

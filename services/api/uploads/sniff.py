@@ -38,6 +38,9 @@ CATEGORY_OF = {
     "image/jpeg": "image",
     "image/gif": "image",
     "image/webp": "image",
+    # Subtitle sidecars are text and never sniffed: these only guess the category from a declared type.
+    "text/vtt": "subtitle",
+    "application/x-subrip": "subtitle",
 }
 
 # Names and declared types, used only to guess a category (and its size limit) before any byte
@@ -47,6 +50,7 @@ EXTENSION_CATEGORY = {
     **dict.fromkeys(["mp4", "mov", "mkv", "flv", "ts", "webm", "avi", "m4v"], "video"),
     **dict.fromkeys(["mp3", "m4a", "wav", "aac"], "audio"),
     **dict.fromkeys(["png", "jpg", "jpeg", "gif", "webp"], "image"),
+    **dict.fromkeys(["vtt", "srt"], "subtitle"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Subtitle tracks of lessons: WebVTT or SRT sidecars attached to a resource's video."""
