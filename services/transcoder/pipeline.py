@@ -16,8 +16,7 @@ from pathlib import Path
 from services.common import media, sandbox
 from services.common.jobs import Claim, JobFailed, JobKind, output_prefix
 from services.common.hls import master_playlist as hls_master
-from services.common.renditions import (MANIFEST, AudioOutput, DocumentOutput, HlsOutput, ImageOutput, Output,
-                                        Skipped, Storyboard, Track, manifest_json)
+from services.common.renditions import MANIFEST, HlsOutput, Output, Skipped, Storyboard, Track, manifest_json
 from services.common.storage import BlobStore
 from services.transcoder import documents, hls
 from services.transcoder import screening
