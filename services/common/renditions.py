@@ -72,6 +72,8 @@ def _readable_checks(value: Any) -> list[AutomaticCheck]:
 
 
 Checks = Annotated[list[AutomaticCheck], BeforeValidator(_readable_checks)]
+# A measured quantity: kept as stored (2 stays 2, not 2.0), so a value reads back unchanged.
+Number = int | float
 
 
 # --------------------------------------------------------------------------- video (HLS)
@@ -84,12 +86,12 @@ class Variant(Stored):
     uri: Annotated[str, Field(min_length=1)]
     bandwidth: Annotated[int, Field(gt=0)]  # peak segment bit rate, bit/s
     average_bandwidth: int | None = None
-    duration_s: float | None = None
+    duration_s: Number | None = None
     segments: int | None = None
     codecs: str | None = None
     width: int | None = None  # video only
     height: int | None = None
-    frame_rate: float | None = None
+    frame_rate: Number | None = None
 
 
 class Track(Stored):
@@ -106,7 +108,7 @@ class Track(Stored):
 class Storyboard(Stored):
     image: str
     vtt: str
-    interval_s: float
+    interval_s: Number
     thumb_width: int
     thumb_height: int
 
@@ -133,7 +135,7 @@ class HlsOutput(Output):
 
     job: Literal["first_playable", "ladder"] | None = None
     kind: Literal["hls"] = "hls"
-    duration_s: float | None = None
+    duration_s: Number | None = None
     default_track: Annotated[int, Field(ge=0)] = 0
     tracks: list[Track]
     poster: str | None = None
@@ -191,7 +193,7 @@ class AudioOutput(Output):
     job: Literal["audio"] | None = None
     kind: Literal["audio"] = "audio"
     rendition: str | None = None  # audio.m4a
-    duration_s: float | None = None
+    duration_s: Number | None = None
     bit_rate: int | None = None
     checks: Checks = []
 
