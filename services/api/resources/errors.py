@@ -75,5 +75,6 @@ class RenditionUnreadable(DomainError):
     status = 500
     code = "resource.rendition_unreadable"
     title = {"zh-CN": "文件的处理结果无法读取", "en": "A file's processing result cannot be read"}
-    detail = {"zh-CN": "{where} 无法读取（{problem}）；请管理员重新处理该文件",
-              "en": "{where} cannot be read ({problem}); an administrator can process the file again"}
+    detail = {"zh-CN": "{where} 的处理结果无法读取（{problem}）；请管理员重新处理该文件",
+              "en": "The processing result in {where} cannot be read ({problem}); an administrator can process the file"
+                    " again"}

@@ -26,7 +26,7 @@ def renditions_of(asset: Asset) -> list[Rendition]:
         return read_renditions(asset.renditions, where=f"the renditions of file {asset.id}")
     except ResultInvalid as error:
         log.error("rendition_unreadable", asset_id=asset.id, problem=error.problem)
-        raise RenditionUnreadable(where=error.where, problem=error.problem) from None
+        raise RenditionUnreadable(where=asset.id, problem=error.problem) from None
 
 
 def readable_renditions(asset: Asset) -> list[Rendition]:
