@@ -24,8 +24,10 @@ def preview_for(store: BlobStore, renditions: list[Rendition]) -> dict[str, Any]
     by_job = {rendition.job: rendition for rendition in renditions}
     for job in _SHOWN_BY:
         rendition = by_job.get(job.value)
-        main, thumbnail = _shown(rendition) if rendition is not None else (None, None)
-        if rendition is None or main is None:
+        if rendition is None:
+            continue
+        main, thumbnail = _shown(rendition)
+        if main is None:
             continue
         preview: dict[str, Any] = {"kind": rendition.kind or job.value, "url": _url_of(store, rendition, main),
                                    "thumbnail_url": _url_of(store, rendition, thumbnail) if thumbnail else None}
@@ -74,8 +76,7 @@ def document_preview(store: BlobStore, assets: list[Asset], *, asset_id: str | N
     candidates = [a for a in assets if asset_id is None or a.id == asset_id]
     candidates.sort(key=lambda a: a.role != "main")
     for asset in candidates:
-        rendition = next((r for r in renditions_of(asset)
-                          if isinstance(r, DocumentOutput) and r.job == JobKind.document.value and r.preview), None)
+        rendition = next((r for r in renditions_of(asset) if isinstance(r, DocumentOutput) and r.preview), None)
         if rendition is None or rendition.preview is None:
             continue
         return DocumentPreview(
