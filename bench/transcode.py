@@ -44,6 +44,7 @@ from _common import REPO_ROOT, RESULTS_DIR, machine_info, utc_now, write_json  #
 
 from services.common import media  # noqa: E402
 from services.common.jobs import Claim, JobKind  # noqa: E402
+from services.common.renditions import HlsOutput  # noqa: E402
 from services.common.storage.local import LocalBlobStore  # noqa: E402
 from services.transcoder import hls  # noqa: E402
 from services.transcoder.ffmpeg_run import run_ffmpeg  # noqa: E402
@@ -101,7 +102,7 @@ def _make(path: Path, inputs: list[str], seconds: int) -> None:
 
 # --------------------------------------------------------------------------- the three ways
 
-def run_pipeline(source: Path, scratch: Path) -> tuple[float, dict]:
+def run_pipeline(source: Path, scratch: Path) -> tuple[float, HlsOutput]:
     store = LocalBlobStore(root=scratch / "store", url_base="http://127.0.0.1/blobs", url_secret="bench")
     store.put_file("sources/source.mp4", source, content_type="video/mp4")
     claim = Claim(job_id="bench", attempt=1, kind=JobKind.ladder, resource_id="bench", asset_id="bench",
@@ -109,6 +110,7 @@ def run_pipeline(source: Path, scratch: Path) -> tuple[float, dict]:
     work = Work(claim=claim, store=store, scratch=scratch / "job", report=lambda _f: None, should_stop=lambda: False)
     started = time.perf_counter()
     manifest = ladder(work)
+    assert isinstance(manifest, HlsOutput)
     return time.perf_counter() - started, manifest
 
 
@@ -167,13 +169,13 @@ def run_first_playable(source: Path, out: Path, facts) -> float:
 # --------------------------------------------------------------------------- quality
 
 def ssim(variant_playlist: Path, source: Path, *, seconds: int) -> float | None:
-    facts = hls.measure_variant(variant_playlist)
-    if not facts.get("height"):
+    facts = hls.measure_variant(variant_playlist, name=variant_playlist.parent.name, uri=variant_playlist.name)
+    if not facts.height:
         return None
     result = subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "info", "-t", str(seconds), "-i", str(variant_playlist), "-t", str(seconds),
          "-i", str(source), "-lavfi",
-         f"[1:v]scale={facts['width']}:{facts['height']}:flags=bicubic,format=yuv420p[ref];"
+         f"[1:v]scale={facts.width}:{facts.height}:flags=bicubic,format=yuv420p[ref];"
          "[0:v]format=yuv420p[dist];[dist][ref]ssim", "-f", "null", "-"],
         capture_output=True, text=True, check=True)
     found = re.findall(r"All:([0-9.]+)", result.stderr)
@@ -202,14 +204,15 @@ def bench_source(name: str, source: Path, *, ssim_seconds: int) -> dict:
         rungs = []
         store_root = scratch / "pipeline" / "store" / "objects" / "media" / "bench" / "ladder" / "t0"
         caps = {rung.name: rung.cap_bps for rung in plan.rungs}
-        for variant in manifest["tracks"][0]["variants"]:
-            playlist = store_root / variant["name"] / "index.m3u8"
-            print(f"[{name}] SSIM {variant['name']} ...", flush=True)
-            rungs.append({"name": variant["name"], "height": variant["height"],
-                          "average_bandwidth": variant["average_bandwidth"], "peak_bandwidth": variant["bandwidth"],
+        for variant in manifest.tracks[0].variants:
+            variant_name, average = str(variant.name), variant.average_bandwidth or variant.bandwidth
+            playlist = store_root / variant_name / "index.m3u8"
+            print(f"[{name}] SSIM {variant_name} ...", flush=True)
+            rungs.append({"name": variant_name, "height": variant.height,
+                          "average_bandwidth": average, "peak_bandwidth": variant.bandwidth,
                           # The encoders' caps (video maxrate + audio) plus MPEG-TS overhead.
-                          "cap": caps[variant["name"]],
-                          "within_cap": variant["average_bandwidth"] <= caps[variant["name"]],
+                          "cap": caps[variant_name],
+                          "within_cap": average <= caps[variant_name],
                           "ssim": ssim(playlist, source, seconds=ssim_seconds)})
     duration = facts.duration_s
     return {
@@ -222,7 +225,7 @@ def bench_source(name: str, source: Path, *, ssim_seconds: int) -> dict:
         "speed_vs_one_process": round(one_process_s / pipeline_s, 3),
         "first_playable_45min_s": round(first_s * 2700 / duration, 1),
         "rungs": rungs,
-        "audio_only": manifest["tracks"][0]["audio"]["average_bandwidth"] if manifest["tracks"][0]["audio"] else None,
+        "audio_only": manifest.tracks[0].audio.average_bandwidth if manifest.tracks[0].audio else None,
     }
 
 

@@ -2,20 +2,25 @@
 the API (made per caller at playback)."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+
+from services.common.renditions import Variant
 
 
-def master_playlist(variants: list[dict[str, Any]]) -> str:
+def master_playlist(variants: Sequence[Variant]) -> str:
     """A master playlist listing `variants` in the given order (a player starts on the first).
-    Each variant: uri, bandwidth, average_bandwidth, codecs, and for video width, height and
-    frame_rate."""
+    BANDWIDTH and the URI always; AVERAGE-BANDWIDTH and CODECS when measured (the transcoder
+    always measures them), and for video RESOLUTION and FRAME-RATE."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for variant in variants:
-        attributes = [f"BANDWIDTH={variant['bandwidth']}", f"AVERAGE-BANDWIDTH={variant['average_bandwidth']}",
-                      f'CODECS="{variant["codecs"]}"']
-        if variant.get("height"):
-            attributes.append(f"RESOLUTION={variant['width']}x{variant['height']}")
-            if variant.get("frame_rate"):
-                attributes.append(f"FRAME-RATE={variant['frame_rate']:.3f}")
-        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant["uri"]]
+        attributes = [f"BANDWIDTH={variant.bandwidth}"]
+        if variant.average_bandwidth is not None:
+            attributes.append(f"AVERAGE-BANDWIDTH={variant.average_bandwidth}")
+        if variant.codecs is not None:
+            attributes.append(f'CODECS="{variant.codecs}"')
+        if variant.height:
+            attributes.append(f"RESOLUTION={variant.width}x{variant.height}")
+            if variant.frame_rate:
+                attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant.uri]
     return "\n".join(lines) + "\n"

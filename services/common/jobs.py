@@ -42,6 +42,7 @@ from sqlalchemy import (
 
 from services.common.db import EnumText, UTCDateTime, new_metadata, utcnow
 from services.common.ids import ID_LENGTH, new_id
+from services.common.renditions import Stored
 from services.common.tasks import TaskContract
 
 metadata = new_metadata()
@@ -84,7 +85,7 @@ processing_jobs = Table(
     Column("worker", String(200)),
     Column("progress", Integer, nullable=False, default=0),
     Column("error", String(500)),
-    Column("result", JSON),
+    Column("result", JSON),  # renditions.Output or Skipped, as JSON (read with renditions.read_result)
     # Set by the API once it has folded a finished job into its resource.
     Column("applied", Boolean, nullable=False, default=False),
     Column("heartbeat_at", UTCDateTime()),
@@ -253,9 +254,10 @@ def heartbeat(engine: Engine, held: Claim, *, progress: int | None = None) -> bo
     return _update_held(engine, held, **values)
 
 
-def complete(engine: Engine, held: Claim, *, result: dict[str, Any]) -> bool:
+def complete(engine: Engine, held: Claim, *, result: Stored) -> bool:
+    """Ends an attempt with its result (services/common/renditions.py), as the API will read it."""
     now = utcnow()
-    return _update_held(engine, held, state=JobState.done, result=result, progress=100, finished_at=now,
+    return _update_held(engine, held, state=JobState.done, result=result.stored(), progress=100, finished_at=now,
                         heartbeat_at=now)
 
 

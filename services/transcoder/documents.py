@@ -16,6 +16,7 @@ from typing import Any
 
 from services.common import media, sandbox
 from services.common.jobs import JobFailed
+from services.common.renditions import AudioOutput, DocumentOutput, ImageOutput
 from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS, run_ffmpeg
 
 LIBREOFFICE_LIMITS = sandbox.Limits(time_s=300, memory_bytes=4 * sandbox.GiB, file_bytes=2 * sandbox.GiB)
@@ -52,8 +53,9 @@ OFFICE_EXTENSIONS = {
 PDF = "application/pdf"
 
 
-def document_outputs(source: Path, media_type: str, *, scratch: Path, out: Path) -> dict[str, Any]:
-    """preview.pdf, pages/NNNN.jpg and text.json in `out`; returns their manifest entries."""
+def document_outputs(source: Path, media_type: str, *, prefix: str, scratch: Path, out: Path) -> DocumentOutput:
+    """preview.pdf, pages/NNNN.jpg and text.json in `out`; returns their manifest (to be
+    published under `prefix`)."""
     pdf = out / "preview.pdf"
     if media_type == PDF:
         shutil.copyfile(source, pdf)
@@ -62,15 +64,15 @@ def document_outputs(source: Path, media_type: str, *, scratch: Path, out: Path)
     else:
         raise JobFailed(f"no preview for {media_type or 'this type'} / 该文件类型无法预览")
     facts = _render(scratch, "pages", pdf, out, str(MAX_PAGES))
-    entries = {"kind": "document", "preview": "preview.pdf", "pages": facts["pages"],
-               "page_images": facts["page_images"], "page_image": "pages/{page:04d}.jpg", "text": "text.json",
-               "thumbnail": "thumbnail.jpg" if facts["pages"] else None}
+    capped: dict[str, Any] = {}
     if facts["capped_pages"]:
         # Said, not hidden: these pages' images are smaller than the others.
-        entries["note"] = (f"{len(facts['capped_pages'])} page(s) of absurd size rendered scaled down"
-                           " / 部分页面尺寸异常，已缩小显示")
-        entries["capped_pages"] = facts["capped_pages"]
-    return entries
+        capped = {"note": (f"{len(facts['capped_pages'])} page(s) of absurd size rendered scaled down"
+                           " / 部分页面尺寸异常，已缩小显示"),
+                  "capped_pages": facts["capped_pages"]}
+    return DocumentOutput(kind="document", prefix=prefix, preview="preview.pdf", pages=facts["pages"],
+                          page_images=facts["page_images"], page_image="pages/{page:04d}.jpg", text="text.json",
+                          thumbnail="thumbnail.jpg" if facts["pages"] else None, **capped)
 
 
 def _render(scratch: Path, command: str, source: Path, out: Path, *args: str) -> dict[str, Any]:
@@ -117,17 +119,18 @@ def convert_to_pdf(source: Path, extension: str, *, scratch: Path, pdf: Path) ->
     shutil.move(produced, pdf)
 
 
-def image_outputs(source: Path, *, scratch: Path, out: Path) -> dict[str, Any]:
+def image_outputs(source: Path, *, prefix: str, scratch: Path, out: Path) -> ImageOutput:
     facts = _render(scratch, "image", source, out)
-    return {"kind": "image", "preview": "preview.jpg", "thumbnail": "thumbnail.jpg",
-            "width": facts["width"], "height": facts["height"]}
+    return ImageOutput(kind="image", prefix=prefix, preview="preview.jpg", thumbnail="thumbnail.jpg",
+                       width=facts["width"], height=facts["height"])
 
 
-def audio_outputs(source: str, facts: media.MediaFacts, *, media_type: str | None, scratch: Path, out: Path,
-                  report: Any, should_stop: Any) -> dict[str, Any]:
+def audio_outputs(source: str, facts: media.MediaFacts, *, media_type: str | None, prefix: str, scratch: Path,
+                  out: Path, report: Any, should_stop: Any) -> AudioOutput:
     run_ffmpeg([*FFMPEG_WITH_PROGRESS, *media.input_args(source, media_type), "-map", "0:a:0", "-vn", "-c:a", "aac",
                 "-b:a", f"{AUDIO_KBPS}k", "-movflags", "+faststart", str(out / "audio.m4a")],
                scratch=scratch, network=media.is_url(source), duration_s=facts.duration_s,
                time_limit_s=max(300.0, facts.duration_s), on_progress=report,
                should_stop=should_stop)
-    return {"kind": "audio", "rendition": "audio.m4a", "duration_s": facts.duration_s, "bit_rate": AUDIO_KBPS * 1000}
+    return AudioOutput(kind="audio", prefix=prefix, rendition="audio.m4a", duration_s=facts.duration_s,
+                       bit_rate=AUDIO_KBPS * 1000)

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.common import sandbox
 from services.common.media import FFPROBE_LIMITS, input_args
+from services.common.renditions import Variant
 
 # profile_idc and the constraint byte of the RFC 6381 `avc1.PPCCLL` codec string.
 _AVC_PROFILES = {"Constrained Baseline": (0x42, 0xE0), "Baseline": (0x42, 0x00), "Main": (0x4D, 0x40),
@@ -28,8 +29,9 @@ def media_playlist_segments(playlist: Path) -> list[tuple[float, str]]:
     return segments
 
 
-def measure_variant(playlist: Path) -> dict[str, Any]:
-    """Peak and average bit rate (bit/s, container overhead included), and the codecs."""
+def measure_variant(playlist: Path, *, name: str, uri: str) -> Variant:
+    """The variant `name` (at `uri`, relative to its rendition's prefix) with its peak and
+    average bit rate (bit/s, container overhead included) and codecs."""
     segments = media_playlist_segments(playlist)
     if not segments:
         raise ValueError(f"{playlist} lists no segments")
@@ -39,8 +41,8 @@ def measure_variant(playlist: Path) -> dict[str, Any]:
     peak = max(size * 8 / duration for duration, size in sizes if duration >= min(1.0, total_s))
     average = sum(size for _, size in sizes) * 8 / total_s
     first = playlist.parent / segments[0][1]
-    return {"bandwidth": math.ceil(peak), "average_bandwidth": math.ceil(average),
-            "duration_s": round(total_s, 3), "segments": len(segments), **_stream_facts(first)}
+    return Variant(name=name, uri=uri, bandwidth=math.ceil(peak), average_bandwidth=math.ceil(average),
+                   duration_s=round(total_s, 3), segments=len(segments), **_stream_facts(first))
 
 
 def _stream_facts(segment: Path) -> dict[str, Any]:

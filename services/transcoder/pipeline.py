@@ -8,24 +8,21 @@ therefore rewrites the same keys and never duplicates or orphans objects.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 from services.common import media, sandbox
 from services.common.jobs import Claim, JobFailed, JobKind, output_prefix
 from services.common.hls import master_playlist as hls_master
+from services.common.renditions import MANIFEST, HlsOutput, Output, Skipped, Storyboard, Track, manifest_json
 from services.common.storage import BlobStore
 from services.transcoder import documents, hls
 from services.transcoder import screening
 from services.transcoder.ffmpeg_run import run_ffmpeg, run_tool
 from services.transcoder.ladder import download_command, first_playable_command, ladder_command, plan_for
 
-MANIFEST = "manifest.json"
 POSTER_HEIGHT = 720
 STORYBOARD_THUMB_WIDTH = 160
 STORYBOARD_MAX_THUMBS = 100
@@ -62,26 +59,26 @@ def time_limit_s(duration_s: float, *, factor: float) -> float:
 
 # --------------------------------------------------------------------------- runners
 
-def first_playable(work: Work) -> dict[str, Any]:
+def first_playable(work: Work) -> Output | Skipped:
     """An H.264 source packaged as HLS by stream copy, playable long before the ladder is done."""
     source = work.store.tool_source(work.claim.source_key)
     facts = _probe(work, source)
     track = facts.video[default_track(facts)]
     if track.codec != "h264":
-        return {"kind": "hls", "skipped": f"source video is {track.codec}, not H.264: wait for the ladder"}
+        return Skipped(kind="hls", skipped=f"source video is {track.codec}, not H.264: wait for the ladder")
     out = _out(work)
     run_ffmpeg(first_playable_command(track, audio_codec=facts.audio_codec, source=source, out_dir=out,
                                       media_type=work.media_type),
                scratch=work.scratch, network=media.is_url(source), duration_s=facts.duration_s, time_limit_s=time_limit_s(facts.duration_s, factor=0.5),
                on_progress=lambda f: work.report(f * 0.95), should_stop=work.should_stop)
-    variant = {"name": "source", "uri": "index.m3u8", **hls.measure_variant(out / "index.m3u8")}
-    manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": 0,
-                "tracks": [{"index": track.index, "title": track.title, "variants": [variant], "audio": None,
-                            "download": None}]}
+    variant = hls.measure_variant(out / "index.m3u8", name="source", uri="index.m3u8")
+    manifest = HlsOutput(kind="hls", prefix=work.prefix, duration_s=facts.duration_s, default_track=0,
+                         tracks=[Track(index=track.index, title=track.title, variants=[variant], audio=None,
+                                       download=None)])
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
 
 
-def ladder(work: Work) -> dict[str, Any]:
+def ladder(work: Work) -> Output:
     """Every camera track's ladder (one ffmpeg decode each), its audio-only variant and
     download MP4; the poster and storyboard of the default track."""
     source = work.store.tool_source(work.claim.source_key)
@@ -104,52 +101,54 @@ def ladder(work: Work) -> dict[str, Any]:
         download_rung = next(rung.name for rung in plan.rungs if rung.height == plan.download_height)
         run_tool(download_command(track_dir / download_rung / "index.m3u8", track_dir / "download.mp4"),
                  scratch=work.scratch, time_limit_s=time_limit_s(facts.duration_s, factor=0.2))
-        variants = [{"name": name, "uri": f"t{position}/{name}/index.m3u8",
-                     **hls.measure_variant(track_dir / name / "index.m3u8")} for name in plan.names]
-        audio = ({"name": "audio", "uri": f"t{position}/audio/index.m3u8",
-                  **hls.measure_variant(track_dir / "audio" / "index.m3u8")} if plan.has_audio else None)
+        variants = [hls.measure_variant(track_dir / name / "index.m3u8", name=name, uri=f"t{position}/{name}/index.m3u8")
+                    for name in plan.names]
+        audio = (hls.measure_variant(track_dir / "audio" / "index.m3u8", name="audio",
+                                     uri=f"t{position}/audio/index.m3u8") if plan.has_audio else None)
         # A static master of the whole ladder, for players outside the platform (offline packs).
         (track_dir / "master.m3u8").write_text(
-            hls_master([{**v, "uri": v["uri"].split("/", 1)[1]} for v in [*variants, *([audio] if audio else [])]]),
+            hls_master([v.model_copy(update={"uri": v.uri.split("/", 1)[1]})
+                        for v in [*variants, *([audio] if audio else [])]]),
             encoding="utf-8")
-        tracks.append({"index": track.index, "title": track.title, "variants": variants, "audio": audio,
-                       "download": f"t{position}/download.mp4", "copy_top": plan.copy_top})
-    images = make_images(work, source, facts, facts.video[default], out)
+        tracks.append(Track(index=track.index, title=track.title, variants=variants, audio=audio,
+                            download=f"t{position}/download.mp4", copy_top=plan.copy_top))
+    poster, storyboard = make_images(work, source, facts, facts.video[default], out)
     work.report(1.0 - images_share / 2)
-    manifest = {"kind": "hls", "prefix": work.prefix, "duration_s": facts.duration_s, "default_track": default,
-                "tracks": tracks, **images}
-    # Pre-screening of the track people will watch (black, frozen, silent), on its smallest rung.
-    manifest["checks"] = [check.model_dump() for check in
-                          screening.ladder_checks(out, tracks[default], duration_s=facts.duration_s)]
+    manifest = HlsOutput(kind="hls", prefix=work.prefix, duration_s=facts.duration_s, default_track=default,
+                         tracks=tracks, poster=poster, storyboard=storyboard,
+                         # Pre-screening of the track people will watch (black, frozen, silent), on its smallest rung.
+                         checks=screening.ladder_checks(out, tracks[default], duration_s=facts.duration_s))
     return publish(work.store, prefix=work.prefix, out_dir=out, manifest=manifest)
 
 
-def document(work: Work) -> dict[str, Any]:
+def document(work: Work) -> Output:
     out = _out(work)
     with work.store.local_file(work.claim.source_key) as source:
-        entries = documents.document_outputs(source, work.claim.source_media_type, scratch=work.scratch, out=out)
-    entries["checks"] = [c.model_dump() for c in screening.document_checks(out / "text.json")]
-    return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
+        made = documents.document_outputs(source, work.claim.source_media_type, prefix=work.prefix,
+                                          scratch=work.scratch, out=out)
+    made = made.model_copy(update={"checks": screening.document_checks(out / made.text) if made.text else []})
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest=made)
 
 
-def image(work: Work) -> dict[str, Any]:
+def image(work: Work) -> Output:
     out = _out(work)
     with work.store.local_file(work.claim.source_key) as source:
-        entries = documents.image_outputs(source, scratch=work.scratch, out=out)
-    return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
+        made = documents.image_outputs(source, prefix=work.prefix, scratch=work.scratch, out=out)
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest=made)
 
 
-def audio(work: Work) -> dict[str, Any]:
+def audio(work: Work) -> Output:
     out = _out(work)
     source = work.store.tool_source(work.claim.source_key)
-    entries = documents.audio_outputs(source, _probe(work, source, need_audio=True), media_type=work.media_type,
-                                      scratch=work.scratch, out=out, report=work.report, should_stop=work.should_stop)
-    entries["checks"] = [c.model_dump() for c in screening.audio_checks(out / entries["rendition"],
-                                                                        duration_s=entries["duration_s"])]
-    return publish(work.store, prefix=work.prefix, out_dir=out, manifest={"prefix": work.prefix, **entries})
+    made = documents.audio_outputs(source, _probe(work, source, need_audio=True), media_type=work.media_type,
+                                   prefix=work.prefix, scratch=work.scratch, out=out, report=work.report,
+                                   should_stop=work.should_stop)
+    made = made.model_copy(update={"checks": screening.audio_checks(out / str(made.rendition),
+                                                                    duration_s=made.duration_s or 0.0)})
+    return publish(work.store, prefix=work.prefix, out_dir=out, manifest=made)
 
 
-RUNNERS: dict[JobKind, Callable[[Work], dict[str, Any]]] = {
+RUNNERS: dict[JobKind, Callable[[Work], Output | Skipped]] = {
     JobKind.first_playable: first_playable, JobKind.ladder: ladder, JobKind.document: document,
     JobKind.image: image, JobKind.audio: audio}
 
@@ -203,7 +202,7 @@ def keyframe_interval(source: str, track: media.VideoTrack, *, scratch: Path, me
 
 
 def make_images(work: Work, source: str, facts: media.MediaFacts, track: media.VideoTrack,
-                out: Path) -> dict[str, Any]:
+                out: Path) -> tuple[str, Storyboard]:
     """A poster, and a storyboard: one sprite of thumbnails with a WebVTT index for scrubbing."""
     at = min(facts.duration_s * 0.1, 10.0)
     poster_height = min(POSTER_HEIGHT, track.height - track.height % 2)
@@ -228,9 +227,8 @@ def make_images(work: Work, source: str, facts: media.MediaFacts, track: media.V
         x, y = (i % STORYBOARD_COLUMNS) * width, (i // STORYBOARD_COLUMNS) * height
         cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"storyboard.jpg#xywh={x},{y},{width},{height}", ""]
     (out / "storyboard.vtt").write_text("\n".join(cues), encoding="utf-8")
-    return {"poster": "poster.jpg",
-            "storyboard": {"image": "storyboard.jpg", "vtt": "storyboard.vtt", "interval_s": interval,
-                           "thumb_width": width, "thumb_height": height}}
+    return "poster.jpg", Storyboard(image="storyboard.jpg", vtt="storyboard.vtt", interval_s=interval,
+                                    thumb_width=width, thumb_height=height)
 
 
 def _vtt_time(seconds: float) -> str:
@@ -238,17 +236,17 @@ def _vtt_time(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{round((seconds - whole) * 1000):03d}"
 
 
-def publish(store: BlobStore, *, prefix: str, out_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def publish(store: BlobStore, *, prefix: str, out_dir: Path, manifest: Output) -> Output:
     """Uploads `out_dir` under `prefix`, then the manifest (the commit record), then removes
-    whatever else is under the prefix. Returns the manifest."""
+    whatever else is under the prefix. Returns the manifest, with its files."""
     files = sorted(path for path in out_dir.rglob("*") if path.is_file())
     keys = []
     for path in files:
         relative = path.relative_to(out_dir).as_posix()
         store.put_file(f"{prefix}/{relative}", path, content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
         keys.append(relative)
-    manifest = {**manifest, "files": keys, "bytes": sum(path.stat().st_size for path in files)}
-    body = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+    manifest = manifest.model_copy(update={"files": keys, "bytes": sum(path.stat().st_size for path in files)})
+    body = manifest_json(manifest)
     manifest_path = out_dir.parent / MANIFEST
     manifest_path.write_bytes(body)
     store.put_file(f"{prefix}/{MANIFEST}", manifest_path, content_type=_CONTENT_TYPES[".json"])

@@ -38,6 +38,8 @@ def render_pages(pdf: Path, out: Path, *, max_pages: int) -> dict[str, Any]:
     import pypdfium2 as pdfium
     from PIL import Image
 
+    from services.common.renditions import PageText, page_texts_json
+
     try:
         document = pdfium.PdfDocument(str(pdf))
     except pdfium.PdfiumError:
@@ -58,10 +60,10 @@ def render_pages(pdf: Path, out: Path, *, max_pages: int) -> dict[str, Any]:
                 capped_pages.append(number)
             image = page.render(scale=scale).to_pil().convert("RGB")
             image.save(pages_dir / f"{number:04d}.jpg", quality=82, optimize=True)
-            texts.append({"page": number, "text": page.get_textpage().get_text_range().strip()})
+            texts.append(PageText(page=number, text=page.get_textpage().get_text_range().strip()))
     finally:
         document.close()
-    (out / "text.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    (out / "text.json").write_bytes(page_texts_json(texts))
     if total:
         with Image.open(pages_dir / "0001.jpg") as first:
             _thumbnail(first, out / "thumbnail.jpg")

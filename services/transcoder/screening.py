@@ -8,13 +8,13 @@ audio muxed in) or an audio job's AAC rendition, so decoding costs little next t
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.common import sandbox
 from services.common.checks import AutomaticCheck
+from services.common.renditions import Track, read_page_texts
 from services.transcoder.ffmpeg_run import FFMPEG_MEMORY
 
 ANALYSIS_FPS = 5
@@ -119,8 +119,8 @@ def judge(check: str, stretches: list[tuple[float, float]], duration_s: float) -
 def document_checks(text_json: Path) -> list[AutomaticCheck]:
     """A document with no extractable text is a scan or a picture: search finds nothing in it
     and no lexicon can read it, so a reviewer reads it instead."""
-    pages = json.loads(text_json.read_text(encoding="utf-8")) if text_json.exists() else []
-    chars = sum(len(str(page.get("text") or "").strip()) for page in pages)
+    pages = read_page_texts(text_json.read_bytes(), where=text_json.name) if text_json.exists() else []
+    chars = sum(len(page.text.strip()) for page in pages)
     facts = {"pages": len(pages), "characters": chars}
     if chars == 0:
         return [AutomaticCheck(check="document_text", result="flag", facts=facts,
@@ -128,10 +128,10 @@ def document_checks(text_json: Path) -> list[AutomaticCheck]:
     return [AutomaticCheck(check="document_text", result="pass", facts=facts)]
 
 
-def ladder_checks(out: Path, track: dict, *, duration_s: float) -> list[AutomaticCheck]:
+def ladder_checks(out: Path, track: Track, *, duration_s: float) -> list[AutomaticCheck]:
     """The checks of a ladder's track, on its lowest rung (its variants run top to bottom)."""
-    return media_checks(out / track["variants"][-1]["uri"], duration_s=duration_s, has_video=True,
-                        has_audio=track["audio"] is not None, timeout_s=max(120.0, duration_s * 0.5))
+    return media_checks(out / track.variants[-1].uri, duration_s=duration_s, has_video=True,
+                        has_audio=track.audio is not None, timeout_s=max(120.0, duration_s * 0.5))
 
 
 def audio_checks(rendition: Path, *, duration_s: float) -> list[AutomaticCheck]:

@@ -29,8 +29,10 @@ from services.api.campaigns.status import (EntryEvent, ObjectionEvent, PackageEv
 from services.api.notifications.service import notify_many
 from services.api.orgs.models import District, Region, RegionKind, Role, School, User
 from services.api.resources.models import Asset, Resource, ResourceKind, ResourceStatus, Visibility, changed_for_search
+from services.api.resources.renditions import readable_renditions
 from services.api.uploads.models import Blob
 from services.common.db import utcnow
+from services.common.jobs import JobKind
 
 LEVEL_LABEL = {LevelKind.district: "县级", LevelKind.city: "市级", LevelKind.province: "省级"}
 _ADMIN_ROLE = {LevelKind.district: Role.district_admin, LevelKind.city: Role.city_admin,
@@ -229,7 +231,7 @@ def completeness(session: Session, *, campaign: Campaign, package: CampaignPacka
                                  or (high is not None and a.duration_s > high) for a in videos):
                 check.problems.append("duration_out_of_range")
         documents = [a for a in assets if a.category == "document"]
-        if any(not any(r.get("job") == "document" for r in a.renditions) for a in documents) \
+        if any(not any(r.job == JobKind.document.value for r in readable_renditions(a)) for a in documents) \
                 and "conversion_failed" not in check.problems:
             check.problems.append("conversion_failed")
     for part in sorted(set(items) - {spec["part"] for spec in campaign.categories[package.category]["parts"]}):

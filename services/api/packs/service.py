@@ -25,9 +25,12 @@ from services.api.packs.signing import pack_signing_key
 from services.api.resources import service as resources
 from services.api.resources.errors import ResourceNotFound
 from services.api.resources.models import Asset, Resource, ResourceStatus, resource_knowledge_points
+from services.api.resources.renditions import rendition_of
 from services.api.resources.visibility import viewer_params, visible_to
 from services.api.taxonomy import service as taxonomy
 from services.api.taxonomy.models import KnowledgePoint
+from services.common.jobs import JobKind
+from services.common.renditions import AudioOutput, DocumentOutput, HlsOutput, ImageOutput, Output, Variant
 from services.common.storage import BlobInfo, BlobNotFound, BlobStore
 
 MAX_RESOURCES = 200
@@ -180,23 +183,35 @@ def _plan(resource: Resource, *, store: BlobStore, work_dir: Path) -> PlannedRes
     return planned
 
 
-_PREVIEWS = {  # category: (rendition job, its field, member role, media type, suffix)
-    "document": ("document", "preview", "document", "application/pdf", "pdf"),
-    "image": ("image", "preview", "picture", "image/jpeg", "jpg"),
-    "audio": ("audio", "rendition", "audio", "audio/mp4", "m4a"),
+_PREVIEWS: dict[str, tuple[JobKind, type[Output], str, str, str]] = {
+    # category: (rendition job, its shape, member role, media type, suffix)
+    "document": (JobKind.document, DocumentOutput, "document", "application/pdf", "pdf"),
+    "image": (JobKind.image, ImageOutput, "picture", "image/jpeg", "jpg"),
+    "audio": (JobKind.audio, AudioOutput, "audio", "audio/mp4", "m4a"),
 }
+
+
+def _packed_file(rendition: Output | None) -> str | None:
+    """The file of a rendition that goes in a pack: a document's PDF, a picture's preview, a
+    recording's AAC."""
+    match rendition:
+        case DocumentOutput() | ImageOutput():
+            return rendition.preview
+        case AudioOutput():
+            return rendition.rendition
+    return None
 
 
 def _preview(asset: Asset, *, store: BlobStore, resource_id: str) -> tuple[PlannedMember | None, list[str], str]:
     shape = _PREVIEWS.get(asset.category)
     if shape is None:
         return None, [], f"{asset.category or 'this kind of file'} is not packed"
-    job, field, role, media_type, suffix = shape
-    rendition = _rendition(asset, job)
-    name = rendition.get(field) if rendition else None
-    if not name:
+    job, output, role, media_type, suffix = shape
+    rendition = rendition_of(asset, job, output)
+    name = _packed_file(rendition)
+    if rendition is None or not name:
         return None, [], f"no {role} preview yet (not converted, or its conversion failed)"
-    key = f"{rendition['prefix']}/{name}"  # type: ignore[index]
+    key = rendition.key(name)
     info = _stat(store, key)
     if info is None:
         return None, [], f"the {role} preview is missing from storage"
@@ -210,15 +225,15 @@ def _lesson(asset: Asset, *, store: BlobStore, work_dir: Path,
     """The lesson's download MP4 (the ≤480p rung, remuxed by the transcoder) when it is within the
     budget of 150 MB per 45 minutes; otherwise the highest lower rung whose segments fit, remuxed
     here (stream copy: seconds, no encode); otherwise the smallest rung, with a note."""
-    rendition = _rendition(asset, "ladder")
-    if not rendition or not rendition.get("tracks"):
+    rendition = rendition_of(asset, JobKind.ladder, HlsOutput)
+    if not rendition or not rendition.tracks:
         return None, [], "the video is not transcoded yet"
-    prefix = rendition["prefix"]
-    track = rendition["tracks"][int(rendition.get("default_track", 0))]
-    duration = float(rendition.get("duration_s") or asset.duration_s or 0)
+    prefix = rendition.prefix
+    track = rendition.tracks[rendition.default_track]
+    duration = float(rendition.duration_s or asset.duration_s or 0)
     budget = int(duration * LESSON_BUDGET_BYTES_PER_S)
-    variants = sorted((v for v in track["variants"] if v.get("height")), key=lambda v: v["height"], reverse=True)
-    download_height = max((v["height"] for v in variants if v["height"] <= 480), default=None)
+    variants = sorted((v for v in track.variants if v.height), key=lambda v: v.height or 0, reverse=True)
+    download_height = max((v.height for v in variants if v.height and v.height <= 480), default=None)
 
     def member(*, height: int | None, size: int, source: builder.Source, fingerprint: str) -> PlannedMember:
         return PlannedMember(path=f"resources/{resource_id}/lesson-{asset.id}.mp4", role="lesson",
@@ -226,31 +241,27 @@ def _lesson(asset: Asset, *, store: BlobStore, work_dir: Path,
                              duration_s=duration or None, height=height, estimated_size=size, source=source,
                              fingerprint=fingerprint)
 
-    download = f"{prefix}/{track['download']}" if track.get("download") else None
+    download = rendition.key(track.download) if track.download else None
     info = _stat(store, download) if download else None
     if download and info is not None and info.size <= budget:
         return member(height=download_height, size=info.size, source=builder.blob_source(store, download),
                       fingerprint=f"{download}@{info.etag}"), [], ""
-    lower = [v for v in variants if download_height is None or v["height"] < download_height] or variants[-1:]
+    lower = [v for v in variants if download_height is None or (v.height or 0) < download_height] or variants[-1:]
     if not lower:
         return None, [], "the lesson has no video rung to pack"
     fitting = [v for v in lower if _rung_bytes(v, duration) <= budget]
     rung = fitting[0] if fitting else lower[-1]
     over = (f"the {download_height}p download MP4 ({info.size / 1e6:.1f} MB) is over the budget of "
             f"{budget / 1e6:.1f} MB (150 MB per 45 minutes)" if info is not None else "there is no download MP4")
-    note = f"{over}: the {rung['height']}p rung is packed instead" + ("" if fitting else ", over the budget too")
-    source = builder.remuxed_rung_source(store, prefix=prefix, playlist=rung["uri"], work_dir=work_dir)
-    return member(height=rung["height"], size=_rung_bytes(rung, duration), source=source,
-                  fingerprint=f"{prefix}/{rung['uri']}@remux"), [note], ""
+    note = f"{over}: the {rung.height}p rung is packed instead" + ("" if fitting else ", over the budget too")
+    source = builder.remuxed_rung_source(store, prefix=prefix, playlist=rung.uri, work_dir=work_dir)
+    return member(height=rung.height, size=_rung_bytes(rung, duration), source=source,
+                  fingerprint=f"{rendition.key(rung.uri)}@remux"), [note], ""
 
 
-def _rung_bytes(variant: dict[str, Any], duration_s: float) -> int:
+def _rung_bytes(variant: Variant, duration_s: float) -> int:
     # The rung's segments as measured (MPEG-TS); its MP4 remux is a few % smaller.
-    return int((variant.get("average_bandwidth") or variant["bandwidth"]) * duration_s / 8)
-
-
-def _rendition(asset: Asset, job: str) -> dict[str, Any] | None:
-    return next((r for r in asset.renditions or [] if r.get("job") == job), None)
+    return int((variant.average_bandwidth or variant.bandwidth) * duration_s / 8)
 
 
 def _stat(store: BlobStore, key: str) -> BlobInfo | None:

@@ -2,7 +2,6 @@
 playlists a standard player can follow on either storage backend."""
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import PurePosixPath
@@ -20,20 +19,23 @@ from services.api.playback.models import PlayRecord
 from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
+from services.api.resources.errors import RenditionUnreadable
 from services.api.resources.models import Asset, Resource
+from services.api.resources.renditions import rendition_of
 from services.api.subtitles import service as subtitle_service
 from services.common import hls, subtitles
 from services.common.db import write_apart
+from services.common.jobs import JobKind
+from services.common.renditions import MANIFEST, HlsOutput, ResultInvalid, Track, Variant, read_manifest
 from services.common.storage import BlobNotFound, BlobStore
 
 PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expires
 # A variant fits a school's link when its peak needs at most this share of it: the link is
 # shared, and a player that starts too high stalls before it adapts down.
 LINK_SHARE = 0.8
-MANIFEST = "manifest.json"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # Preferred in this order: the full ladder, then the stream-copied first playable.
-_RENDITION_ORDER = ("ladder", "first_playable")
+_RENDITION_ORDER = (JobKind.ladder, JobKind.first_playable)
 _MAIN_ROLES = ("main", "presenter")
 # A play's watched seconds are capped at a school day: a player's bad clock counts for no more.
 MAX_PLAY_SECONDS = 8 * 3600
@@ -46,15 +48,15 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
     start_s = start_time(t, duration_s=asset.duration_s)
     school = session.get(School, actor.school_id) if actor.school_id else None
     start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
-    track = int(rendition.get("default_track", 0))
-    grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
+    track = rendition.default_track
+    grant = PlayGrant(prefix=rendition.prefix, track=track, start_bps=start_bps, max_height=max_height or 0,
                       expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch,
                       start_ms=round(start_s * 1000) if start_s else 0)
-    variants = listed_variants(rendition["tracks"][track], grant)
+    variants = listed_variants(rendition.tracks[track], grant)
     # One statement, no version bump: a view is not a change search must be told of at once.
     # Apart, as this is a GET. Commits.
     write_apart(session, update(Resource).where(Resource.id == resource.id).values(view_count=Resource.view_count + 1))
-    poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
+    poster, download = rendition.poster, rendition.tracks[track].download
     # Poster and download go through the play route too, so the grant's link epoch is checked
     # before a storage URL is minted (resources/links.py).
     base = f"{api_url}/api/v1/play/{sign(grant, secret=secret)}"
@@ -64,8 +66,8 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
         "poster_url": f"{base}/{poster}" if poster else None,
         "download_url": (f"{base}/{download}?filename={filename}"
                          if download else f"{api_url}/api/v1/resources/{resource.id}/assets/{asset.id}/download"),
-        "renditions": [{"height": v.get("height"), "bandwidth": v["bandwidth"]} for v in variants],
-        "complete": rendition["job"] == "ladder",
+        "renditions": [{"height": v.height, "bandwidth": v.bandwidth} for v in variants],
+        "complete": rendition.job == JobKind.ladder.value,
         "start_s": start_s,
         "subtitles": [{"language": r.language, "name": r.name, "default": r.default}
                       for r in subtitle_service.renditions(subtitle_service.tracks_of(session.connection(),
@@ -90,27 +92,27 @@ def start_time(raw: str | None, *, duration_s: float | None) -> float | None:
     return round(value, 3)
 
 
-def _playable(assets: list[Asset]) -> tuple[Asset, dict[str, Any]]:
+def _playable(assets: list[Asset]) -> tuple[Asset, HlsOutput]:
     """The main video asset (the presenter's, for a recording) and its best rendition."""
     videos = sorted((a for a in assets if a.category == "video"), key=lambda a: a.role not in _MAIN_ROLES)
     for asset in videos:
-        by_job = {r.get("job"): r for r in asset.renditions}
         for job in _RENDITION_ORDER:
-            if job in by_job and by_job[job].get("tracks"):
-                return asset, by_job[job]
+            rendition = rendition_of(asset, job, HlsOutput)
+            if rendition is not None and rendition.tracks:
+                return asset, rendition
     raise NotPlayable()
 
 
-def listed_variants(track: dict[str, Any], grant: PlayGrant) -> list[dict[str, Any]]:
+def listed_variants(track: Track, grant: PlayGrant) -> list[Variant]:
     """The track's variants as the master lists them: the one that fits the link first, the
     others from the top down, then the audio-only variant."""
-    video = sorted(track["variants"], key=lambda v: v["bandwidth"], reverse=True)
+    video = sorted(track.variants, key=lambda v: v.bandwidth, reverse=True)
     if grant.max_height:
-        video = [v for v in video if (v.get("height") or 0) <= grant.max_height] or video[-1:]
-    fits = [v for v in video if not grant.start_bps or v["bandwidth"] <= grant.start_bps]
+        video = [v for v in video if (v.height or 0) <= grant.max_height] or video[-1:]
+    fits = [v for v in video if not grant.start_bps or v.bandwidth <= grant.start_bps]
     start = fits[0] if fits else video[-1]
     ordered = [start, *(v for v in video if v is not start)]
-    return ordered + ([track["audio"]] if track.get("audio") else [])
+    return ordered + ([track.audio] if track.audio else [])
 
 
 def record_progress(session: Session, *, actor: Principal, resource_id: str, play_id: str | None, seconds: int,
@@ -137,8 +139,8 @@ def master_playlist(store: BlobStore, grant: PlayGrant,
                     subtitle_renditions: list[subtitles.SubtitleRendition] | None = None) -> str:
     manifest = _manifest(store, grant.prefix)
     try:
-        track = manifest["tracks"][grant.track]
-    except (KeyError, IndexError):
+        track = manifest.tracks[grant.track]
+    except IndexError:
         raise InvalidPlaybackToken() from None
     master = hls.master_playlist(listed_variants(track, grant))
     if subtitle_renditions or grant.start_ms:
@@ -166,12 +168,12 @@ def _segments_start(store: BlobStore, grant: PlayGrant) -> int | None:
     """The first PTS of the first segment of the grant's first variant (all variants of a ladder
     start together). None when it cannot be read: the WebVTT is then served unanchored."""
     try:
-        track = _manifest(store, grant.prefix)["tracks"][grant.track]
-        playlist = PurePosixPath(track["variants"][0]["uri"])
+        track = _manifest(store, grant.prefix).tracks[grant.track]
+        playlist = PurePosixPath(track.variants[0].uri)
         first = next(line for line in _read_text(store, f"{grant.prefix}/{playlist}").splitlines()
                      if line.strip() and not line.startswith("#"))
         head = b"".join(store.open(f"{grant.prefix}/{playlist.parent / first.strip()}", start=0, end=188 * 400 - 1))
-    except (BlobMissing, BlobNotFound, KeyError, IndexError, StopIteration, ValueError):
+    except (BlobMissing, BlobNotFound, RenditionUnreadable, IndexError, StopIteration, ValueError):
         return None
     return subtitles.first_pts(head)
 
@@ -190,8 +192,16 @@ def checked_path(path: str) -> str:
     return path
 
 
-def _manifest(store: BlobStore, prefix: str) -> dict[str, Any]:
-    return json.loads(_read_text(store, f"{prefix}/{MANIFEST}"))
+def _manifest(store: BlobStore, prefix: str) -> HlsOutput:
+    """The HLS manifest published beside the renditions (the transcoder's own model)."""
+    key = f"{prefix}/{MANIFEST}"
+    try:
+        manifest = read_manifest(_read_text(store, key).encode("utf-8"), where=key)
+    except ResultInvalid as error:
+        raise RenditionUnreadable(where=error.where, problem=error.problem) from None
+    if not isinstance(manifest, HlsOutput):
+        raise RenditionUnreadable(where=key, problem=f"kind {manifest.kind!r}, not hls")
+    return manifest
 
 
 def _read_text(store: BlobStore, key: str) -> str:

@@ -66,3 +66,15 @@ class LinkRevoked(DomainError):
     detail = {"zh-CN": "资源已下架、可见范围已收窄或结对已解除，此前的链接不再有效；请重新打开资源",
               "en": "The resource was taken down, its audience narrowed or a pairing ended since this link "
                     "was made; open the resource again"}
+
+
+class RenditionUnreadable(DomainError):
+    """What processing stored for a file does not have the shape this version reads (a damaged
+    row or manifest, or a worker of another version): said with where and what, not a crash."""
+
+    status = 500
+    code = "resource.rendition_unreadable"
+    title = {"zh-CN": "文件的处理结果无法读取", "en": "A file's processing result cannot be read"}
+    detail = {"zh-CN": "{where} 的处理结果无法读取（{problem}）；请管理员重新处理该文件",
+              "en": "The processing result in {where} cannot be read ({problem}); an administrator can process the file"
+                    " again"}

@@ -9,38 +9,51 @@ from pydantic import BaseModel
 
 from services.api.resources.errors import NoDocumentPreview
 from services.api.resources.models import Asset
+from services.api.resources.renditions import renditions_of
+from services.common.jobs import JobKind
+from services.common.renditions import AudioOutput, DocumentOutput, HlsOutput, ImageOutput, Output, Rendition
 from services.common.storage import BlobStore
 
 # A storage URL cannot be revoked (resources/links.py): a page asks again after this.
 PREVIEW_URL_TTL_S = 15 * 60
-# Which finished job shows an asset best, and which of its files are the preview and thumbnail.
-_SHOWN_BY = (("document", "preview", "thumbnail"), ("ladder", "poster", "poster"),
-             ("first_playable", None, None), ("image", "preview", "thumbnail"), ("audio", "rendition", None))
+# Which finished job shows an asset best, in this order.
+_SHOWN_BY = (JobKind.document, JobKind.ladder, JobKind.first_playable, JobKind.image, JobKind.audio)
 
 
-def preview_for(store: BlobStore, renditions: list[dict[str, Any]]) -> dict[str, Any] | None:
-    by_job = {rendition.get("job"): rendition for rendition in renditions}
-    for job, main, thumbnail in _SHOWN_BY:
-        rendition = by_job.get(job)
-        if rendition is None or main is None or not rendition.get(main):
+def preview_for(store: BlobStore, renditions: list[Rendition]) -> dict[str, Any] | None:
+    by_job = {rendition.job: rendition for rendition in renditions}
+    for job in _SHOWN_BY:
+        rendition = by_job.get(job.value)
+        if rendition is None:
             continue
-        preview: dict[str, Any] = {"kind": rendition.get("kind", job), "url": _url(store, rendition, main),
-                                   "thumbnail_url": _url(store, rendition, thumbnail) if thumbnail else None}
-        if job == "document":
-            preview["pages"] = rendition.get("pages")
-        if job == "ladder" and rendition.get("storyboard"):
-            preview["storyboard_vtt_url"] = _url_of(store, rendition["prefix"], rendition["storyboard"]["vtt"])
+        main, thumbnail = _shown(rendition)
+        if main is None:
+            continue
+        preview: dict[str, Any] = {"kind": rendition.kind or job.value, "url": _url_of(store, rendition, main),
+                                   "thumbnail_url": _url_of(store, rendition, thumbnail) if thumbnail else None}
+        if isinstance(rendition, DocumentOutput):
+            preview["pages"] = rendition.pages
+        if isinstance(rendition, HlsOutput) and rendition.storyboard:
+            preview["storyboard_vtt_url"] = _url_of(store, rendition, rendition.storyboard.vtt)
         return preview
     return None
 
 
-def _url(store: BlobStore, rendition: dict[str, Any], field: str) -> str | None:
-    name = rendition.get(field)
-    return _url_of(store, rendition["prefix"], name) if name else None
+def _shown(rendition: Rendition) -> tuple[str | None, str | None]:
+    """The file a rendition is previewed by and its thumbnail: a document's PDF, a ladder's
+    poster (its own thumbnail), a picture's preview, a recording's AAC; none for a first playable."""
+    match rendition:
+        case DocumentOutput() | ImageOutput():
+            return rendition.preview, rendition.thumbnail
+        case HlsOutput(job="ladder"):
+            return rendition.poster, rendition.poster
+        case AudioOutput():
+            return rendition.rendition, None
+    return None, None
 
 
-def _url_of(store: BlobStore, prefix: str, name: str) -> str:
-    return store.presigned_get_url(f"{prefix}/{name}", expires_s=PREVIEW_URL_TTL_S)
+def _url_of(store: BlobStore, rendition: Output, name: str) -> str:
+    return store.presigned_get_url(rendition.key(name), expires_s=PREVIEW_URL_TTL_S)
 
 
 class PreviewPage(BaseModel):
@@ -63,13 +76,11 @@ def document_preview(store: BlobStore, assets: list[Asset], *, asset_id: str | N
     candidates = [a for a in assets if asset_id is None or a.id == asset_id]
     candidates.sort(key=lambda a: a.role != "main")
     for asset in candidates:
-        rendition = next((r for r in asset.renditions or [] if r.get("job") == "document" and r.get("preview")), None)
-        if rendition is None:
+        rendition = next((r for r in renditions_of(asset) if isinstance(r, DocumentOutput) and r.preview), None)
+        if rendition is None or rendition.preview is None:
             continue
-        template = rendition.get("page_image")
-        images = rendition.get("page_images", 0) if template else 0
         return DocumentPreview(
-            asset_id=asset.id, pdf_url=_url(store, rendition, "preview") or "", page_count=rendition.get("pages") or 0,
-            pages=[PreviewPage(number=n, image_url=_url_of(store, rendition["prefix"], template.format(page=n)))
-                   for n in range(1, images + 1)])
+            asset_id=asset.id, pdf_url=_url_of(store, rendition, rendition.preview), page_count=rendition.pages,
+            pages=[PreviewPage(number=n, image_url=_url_of(store, rendition, rendition.page_image_name(n)))
+                   for n in range(1, rendition.page_images + 1)])
     raise NoDocumentPreview()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,9 @@ from services.api.resources.status import ResourceEvent, apply_event
 from services.api.uploads.models import Blob
 from services.common import jobs
 from services.common.jobs import JobKind, JobState, processing_jobs
+from services.common.renditions import Output, ResultInvalid, read_result, replace_rendition
+
+log = structlog.get_logger(__name__)
 
 # The jobs each category of file gets.
 JOBS_FOR_CATEGORY = {"video": (JobKind.first_playable, JobKind.ladder), "document": (JobKind.document,),
@@ -63,9 +67,15 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
             if not claimed:
                 continue  # folded by another process while this one waited for the asset
             applied += 1
-            if asset is not None and job.state is JobState.done and job.result and not job.result.get("skipped"):
-                asset.renditions = [r for r in asset.renditions if r.get("job") != job.kind.value] + [
-                    rendition_summary(job.kind, job.result)]
+            if asset is None or job.state is not JobState.done or not job.result:
+                continue
+            try:
+                result = read_result(job.kind, job.result)
+            except ResultInvalid as error:
+                _fail_unreadable(session, job_id=job.id, kind=job.kind, error=error)
+                continue
+            if isinstance(result, Output):  # not Skipped: a job with nothing to make adds nothing
+                asset.renditions = replace_rendition(asset.renditions, result.as_rendition(job.kind.value))
                 # Page text or a duration folded into a resource that is already out there (a
                 # file added to a published resource, a job run again) changes its search document.
                 resource = session.get(Resource, asset.resource_id)
@@ -105,6 +115,10 @@ def apply_finished_jobs(session: Session) -> dict[str, int]:
     return {"applied": applied, "moved": moved}
 
 
-def rendition_summary(kind: JobKind, result: dict[str, Any]) -> dict[str, Any]:
-    """What an asset records of a finished job: its manifest without the file list."""
-    return {"job": kind.value, **{key: value for key, value in result.items() if key != "files"}}
+def _fail_unreadable(session: Session, *, job_id: str, kind: JobKind, error: ResultInvalid) -> None:
+    """A finished job whose result this version cannot read (a damaged row, a worker of another
+    version) ends failed with the reason, as a job that could not make its outputs: its resource
+    fails with it rather than going to review without the rendition, or the fold stopping."""
+    log.error("job_result_unreadable", job_id=job_id, kind=kind.value, problem=str(error))
+    session.execute(update(processing_jobs).where(processing_jobs.c.id == job_id).values(
+        state=JobState.failed, error=f"processing result unreadable / 处理结果无法读取: {error}"[:500]))

@@ -14,6 +14,7 @@ from services.api.orgs.models import User
 from services.api.resources import links, service
 from services.api.resources.models import ResourceKind, ResourceStatus
 from services.api.resources.previews import DocumentPreview, document_preview, preview_for
+from services.api.resources.renditions import renditions_of
 from services.api.resources.visibility import viewer_params
 from services.api.resources.schemas import (AppealCreate, AppealRead, AssetRead, AssetsAdd, FieldChange,
                                             KnowledgePointRef, PersonRef, ResourceCreate, ResourceCreated,
@@ -156,9 +157,11 @@ def preview_document(request: Request, session: SessionDep, caller: CurrentUser,
 
 
 def _asset(a, store: BlobStore) -> AssetRead:  # type: ignore[no-untyped-def]
+    renditions = renditions_of(a)  # read once, through the transcoder's models
     return AssetRead(id=a.id, role=a.role, filename=a.filename, media_type=a.media_type, category=a.category,
                      size=a.size, sha256=a.sha256, duration_s=a.duration_s, width=a.width, height=a.height,
-                     renditions=a.renditions, preview=preview_for(store, a.renditions) if a.renditions else None)
+                     renditions=[r.stored() for r in renditions],
+                     preview=preview_for(store, renditions) if renditions else None)
 
 
 def _read(detail: service.ResourceDetail, store: BlobStore) -> ResourceRead:

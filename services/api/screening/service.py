@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,11 +29,13 @@ from services.api.auth.errors import Forbidden
 from services.api.auth.principal import Principal
 from services.api.orgs.models import Role
 from services.api.resources.models import Asset, Resource, ResourceKind
+from services.api.resources.renditions import readable_renditions
 from services.api.screening import blocklist, lexicon
 from services.api.screening.errors import InvalidLexicon, UnsupportedLexiconFormat
 from services.api.screening.models import SensitiveLexicon, SensitiveWord
 from services.api.subtitles import service as subtitles
-from services.common.checks import AutomaticCheck, read_checks
+from services.common.checks import AutomaticCheck
+from services.common.renditions import AudioOutput, DocumentOutput, HlsOutput, read_page_texts
 from services.common.storage import BlobStore
 
 log = structlog.get_logger("screening")
@@ -69,8 +70,9 @@ def automatic_checks(session: Session, *, store: BlobStore,
                                    subtitle_keys=subtitle_keys)]
         checks += _durations(resource, own)
         for asset in own:
-            for rendition in asset.renditions or []:
-                checks += [check.model_copy(update={"asset_id": asset.id}) for check in read_checks(rendition)]
+            for rendition in readable_renditions(asset):
+                if isinstance(rendition, HlsOutput | DocumentOutput | AudioOutput):
+                    checks += [check.model_copy(update={"asset_id": asset.id}) for check in rendition.checks]
         out[resource.id] = checks
     return out
 
@@ -95,9 +97,9 @@ def _sensitive_words(resource: Resource, assets: list[Asset], *, store: BlobStor
         hits += [{"word": h.word, "category": h.category, "count": h.count, "where": where}
                  for h in matcher.find(text)]
     for asset in assets:
-        for rendition in asset.renditions or []:
-            if rendition.get("kind") == "document" and rendition.get("text"):
-                hits += _document_text_hits(store, f"{rendition['prefix']}/{rendition['text']}", asset_id=asset.id,
+        for rendition in readable_renditions(asset):
+            if isinstance(rendition, DocumentOutput) and rendition.text:
+                hits += _document_text_hits(store, rendition.key(rendition.text), asset_id=asset.id,
                                             matcher=matcher, cache_key=(resource.district_id, str(revision)))
         if subtitle_keys and asset.id in subtitle_keys:
             hits += _subtitle_hits(store, subtitle_keys[asset.id], asset_id=asset.id, matcher=matcher,
@@ -116,13 +118,13 @@ def _document_text_hits(store: BlobStore, key: str, *, asset_id: str, matcher: l
     if cached is not None:
         return cached
     try:
-        pages = json.loads(b"".join(store.open(key, end=MAX_TEXT_BYTES - 1)))
+        pages = read_page_texts(b"".join(store.open(key, end=MAX_TEXT_BYTES - 1)), where=key)
     except Exception as error:  # noqa: BLE001 - unreadable text is shown as no hits, and logged
         log.warning("document_text_unreadable", key=key, error=str(error))
         return []
     hits = [{"word": h.word, "category": h.category, "count": h.count, "where": "document",
-             "asset_id": asset_id, "page": page.get("page")}
-            for page in pages for h in matcher.find(str(page.get("text") or ""))]
+             "asset_id": asset_id, "page": page.page}
+            for page in pages for h in matcher.find(page.text)]
     _document_hits.put((key, *cache_key), hits)
     return hits
 

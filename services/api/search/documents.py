@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.api.orgs.models import School, User
 from services.api.resources.models import Asset, Resource, ResourceStatus, resource_knowledge_points
+from services.api.resources.renditions import readable_renditions
 from services.api.subtitles import service as subtitles
 from services.api.taxonomy.models import Chapter, Edition, Grade, KnowledgePoint, Stage, Subject, Volume
 from services.common.search import (
@@ -22,6 +23,7 @@ from services.common.search import (
     Vocabulary,
     VocabularyEntry,
 )
+from services.common.renditions import DocumentOutput, read_page_texts
 from services.common.storage.base import BlobStore
 
 log = structlog.get_logger("search.documents")
@@ -112,15 +114,14 @@ def _pages(store: BlobStore, assets: list[Asset]) -> list[PageText]:
     text are left out; missing or unreadable text is skipped: search works without it."""
     pages: list[PageText] = []
     for asset in assets:
-        for rendition in asset.renditions or []:
-            if rendition.get("kind") != "document" or not rendition.get("text"):
+        for rendition in readable_renditions(asset):
+            if not isinstance(rendition, DocumentOutput) or not rendition.text:
                 continue
-            key = f"{rendition['prefix']}/{rendition['text']}"
+            key = rendition.key(rendition.text)
             try:
                 raw = b"".join(store.open(key, end=MAX_TEXT_BYTES - 1))
-                entries = json.loads(raw)
-                pages += [PageText(number=int(e["page"]), text=str(e["text"]), asset_id=asset.id)
-                          for e in entries if e.get("text")]
+                pages += [PageText(number=page.page, text=page.text, asset_id=asset.id)
+                          for page in read_page_texts(raw, where=key) if page.text]
             except Exception as error:  # noqa: BLE001 - text is an extra; the resource is indexed regardless
                 log.warning("document_text_unreadable", asset_id=asset.id, key=key, error=str(error))
     return pages

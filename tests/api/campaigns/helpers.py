@@ -97,7 +97,8 @@ def lesson(client, factory, world, teacher, *, kind="lesson_recording", filename
         resource_id=resource_id, blob_id=blob.id, role="main", filename=filename,
         media_type="video/mp4" if video else "application/pdf", category="video" if video else "document",
         size=1000, sha256=digest, duration_s=duration_min * 60 if video and duration_min else None,
-        renditions=[{"job": "document", "pages": 3}] if not video and converted else []))
+        renditions=[{"job": "document", "kind": "document", "prefix": f"media/{digest[:26]}/document", "pages": 3}]
+        if not video and converted else []))
     factory.commit()
     if approve:
         assert client.post(f"{API}/resources/{resource_id}/submit", headers=factory.headers(teacher)).status_code == 200

@@ -16,7 +16,8 @@ from tests.helpers import assert_problem
 
 PREFIX = "media/revocable/ladder"
 FILES = {
-    "manifest.json": json.dumps({"tracks": [{"variants": [{"uri": "240p/index.m3u8", "bandwidth": 200_000,
+    "manifest.json": json.dumps({"kind": "hls", "prefix": PREFIX,
+                                 "tracks": [{"variants": [{"uri": "240p/index.m3u8", "bandwidth": 200_000,
                                                           "average_bandwidth": 180_000, "codecs": "avc1.42c01e",
                                                           "width": 426, "height": 240}]}]}),
     "240p/index.m3u8": "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\nseg0.ts\n#EXT-X-ENDLIST\n",
