@@ -23,7 +23,7 @@ VARIANTS = [{"uri": "240p/index.m3u8", "bandwidth": 200_000, "average_bandwidth"
              "width": 426, "height": 240},
             {"uri": "360p/index.m3u8", "bandwidth": 500_000, "average_bandwidth": 450_000, "codecs": "avc1.42c01e",
              "width": 640, "height": 360}]
-FILES = {"manifest.json": json.dumps({"tracks": [{"variants": VARIANTS}]}),
+FILES = {"manifest.json": json.dumps({"kind": "hls", "prefix": PREFIX, "tracks": [{"variants": VARIANTS}]}),
          "240p/index.m3u8": "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\nseg0.ts\n#EXT-X-ENDLIST\n",
          "360p/index.m3u8": "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\nseg0.ts\n#EXT-X-ENDLIST\n"}
 DURATION_S = 12.0
