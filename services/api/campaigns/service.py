@@ -169,7 +169,8 @@ def levels_of(session: Session, *, campaign_id: str) -> list[CampaignLevel]:
 def find_round(session: Session, *, actor: Principal, campaign_id: str, position: int,
                org_id: str | None = None) -> CampaignLevel:
     """The round at a level: the one of `org_id` (a district or region id) when given; else the
-    caller's own (their district's, or the region they administer); else the level's only round."""
+    caller's own (their district's, or the region they administer), or the round above their
+    district's at that level; else the level's only round."""
     get_campaign(session, campaign_id=campaign_id)
     rounds = list(session.scalars(select(CampaignLevel).where(CampaignLevel.campaign_id == campaign_id,
                                                               CampaignLevel.position == position)))
@@ -183,6 +184,14 @@ def find_round(session: Session, *, actor: Principal, campaign_id: str, position
         return mine[0]
     if org_id is None and len(rounds) == 1:
         return rounds[0]
+    if org_id is None and rounds:
+        above: CampaignLevel | None = session.scalar(select(CampaignLevel).where(
+            CampaignLevel.campaign_id == campaign_id, CampaignLevel.position == 0,
+            CampaignLevel.district_id == actor.district_id))
+        while above is not None and above.position < position:
+            above = session.get(CampaignLevel, above.parent_id) if above.parent_id else None
+        if above is not None and above.position == position:
+            return above
     if not rounds and org_id is None:
         raise CampaignNotFound()
     raise RoundNotFound(position=position, rounds=len(rounds))
