@@ -5,16 +5,17 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.orgs.models import RegionKind
+from services.api.orgs.schemas import Name
 
 
 class RegionCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     kind: RegionKind
     parent_id: str | None = Field(default=None, max_length=26)  # a city's province
 
 
 class RegionUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: Name | None = None
     # A city moved to another province; null: the city stands alone.
     parent_id: str | None = Field(default=None, max_length=26)
 
