@@ -19,6 +19,7 @@ from services.api.moderation.router import router as moderation_router
 from services.api.notifications.mailer import Mailer
 from services.api.notifications.router import router as notifications_router
 from services.api.orgs.router import router as orgs_router
+from services.api.regions.router import router as regions_router
 from services.api.pairing.router import router as pairing_router
 from services.api.packs.router import router as packs_router
 from services.api.reports.router import router as reports_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     app.include_router(screening_router)
     app.include_router(stats_router)
     app.include_router(packs_router)
+    app.include_router(regions_router)
     app.mount("/console", console_app())  # the web console: static files, same origin as /api/v1
     app.include_router(operations_router(checks={"database": database_ready, "broker": lambda: check_broker(celery),
                                                  "storage": blob_store.ping}))

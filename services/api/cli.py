@@ -636,7 +636,7 @@ app.add_typer(region_app, name="region")
 @region_app.command("create")
 def region_create(name: Annotated[str, typer.Option()], kind: Annotated[str, typer.Option(help="city or province")],
                   parent_id: Annotated[str | None, typer.Option(help="A city's province.")] = None) -> None:
-    from services.api.campaigns import regions
+    from services.api.regions import service as regions
     from services.api.orgs.models import RegionKind
     with _session(writer=True) as session:
         try:
@@ -650,7 +650,7 @@ def region_create(name: Annotated[str, typer.Option()], kind: Annotated[str, typ
 @region_app.command("attach-district")
 def region_attach_district(district_id: Annotated[str, typer.Option()],
                            region_id: Annotated[str, typer.Option()]) -> None:
-    from services.api.campaigns import regions
+    from services.api.regions import service as regions
     with _session(writer=True) as session:
         try:
             regions.attach_district(session, district_id=district_id, region_id=region_id)
@@ -662,7 +662,7 @@ def region_attach_district(district_id: Annotated[str, typer.Option()],
 @region_app.command("appoint-admin")
 def region_appoint_admin(user_id: Annotated[str, typer.Option()], region_id: Annotated[str, typer.Option()]) -> None:
     """Gives a user city_admin or province_admin (by the region's kind) over the region."""
-    from services.api.campaigns import regions
+    from services.api.regions import service as regions
     with _session(writer=True) as session:
         try:
             user = regions.appoint_admin(session, user_id=user_id, region_id=region_id)

@@ -163,3 +163,24 @@ class InvalidTransition(DomainError):
     code = "campaign.invalid_transition"
     title = {"zh-CN": "状态不允许此操作", "en": "Not allowed in the current status"}
     detail = {"zh-CN": "{what} 当前为 {status}，不能 {event}", "en": "{what} is {status}; cannot {event}"}
+
+
+class RoundNotFound(DomainError):
+    status = 404
+    code = "campaign.round_not_found"
+    title = {"zh-CN": "该级没有此单位的评选轮次", "en": "No round of this level for that organisation"}
+    detail = {"zh-CN": "第 {position} 级有 {rounds} 个轮次；请用 ?org= 指定区县或地区",
+              "en": "Level {position} has {rounds} round(s); name the district or region with ?org="}
+
+
+class NotParticipating(DomainError):
+    status = 403
+    code = "campaign.not_participating"
+    title = {"zh-CN": "您所在区县未参加该评选活动", "en": "Your district does not take part in this campaign"}
+
+
+class RoundsBelowRunning(DomainError):
+    status = 409
+    code = "campaign.rounds_below_running"
+    title = {"zh-CN": "下级评选尚未结束", "en": "Rounds below have not finished"}
+    detail = {"zh-CN": "尚未结束：{names}", "en": "Not yet final: {names}"}

@@ -57,7 +57,11 @@ class Campaign(Base):
 
     id: Mapped[str] = id_column()
     title: Mapped[str] = mapped_column(String(200))
+    # A district's own campaign (one level): that district. A campaign run by a region: its
+    # creator's district, where its audit rows are filed; `region_id` then names the region.
     district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
+    # The city or province running the campaign: every district under it takes part.
+    region_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"), index=True)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     # {category code: {"name": ..., "parts": [{"part", "required", "kinds", "formats",
     #   "min_duration_s", "max_duration_s"}]}}
@@ -69,16 +73,23 @@ class Campaign(Base):
 
 
 class CampaignLevel(Base):
-    """One level of a campaign (district, city, province): its organisation, windows, quotas."""
+    """One organisation's round at one level of a campaign (a district's, a city's, the
+    province's): its windows, quotas, status, and the round above that its promotions go to.
+    A level with several organisations (every district of a city) has one round each."""
 
     __tablename__ = "campaign_levels"
     __table_args__ = (UniqueConstraint("campaign_id", "position"),)
 
     id: Mapped[str] = id_column()
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int]  # 0: the district, the first level
+    # The round's number within the campaign (unique). The column is still called `position`:
+    # before rounds (migration 0025) a campaign had one round per level.
+    ordinal: Mapped[int] = mapped_column("position")
+    position: Mapped[int] = mapped_column("level_position")  # the level: 0, the district, the first
     kind: Mapped[LevelKind] = mapped_column(EnumText(LevelKind, 16))
-    # The organisation running the level: the district (position 0) or a region above it.
+    # Where the round's promotions go: the round of the organisation above (None: the last level).
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("campaign_levels.id"), index=True)
+    # The organisation running the round: a district (position 0) or a region above it.
     district_id: Mapped[str | None] = mapped_column(ForeignKey("districts.id"))
     region_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"))
     name: Mapped[str] = mapped_column(String(100))

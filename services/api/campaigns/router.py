@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Request, status
+from fastapi import Path, Query, Request, status
 from starlette.responses import Response
 
 from services.api.auth.deps import CurrentUser
@@ -22,12 +22,16 @@ from services.api.routing import api_router
 router = api_router(tags=["campaigns"])
 # A level's place in its campaign, from 0 (the first, lowest) to 2 (a campaign has up to three).
 LevelPosition = Annotated[int, Path(ge=0, le=2)]
+# Which organisation's round of the level: a district or region id. Without it, the caller's own
+# (their district's, or their region's), or the level's only round.
+OrgQuery = Annotated[str | None, Query(max_length=26)]
 # Long enough to watch a 45-minute lesson from one link.
 JUDGE_URL_TTL_S = 3 * 3600
 
 
 def _campaign_read(session, campaign: Campaign) -> CampaignRead:  # type: ignore[no-untyped-def]
     return CampaignRead(id=campaign.id, title=campaign.title, categories=campaign.categories, rubric=campaign.rubric,
+                        region_id=campaign.region_id,
                         aggregation=campaign.aggregation, tie_break=TIE_BREAK,
                         levels=[LevelRead.model_validate(level, from_attributes=True)
                                 for level in service.levels_of(session, campaign_id=campaign.id)])
@@ -99,8 +103,8 @@ def withdraw_package(session: SessionDep, caller: CurrentUser, campaign_id: str,
 @router.post("/campaigns/{campaign_id}/levels/{position}/panels", response_model=PanelRead,
              status_code=status.HTTP_201_CREATED)
 def create_panel(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
-                 body: PanelCreate) -> PanelRead:
-    level = service.get_level(session, campaign_id=campaign_id, position=position)
+                 body: PanelCreate, org: OrgQuery = None) -> PanelRead:
+    level = service.find_round(session, actor=caller, campaign_id=campaign_id, position=position, org_id=org)
     panel = service.create_panel(session, actor=caller, level=level, subject_code=body.subject_code, name=body.name,
                                  judge_ids=body.judge_ids)
     session.commit()
@@ -108,8 +112,9 @@ def create_panel(session: SessionDep, caller: CurrentUser, campaign_id: str, pos
 
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/judging", response_model=list[PanelProgressRead])
-def start_judging(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition) -> list[PanelProgressRead]:
-    level = service.get_level(session, campaign_id=campaign_id, position=position)
+def start_judging(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
+                  org: OrgQuery = None) -> list[PanelProgressRead]:
+    level = service.find_round(session, actor=caller, campaign_id=campaign_id, position=position, org_id=org)
     service.start_judging(session, actor=caller, level=level)
     session.commit()
     return [PanelProgressRead.model_validate(p, from_attributes=True) for p in service.progress(session, level=level)]
@@ -149,9 +154,9 @@ def score(session: SessionDep, caller: CurrentUser, campaign_id: str, assignment
 
 @router.get("/campaigns/{campaign_id}/levels/{position}/progress", response_model=list[PanelProgressRead])
 def progress(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
-             format: ExportFormat = "json") -> object:
-    level = service.get_level(session, campaign_id=campaign_id, position=position)
-    service.require_level_admin(session, actor=caller, level=level)
+             format: ExportFormat = "json", org: OrgQuery = None) -> object:
+    level = service.find_round(session, actor=caller, campaign_id=campaign_id, position=position, org_id=org)
+    service.require_round_viewer(session, actor=caller, level=level)
     rows = service.progress(session, level=level)
     if format != "json":
         return table_response(name="progress", fmt=format, header=["评审组", "学科", "评委", "任务", "已评"],
@@ -161,9 +166,9 @@ def progress(session: SessionDep, caller: CurrentUser, campaign_id: str, positio
 
 @router.get("/campaigns/{campaign_id}/levels/{position}/ranking", response_model=RankingRead)
 def ranking(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
-            format: ExportFormat = "json") -> object:
-    level = service.get_level(session, campaign_id=campaign_id, position=position)
-    service.require_level_admin(session, actor=caller, level=level)
+            format: ExportFormat = "json", org: OrgQuery = None) -> object:
+    level = service.find_round(session, actor=caller, campaign_id=campaign_id, position=position, org_id=org)
+    service.require_round_viewer(session, actor=caller, level=level)
     campaign = service.get_campaign(session, campaign_id=campaign_id)
     items = [RankedRead(rank=row.ranked.rank, package_id=row.package.id, title=row.package.title,
                         school_id=row.package.school_id, score=row.ranked.score,
@@ -179,8 +184,9 @@ def ranking(session: SessionDep, caller: CurrentUser, campaign_id: str, position
 
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/promotions", response_model=list[str])
-def propose(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition, body: Promotion) -> list[str]:
-    level = service.get_level(session, campaign_id=campaign_id, position=position)
+def propose(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition, body: Promotion,
+            org: OrgQuery = None) -> list[str]:
+    level = service.find_round(session, actor=caller, campaign_id=campaign_id, position=position, org_id=org)
     entries = service.propose(session, actor=caller, level=level, package_ids=body.package_ids)
     session.commit()
     return [e.id for e in entries]
@@ -214,8 +220,9 @@ def decide_objection(session: SessionDep, caller: CurrentUser, campaign_id: str,
 
 
 @router.post("/campaigns/{campaign_id}/levels/{position}/finalise", response_model=list[str])
-def finalise(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition) -> list[str]:
-    level = service.get_level(session, campaign_id=campaign_id, position=position)
+def finalise(session: SessionDep, caller: CurrentUser, campaign_id: str, position: LevelPosition,
+             org: OrgQuery = None) -> list[str]:
+    level = service.find_round(session, actor=caller, campaign_id=campaign_id, position=position, org_id=org)
     certificates = service.finalise(session, actor=caller, level=level)
     session.commit()
     return [c.code for c in certificates]
@@ -234,10 +241,12 @@ def winners(session: SessionDep, caller: CurrentUser, campaign_id: str, format: 
 
 
 @router.get("/campaigns/{campaign_id}/participation", response_model=list[ParticipationRead])
-def participation(session: SessionDep, caller: CurrentUser, campaign_id: str, format: ExportFormat = "json") -> object:
-    level = service.get_level(session, campaign_id=campaign_id, position=0)
-    service.require_level_admin(session, actor=caller, level=level)
-    rows = service.school_participation(session, campaign_id=campaign_id)
+def participation(session: SessionDep, caller: CurrentUser, campaign_id: str, format: ExportFormat = "json",
+                  org: OrgQuery = None) -> object:
+    """Per school under the caller's organisation (a district's schools; a city's or province's:
+    all of its districts'), or under `org`, an organisation below the caller's."""
+    districts = service.participation_scope(session, actor=caller, campaign_id=campaign_id, org_id=org)
+    rows = service.school_participation(session, campaign_id=campaign_id, district_ids=districts)
     if format != "json":
         return table_response(name="participation", fmt=format, header=["学校", "教师数", "报送教师数", "比例", "报送教师"],
                               rows=[[r.school, r.teachers, r.posted, r.share, r.posted_by] for r in rows])

@@ -50,9 +50,15 @@ class CampaignCreate(BaseModel):
 
 
 class LevelRead(BaseModel):
+    """One organisation's round at a level."""
+
+    id: str
     position: int
     kind: LevelKind
     name: str
+    district_id: str | None  # the district running the round, or
+    region_id: str | None    # the city or province running it
+    parent_id: str | None    # the round its promotions go to
     status: RoundStatus
     submission_opens_at: datetime
     submission_closes_at: datetime
@@ -70,7 +76,8 @@ class CampaignRead(BaseModel):
     rubric: list[dict[str, Any]]
     aggregation: Aggregation
     tie_break: str
-    levels: list[LevelRead]
+    region_id: str | None  # the city or province running the campaign (None: one district's)
+    levels: list[LevelRead]  # every round, level by level
 
 
 class PackageCreate(BaseModel):
@@ -185,7 +192,8 @@ class RankingRead(BaseModel):
 
 
 class Promotion(BaseModel):
-    package_ids: list[str] = Field(min_length=1)
+    # Empty only for a round with nothing competing: it closes so the round above can start.
+    package_ids: list[str]
 
 
 class ObjectionCreate(BaseModel):

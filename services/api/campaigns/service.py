@@ -17,21 +17,25 @@ from services.api.auth.principal import Principal
 from services.api.campaigns import judging, rules
 from services.api.campaigns.errors import (CampaignNotFound, CertificateNotFound, InvalidCampaign, JudgingClosed,
                                            JudgingIncomplete,
-                                           NotCompeting, NotEnoughJudges, NotLevelAdmin, NotYourAssignment,
+                                           NotCompeting, NotEnoughJudges, NotLevelAdmin, NotParticipating,
+                                           NotYourAssignment,
                                            NotYourResource, ObjectionNotFound, PackageChanged, PackageIncomplete,
                                            PackageLocked, PackageNotFound, PublicityOver, PublicityRunning,
-                                           QuotaExceeded, UnknownCategory, WindowClosed, WrongRound)
+                                           QuotaExceeded, RoundNotFound, RoundsBelowRunning, UnknownCategory,
+                                           WindowClosed, WrongRound)
 from services.api.campaigns.models import (Aggregation, Assignment, Campaign, CampaignLevel, CampaignPackage,
                                            Certificate, Entry, EntryStatus, LevelKind, Objection, ObjectionStatus,
                                            PackageItem, PackageStatus, Panel, RoundStatus)
 from services.api.campaigns.status import (EntryEvent, ObjectionEvent, PackageEvent, RoundEvent, apply_entry_event,
                                            apply_objection_event, apply_package_event, apply_round_event)
 from services.api.notifications.service import notify_many
-from services.api.orgs.models import District, Region, RegionKind, Role, School, User
+from services.api.orgs.models import District, Region, Role, School, User
+from services.api.regions import service as regions
 from services.api.resources.models import Asset, Resource, ResourceKind, ResourceStatus, Visibility, changed_for_search
 from services.api.resources.renditions import readable_renditions
 from services.api.uploads.models import Blob
 from services.common.db import utcnow
+from services.common.ids import new_id
 from services.common.jobs import JobKind
 
 LEVEL_LABEL = {LevelKind.district: "县级", LevelKind.city: "市级", LevelKind.province: "省级"}
@@ -57,10 +61,11 @@ class LevelSpec:
 
 def create_campaign(session: Session, *, actor: Principal, title: str, categories: dict[str, Any],
                     rubric: list[dict[str, Any]], aggregation: Aggregation, levels: list[LevelSpec]) -> Campaign:
-    """A district administrator's campaign: the district is its first level; each later level is
-    the region of that kind above the district."""
-    if not actor.is_district_admin:
-        raise NotLevelAdmin()
+    """A campaign is run by the organisation of its top level: a district administrator's own
+    district (a one-level campaign), or the city or province the caller administers, and then
+    every district under it takes part. Each organisation has its round at each level (every
+    district, every city with districts, the province); a round's promotions go to the round of
+    the organisation above it."""
     if not levels or levels[0].kind is not LevelKind.district:
         raise InvalidCampaign(reason="the first level is the district")
     if [lv.kind for lv in levels] != sorted({lv.kind for lv in levels}, key=list(LevelKind).index):
@@ -70,40 +75,84 @@ def create_campaign(session: Session, *, actor: Principal, title: str, categorie
     for spec in levels:
         if reason := rules.validate(spec.quotas):
             raise InvalidCampaign(reason=reason)
-    district = session.get_one(District, actor.district_id)
-    regions = _regions_above(session, district)
-    campaign = Campaign(title=title, district_id=district.id, created_by=actor.user_id, categories=categories,
-                        rubric=rubric, aggregation=aggregation)
+    top = levels[-1].kind
+    region = administered_region(session, actor=actor)
+    if top is LevelKind.district:
+        if not actor.is_district_admin:
+            raise NotLevelAdmin()
+        districts = [session.get_one(District, actor.district_id)]
+    elif region is None or region.kind.value != top.value:
+        raise NotLevelAdmin()
+    else:
+        districts = regions.districts_under(session, region_id=region.id)
+        if not districts:
+            raise InvalidCampaign(reason=f"no district is under {region.name}")
+    campaign = Campaign(title=title, district_id=actor.district_id, created_by=actor.user_id, categories=categories,
+                        rubric=rubric, aggregation=aggregation,
+                        region_id=region.id if top is not LevelKind.district and region else None)
     session.add(campaign)
     session.flush()
-    for position, spec in enumerate(levels):
-        region = None
-        if spec.kind is not LevelKind.district:
-            region = regions.get(RegionKind(spec.kind.value))
-            if region is None:
-                raise InvalidCampaign(reason=f"the district belongs to no {spec.kind.value}")
-        name = f"{(region.name if region else district.name)}{LEVEL_LABEL[spec.kind]}"
-        session.add(CampaignLevel(
-            campaign_id=campaign.id, position=position, kind=spec.kind, name=name,
-            district_id=district.id if region is None else None, region_id=region.id if region else None,
-            status=RoundStatus.open if position == 0 else RoundStatus.pending,
-            submission_opens_at=spec.submission_opens_at, submission_closes_at=spec.submission_closes_at,
-            judging_closes_at=spec.judging_closes_at, publicity_days=spec.publicity_days,
-            publicity_ends_at=None, judges_per_package=spec.judges_per_package, quotas=spec.quotas))
-    record(session, actor_id=actor.user_id, district_id=district.id, action="campaign.create",
-           target_type="campaign", target_id=campaign.id, title=title, levels=[lv.kind.value for lv in levels])
+    rounds = _plan_rounds(session, campaign=campaign, levels=levels, districts=districts)
+    session.add_all(rounds)  # parents first: the references are checked row by row
+    record(session, actor_id=actor.user_id, district_id=actor.district_id, action="campaign.create",
+           target_type="campaign", target_id=campaign.id, title=title, levels=[lv.kind.value for lv in levels],
+           region_id=campaign.region_id, districts=[d.id for d in districts])
     session.flush()
     return campaign
 
 
-def _regions_above(session: Session, district: District) -> dict[RegionKind, Region]:
-    found: dict[RegionKind, Region] = {}
-    region_id = district.region_id
-    while region_id is not None and len(found) < 8:
-        region = session.get_one(Region, region_id)
-        found.setdefault(region.kind, region)
-        region_id = region.parent_id
-    return found
+def _plan_rounds(session: Session, *, campaign: Campaign, levels: list[LevelSpec],
+                 districts: list[District]) -> list[CampaignLevel]:
+    """The campaign's rounds, top level first. A district with no city between it and the
+    province (a city-less level) sends its promotions to the nearest round above."""
+    above: dict[str, dict[str, Region]] = {}  # organisation id -> {region kind: the region above it}
+
+    def regions_above(org: District | Region) -> dict[str, Region]:
+        if org.id not in above:
+            start = org.region_id if isinstance(org, District) else org.parent_id
+            above[org.id] = {r.kind.value: r for r in regions.ancestors(session, region_id=start)}
+        return above[org.id]
+
+    made: dict[tuple[int, str], CampaignLevel] = {}
+    rounds: list[CampaignLevel] = []
+    for position in reversed(range(len(levels))):
+        spec = levels[position]
+        if spec.kind is LevelKind.district:
+            orgs: list[District | Region] = list(districts)
+        else:
+            orgs = list({r.id: r for d in districts if (r := regions_above(d).get(spec.kind.value))}.values())
+        for org in sorted(orgs, key=lambda o: (o.name, o.id)):
+            parent = None
+            for higher in range(position + 1, len(levels)):
+                org_above = regions_above(org).get(levels[higher].kind.value)
+                if org_above is not None and (higher, org_above.id) in made:
+                    parent = made[(higher, org_above.id)]
+                    break
+            district = org if isinstance(org, District) else None
+            level = CampaignLevel(
+                id=new_id(), campaign_id=campaign.id, ordinal=0, position=position, kind=spec.kind,
+                name=f"{org.name}{LEVEL_LABEL[spec.kind]}", parent_id=parent.id if parent else None,
+                district_id=district.id if district else None, region_id=None if district else org.id,
+                status=RoundStatus.open if position == 0 else RoundStatus.pending,
+                submission_opens_at=spec.submission_opens_at, submission_closes_at=spec.submission_closes_at,
+                judging_closes_at=spec.judging_closes_at, publicity_days=spec.publicity_days,
+                publicity_ends_at=None, judges_per_package=spec.judges_per_package, quotas=spec.quotas)
+            made[(position, org.id)] = level
+            rounds.append(level)
+    for ordinal, level in enumerate(sorted(rounds, key=lambda lv: (lv.position, lv.name))):
+        level.ordinal = ordinal
+    return rounds
+
+
+def administered_region(session: Session, *, actor: Principal) -> Region | None:
+    """The city or province the caller administers (city_admin / province_admin), if any."""
+    if not actor.has_any_role(Role.city_admin, Role.province_admin):
+        return None
+    region_id = session.scalar(select(User.region_id).where(User.id == actor.user_id))
+    region = session.get(Region, region_id) if region_id else None
+    if region is None or not actor.has_any_role(_ADMIN_ROLE[LevelKind(region.kind.value)]):
+        return None
+    return region
 
 
 def get_campaign(session: Session, *, campaign_id: str) -> Campaign:
@@ -114,15 +163,49 @@ def get_campaign(session: Session, *, campaign_id: str) -> Campaign:
 
 
 def levels_of(session: Session, *, campaign_id: str) -> list[CampaignLevel]:
+    """Every round of the campaign, level by level."""
     return list(session.scalars(select(CampaignLevel).where(CampaignLevel.campaign_id == campaign_id)
-                                .order_by(CampaignLevel.position)))
+                                .order_by(CampaignLevel.position, CampaignLevel.ordinal)))
 
 
-def get_level(session: Session, *, campaign_id: str, position: int) -> CampaignLevel:
-    level = session.scalar(select(CampaignLevel).where(CampaignLevel.campaign_id == campaign_id,
-                                                       CampaignLevel.position == position))
-    if level is None:
+def find_round(session: Session, *, actor: Principal, campaign_id: str, position: int,
+               org_id: str | None = None) -> CampaignLevel:
+    """The round at a level: the one of `org_id` (a district or region id) when given; else the
+    caller's own (their district's, or the region they administer), or the round above their
+    district's at that level; else the level's only round."""
+    get_campaign(session, campaign_id=campaign_id)
+    rounds = list(session.scalars(select(CampaignLevel).where(CampaignLevel.campaign_id == campaign_id,
+                                                              CampaignLevel.position == position)))
+    if org_id is not None:
+        wanted = {org_id}
+    else:
+        region_id = session.scalar(select(User.region_id).where(User.id == actor.user_id))
+        wanted = {actor.district_id, *([region_id] if region_id else [])}
+    mine = [r for r in rounds if r.district_id in wanted or r.region_id in wanted]
+    if len(mine) == 1:
+        return mine[0]
+    if org_id is None and len(rounds) == 1:
+        return rounds[0]
+    if org_id is None and rounds:
+        above: CampaignLevel | None = session.scalar(select(CampaignLevel).where(
+            CampaignLevel.campaign_id == campaign_id, CampaignLevel.position == 0,
+            CampaignLevel.district_id == actor.district_id))
+        while above is not None and above.position < position:
+            above = session.get(CampaignLevel, above.parent_id) if above.parent_id else None
+        if above is not None and above.position == position:
+            return above
+    if not rounds and org_id is None:
         raise CampaignNotFound()
+    raise RoundNotFound(position=position, rounds=len(rounds))
+
+
+def district_round(session: Session, *, campaign_id: str, district_id: str) -> CampaignLevel:
+    """A district's first-level round (where its teachers post), or NotParticipating."""
+    level = session.scalar(select(CampaignLevel).where(CampaignLevel.campaign_id == campaign_id,
+                                                       CampaignLevel.position == 0,
+                                                       CampaignLevel.district_id == district_id))
+    if level is None:
+        raise NotParticipating()
     return level
 
 
@@ -136,6 +219,37 @@ def require_level_admin(session: Session, *, actor: Principal, level: CampaignLe
         raise NotLevelAdmin()
 
 
+def require_round_viewer(session: Session, *, actor: Principal, level: CampaignLevel) -> None:
+    """Who reads a round's lists (progress, ranking): its own administrator, or the administrator
+    of a city or province above it. A district administrator sees only their district's."""
+    try:
+        require_level_admin(session, actor=actor, level=level)
+        return
+    except NotLevelAdmin:
+        pass
+    region = administered_region(session, actor=actor)
+    if region is None or region.id not in _regions_over(session, level=level):
+        raise NotLevelAdmin()
+
+
+def _regions_over(session: Session, *, level: CampaignLevel) -> set[str]:
+    """The ids of the round's own region (if a region runs it) and every region above it."""
+    start = level.region_id
+    if level.district_id is not None:
+        start = session.scalar(select(District.region_id).where(District.id == level.district_id))
+    return {r.id for r in regions.ancestors(session, region_id=start)}
+
+
+def rounds_under(session: Session, *, level: CampaignLevel) -> list[CampaignLevel]:
+    """The round and every round feeding it, directly or through others."""
+    found, frontier = [level], [level.id]
+    while frontier:
+        children = list(session.scalars(select(CampaignLevel).where(CampaignLevel.parent_id.in_(frontier))))
+        found.extend(children)
+        frontier = [c.id for c in children]
+    return found
+
+
 # ---------------------------------------------------------------- packages
 
 
@@ -146,6 +260,7 @@ def create_package(session: Session, *, actor: Principal, campaign_id: str, cate
         raise UnknownCategory()
     if actor.school_id is None:
         raise NotYourResource()
+    district_round(session, campaign_id=campaign.id, district_id=actor.district_id)
     package = CampaignPackage(campaign_id=campaign.id, category=category, title=title, teacher_id=actor.user_id,
                               school_id=actor.school_id, district_id=actor.district_id, status=PackageStatus.draft)
     session.add(package)
@@ -244,7 +359,7 @@ def submit_package(session: Session, *, actor: Principal, campaign_id: str, pack
     now = now or utcnow()
     campaign = get_campaign(session, campaign_id=campaign_id)
     package = get_package(session, actor=actor, campaign_id=campaign_id, package_id=package_id)
-    _require_window(get_level(session, campaign_id=campaign_id, position=0), now)
+    _require_window(district_round(session, campaign_id=campaign_id, district_id=package.district_id), now)
     checks = completeness(session, campaign=campaign, package=package)
     failing = [c for c in checks if not c.ok]
     if failing:
@@ -271,7 +386,8 @@ def withdraw_package(session: Session, *, actor: Principal, campaign_id: str, pa
                      now: datetime | None = None) -> CampaignPackage:
     """Takes a submitted package back (to change it, then submit it again), within the window."""
     package = get_package(session, actor=actor, campaign_id=campaign_id, package_id=package_id)
-    _require_window(get_level(session, campaign_id=campaign_id, position=0), now or utcnow())
+    _require_window(district_round(session, campaign_id=campaign_id, district_id=package.district_id),
+                    now or utcnow())
     apply_package_event(package, PackageEvent.withdraw)
     for item in items_of(session, package_id=package.id):
         item.resource_version = None
@@ -313,13 +429,20 @@ def create_panel(session: Session, *, actor: Principal, level: CampaignLevel, su
 
 
 def start_judging(session: Session, *, actor: Principal, level: CampaignLevel) -> list[Assignment]:
-    """Closes the level to new entries and gives every package `judges_per_package` judges of its
-    subject's panel, none from the package's own school, the least loaded first."""
+    """Closes the round to new entries and gives every package `judges_per_package` judges of its
+    subject's panel, none from the package's own school, the least loaded first. A district's
+    round takes its district's submitted packages; a round above waits until every round feeding
+    it is final, so it ranks the promotions of all of them."""
     require_level_admin(session, actor=actor, level=level)
+    running = [r.name for r in session.scalars(select(CampaignLevel).where(CampaignLevel.parent_id == level.id)
+                                                .order_by(CampaignLevel.ordinal)) if r.status is not RoundStatus.final]
+    if running:
+        raise RoundsBelowRunning(names="、".join(running))
     apply_round_event(level, RoundEvent.start_judging)
     if level.position == 0:
         submitted = session.scalars(select(CampaignPackage.id).where(
-            CampaignPackage.campaign_id == level.campaign_id, CampaignPackage.status == PackageStatus.submitted))
+            CampaignPackage.campaign_id == level.campaign_id, CampaignPackage.district_id == level.district_id,
+            CampaignPackage.status == PackageStatus.submitted))
         for package_id in submitted:
             session.add(Entry(level_id=level.id, package_id=package_id, status=EntryStatus.competing))
         session.flush()
@@ -499,6 +622,11 @@ def propose(session: Session, *, actor: Principal, level: CampaignLevel, package
     if any(by_package.get(pid) is None or by_package[pid].status is not EntryStatus.competing for pid in package_ids) \
             or len(set(package_ids)) != len(package_ids):
         raise NotCompeting()
+    # An empty proposal only closes a round with nothing competing (a district that posted nothing),
+    # so that the round above it can start.
+    if not package_ids and session.scalar(select(func.count()).select_from(Entry).where(
+            Entry.level_id == level.id, Entry.status == EntryStatus.competing)):
+        raise NotCompeting()
     chosen = [facts[pid] for pid in package_ids]
     for package_id in package_ids:
         if (changed := changed_resource(session, package_id=package_id)) is not None:
@@ -588,8 +716,7 @@ def finalise(session: Session, *, actor: Principal, level: CampaignLevel, now: d
     if level.status is RoundStatus.publicity and ((now or utcnow()) < level.publicity_ends_at or open_objections):
         raise PublicityRunning(ends_at=level.publicity_ends_at.isoformat(), open_objections=open_objections)
     apply_round_event(level, RoundEvent.finalise)
-    levels = levels_of(session, campaign_id=level.campaign_id)
-    following = levels[level.position + 1] if level.position + 1 < len(levels) else None
+    following = session.get(CampaignLevel, level.parent_id) if level.parent_id else None
     certificates = []
     promoted_packages = []
     for entry in session.scalars(select(Entry).where(Entry.level_id == level.id).order_by(Entry.rank)):
@@ -605,7 +732,8 @@ def finalise(session: Session, *, actor: Principal, level: CampaignLevel, now: d
             if following is not None:
                 session.add(Entry(level_id=following.id, package_id=entry.package_id, status=EntryStatus.competing))
     if following is not None:
-        apply_round_event(following, RoundEvent.open)
+        if following.status is RoundStatus.pending:  # the first round below to finish opens it
+            apply_round_event(following, RoundEvent.open)
     else:
         for certificate in certificates:
             _publish_award(session, package_id=certificate.package_id, award=certificate.award)
@@ -675,9 +803,9 @@ class SchoolParticipation:
     posted_by: list[str]
 
 
-def school_participation(session: Session, *, campaign_id: str) -> list[SchoolParticipation]:
-    campaign = get_campaign(session, campaign_id=campaign_id)
-    schools = {s.id: s.name for s in session.scalars(select(School).where(School.district_id == campaign.district_id))}
+def school_participation(session: Session, *, campaign_id: str, district_ids: set[str]) -> list[SchoolParticipation]:
+    """Per school of the given districts: its teachers, those who posted, the share."""
+    schools = {s.id: s.name for s in session.scalars(select(School).where(School.district_id.in_(district_ids)))}
     counts = participation(session, campaign_id=campaign_id, school_ids=set(schools))
     names: dict[str, list[str]] = {}
     for school_id, name in session.execute(
@@ -690,6 +818,23 @@ def school_participation(session: Session, *, campaign_id: str) -> list[SchoolPa
                                 share=round(counts[sid][0] / counts[sid][1], 4) if counts.get(sid, (0, 0))[1] else 0.0,
                                 posted_by=names.get(sid, []))
             for sid, name in sorted(schools.items(), key=lambda kv: kv[1])]
+
+
+def participation_scope(session: Session, *, actor: Principal, campaign_id: str,
+                        org_id: str | None = None) -> set[str]:
+    """The districts whose schools the caller may list: those of the caller's round (or the round
+    of `org_id`) and of every round under it."""
+    rounds = levels_of(session, campaign_id=get_campaign(session, campaign_id=campaign_id).id)
+    if org_id is not None:
+        candidates = [r for r in rounds if org_id in (r.district_id, r.region_id)]
+    else:
+        region = administered_region(session, actor=actor)
+        candidates = [r for r in rounds if region is not None and r.region_id == region.id] \
+            or [r for r in rounds if r.district_id == actor.district_id]
+    if not candidates:
+        raise NotLevelAdmin()
+    require_round_viewer(session, actor=actor, level=candidates[0])
+    return {r.district_id for r in rounds_under(session, level=candidates[0]) if r.district_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,19 +850,22 @@ class CertificateView:
 
 def certificate(session: Session, *, code: str, actor: Principal | None = None) -> CertificateView:
     """A certificate by its code: for anyone (verification), or, with `actor`, only for its holder
-    or the campaign's district administrators (the PDF)."""
+    or the administrators who may read the round that issued it (the PDF)."""
     row = session.execute(
         select(Certificate, Campaign.title, CampaignPackage.title, User.real_name, School.name,
-               CampaignPackage.teacher_id, Campaign.district_id)
+               CampaignPackage.teacher_id, Entry.level_id)
+        .join(Entry, Entry.id == Certificate.entry_id)
         .join(CampaignPackage, CampaignPackage.id == Certificate.package_id)
         .join(Campaign, Campaign.id == CampaignPackage.campaign_id)
         .join(User, User.id == CampaignPackage.teacher_id).join(School, School.id == CampaignPackage.school_id)
         .where(Certificate.code == code.upper())).first()
     if row is None:
         raise CertificateNotFound()
-    cert, campaign_title, title, teacher, school, holder_id, district_id = row
-    if actor is not None and actor.user_id != holder_id and not (
-            actor.is_district_admin and actor.district_id == district_id):
-        raise CertificateNotFound()
+    cert, campaign_title, title, teacher, school, holder_id, level_id = row
+    if actor is not None and actor.user_id != holder_id:
+        try:
+            require_round_viewer(session, actor=actor, level=session.get_one(CampaignLevel, level_id))
+        except NotLevelAdmin:
+            raise CertificateNotFound() from None
     return CertificateView(code=cert.code, award=cert.award, campaign=campaign_title, title=title, teacher=teacher,
                            school=school, issued_at=cert.issued_at)

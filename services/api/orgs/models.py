@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.api.db import Base, created_at_column, id_column
@@ -43,6 +43,8 @@ class Region(Base):
     """An organisation above the district (a city, a province), for campaign rounds."""
 
     __tablename__ = "regions"
+    # Two cities (or two provinces) never share a name: people pick regions by name.
+    __table_args__ = (Index("uq_regions_kind_name", "kind", "name", unique=True),)
 
     id: Mapped[str] = id_column()
     name: Mapped[str] = mapped_column(String(100))

@@ -31,14 +31,33 @@ RUBRIC = [{"code": "design", "name": "教学设计", "weight": 40, "min": 0, "ma
 
 @dataclass
 class World:
-    district: District
-    city: Region
+    """测试省 above two cities: 测试市 with two districts, 第二市 with one. Each district has an
+    administrator and a moderator; each region an administrator."""
     province: Region
-    district_admin: User
+    city: Region
+    other_city: Region
+    districts: list[District]  # the first two are 测试市's, the last 第二市's
+    district_admins: list[User]
+    moderators: list[User]
     city_admin: User
+    other_city_admin: User
     province_admin: User
-    moderator: User
     schools: list[School] = field(default_factory=list)
+
+    @property
+    def district(self) -> District:
+        return self.districts[0]
+
+    @property
+    def district_admin(self) -> User:
+        return self.district_admins[0]
+
+    @property
+    def moderator(self) -> User:
+        return self.moderators[0]
+
+    def moderator_of(self, user: User) -> User:
+        return next(m for m in self.moderators if m.district_id == user.district_id)
 
 
 def build_world(factory) -> World:  # type: ignore[no-untyped-def]
@@ -47,19 +66,23 @@ def build_world(factory) -> World:  # type: ignore[no-untyped-def]
     session.add(province)
     session.flush()
     city = Region(name="测试市", kind=RegionKind.city, parent_id=province.id)
-    session.add(city)
+    other_city = Region(name="第二市", kind=RegionKind.city, parent_id=province.id)
+    session.add_all([city, other_city])
     session.flush()
-    district = factory.district()
-    district.region_id = city.id
-    city_admin = factory.user(roles=(Role.city_admin,), district=district)
+    districts = [factory.district(name=name) for name in ("东区", "西区", "南区")]
+    for district, region in zip(districts, (city, city, other_city)):
+        district.region_id = region.id
+    city_admin = factory.user(roles=(Role.city_admin,), district=districts[0])
     city_admin.region_id = city.id
-    province_admin = factory.user(roles=(Role.province_admin,), district=district)
+    other_city_admin = factory.user(roles=(Role.city_admin,), district=districts[2])
+    other_city_admin.region_id = other_city.id
+    province_admin = factory.user(roles=(Role.province_admin,), district=districts[0])
     province_admin.region_id = province.id
     session.flush()
-    return World(district=district, city=city, province=province,
-                 district_admin=factory.user(roles=(Role.district_admin,), district=district),
-                 city_admin=city_admin, province_admin=province_admin,
-                 moderator=factory.user(roles=(Role.moderator,), district=district))
+    return World(province=province, city=city, other_city=other_city, districts=districts,
+                 district_admins=[factory.user(roles=(Role.district_admin,), district=d) for d in districts],
+                 moderators=[factory.user(roles=(Role.moderator,), district=d) for d in districts],
+                 city_admin=city_admin, other_city_admin=other_city_admin, province_admin=province_admin)
 
 
 def level_specs(*, publicity_days=(1, 0, 0), quotas=([], [], []), judges=(2, 2, 2)) -> list[dict[str, Any]]:
@@ -72,7 +95,8 @@ def level_specs(*, publicity_days=(1, 0, 0), quotas=([], [], []), judges=(2, 2, 
 
 
 def create_campaign(client, factory, world, **levels) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    created = client.post(f"{API}/campaigns", headers=factory.headers(world.district_admin), json={
+    """The province's three-level campaign: every district of the province takes part."""
+    created = client.post(f"{API}/campaigns", headers=factory.headers(world.province_admin), json={
         "title": "2026年“一师一优课”晒课活动", "categories": LESSON, "rubric": RUBRIC,
         "aggregation": "trimmed_mean", "levels": level_specs(**levels)})
     assert created.status_code == 201, created.text
@@ -82,7 +106,7 @@ def create_campaign(client, factory, world, **levels) -> dict[str, Any]:  # type
 def lesson(client, factory, world, teacher, *, kind="lesson_recording", filename="lesson.mp4",
            duration_min: float | None = 40, converted=True, point="phys.j.matter.state.temp",
            grade="g8", approve=True) -> str:  # type: ignore[no-untyped-def]
-    """A resource of `teacher` with one file, through review (approved by the district's moderator)."""
+    """A resource of `teacher` with one file, through review (approved by its district's moderator)."""
     created = client.post(f"{API}/resources", headers=factory.headers(teacher), json={
         "title": f"《温度》{filename}", "kind": kind, "subject": "physics", "stage": "junior", "grade": grade,
         "edition": "pep", "knowledge_point_ids": [factory.knowledge_point(point).id]})
@@ -103,7 +127,7 @@ def lesson(client, factory, world, teacher, *, kind="lesson_recording", filename
     if approve:
         assert client.post(f"{API}/resources/{resource_id}/submit", headers=factory.headers(teacher)).status_code == 200
         decided = client.post(f"{API}/moderation/resources/{resource_id}/decision", json={"action": "approve"},
-                              headers=factory.headers(world.moderator))
+                              headers=factory.headers(world.moderator_of(teacher)))
         assert decided.json()["status"] == "published", decided.text
     return resource_id
 

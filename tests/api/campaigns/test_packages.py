@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from services.api.campaigns.models import Entry
-from services.api.orgs.models import Role
+from services.api.orgs.models import District, Region, RegionKind, Role
 from services.common.db import utcnow
 from tests.api.campaigns.helpers import API, build_world, create_campaign, lesson, move_level, post_lesson
 from tests.helpers import assert_problem
@@ -122,14 +122,33 @@ def test_who_may_set_up_a_campaign_and_judge(client, factory):
     body["levels"] = level_specs()
     assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(teacher), json=body), 403,
                    "campaign.not_level_admin")
-    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(world.district_admin),
+    province = factory.headers(world.province_admin)
+    assert_problem(client.post(f"{API}/campaigns", headers=province,
                                json={**body, "levels": body["levels"][1:]}), 422, "campaign.invalid")
-    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(world.district_admin), json={
-        **body, "levels": [{**level_specs()[0], "quotas": [{"rule": "max_share", "share": 3}]}]}),
+    assert_problem(client.post(f"{API}/campaigns", headers=province, json={
+        **body, "levels": [*body["levels"][:2], {**level_specs()[2], "quotas": [{"rule": "max_share", "share": 3}]}]}),
         422, "campaign.invalid")
+    # The province's campaign is the province administrator's, not a district's or a city's.
+    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(world.district_admin), json=body),
+                   403, "campaign.not_level_admin")
+    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(world.city_admin), json=body),
+                   403, "campaign.not_level_admin")
+    # A district runs a campaign of its own (one level) without any region.
     lone = factory.user(roles=(Role.district_admin,), district=factory.district())  # no city above it
+    empty_province = Region(name="空省", kind=RegionKind.province)
+    factory.session.add(empty_province)
+    factory.session.flush()
+    governor = factory.user(roles=(Role.province_admin,), district=factory.district())
+    governor.region_id = empty_province.id
     factory.commit()
-    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(lone), json=body), 422, "campaign.invalid")
+    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(lone), json=body), 403,
+                   "campaign.not_level_admin")
+    own = client.post(f"{API}/campaigns", headers=factory.headers(lone), json={**body, "levels": body["levels"][:1]})
+    assert own.status_code == 201, own.text
+    assert [(lv["name"], lv["district_id"]) for lv in own.json()["levels"]] == [(f"{lone_name(factory, lone)}县级",
+                                                                                 lone.district_id)]
+    assert_problem(client.post(f"{API}/campaigns", headers=factory.headers(governor), json=body), 422,
+                   "campaign.invalid")
     campaign = create_campaign(client, factory, world)
     post_lesson(client, factory, world, campaign, teacher)
     admin = factory.headers(world.district_admin)
@@ -140,3 +159,7 @@ def test_who_may_set_up_a_campaign_and_judge(client, factory):
                              422, "campaign.not_enough_judges")
     assert "0" in refused["detail"]
     assert_problem(client.get(f"{API}/campaigns/{'0' * 26}", headers=admin), 404, "campaign.not_found")
+
+
+def lone_name(factory, user) -> str:  # type: ignore[no-untyped-def]
+    return factory.session.get(District, user.district_id).name
