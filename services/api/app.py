@@ -27,6 +27,7 @@ from services.api.playback.router import router as playback_router
 from services.api.resources import processing
 from services.api.resources.router import router as resources_router
 from services.api.search import outbox
+from services.api.stats import snapshots as participation_snapshots
 from services.api.search.client import SearchClient
 from services.api.search.relay import Relay
 from services.api.search.router import router as search_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     """`search_http`: how to reach the search service (tests pass a client of the search app)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
     outbox.install()  # every resource change this process flushes writes its search outbox row
+    participation_snapshots.install()  # and removes the closed semesters' figures it may change
     settings.keys  # noqa: B018 - refuse to start without the master secret the API's keys come from
     engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size,
                               check_writers=settings.database.check_writers)

@@ -8,7 +8,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from services.api.auth.principal import Principal
@@ -19,9 +18,9 @@ from services.api.playback.models import PlayRecord
 from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
-from services.api.resources.models import Asset, Resource
+from services.api.resources.models import Asset
+from services.api.stats import snapshots as participation_snapshots
 from services.common import hls
-from services.common.db import write_apart
 from services.common.storage import BlobNotFound, BlobStore
 
 PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expires
@@ -47,9 +46,9 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
     grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
                       expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch)
     variants = listed_variants(rendition["tracks"][track], grant)
-    # One statement, no version bump: a view is not a change search must be told of at once.
-    # Apart, as this is a GET. Commits.
-    write_apart(session, update(Resource).where(Resource.id == resource.id).values(view_count=Resource.view_count + 1))
+    # No version bump: a view is not a change search must be told of at once. Apart, as this is
+    # a GET; with a closed semester's stored figures (stats/snapshots.py). Commits.
+    participation_snapshots.count_play(session, resource_id=resource.id)
     poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
     # Poster and download go through the play route too, so the grant's link epoch is checked
     # before a storage URL is minted (resources/links.py).

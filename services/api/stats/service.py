@@ -36,6 +36,7 @@ from services.api.pagination import PageParams, fetch_page
 from services.api.pairing.models import ActivityStatus, Pairing, PairingActivity
 from services.api.resources.models import Resource, ResourceStatus
 from services.api import semesters
+from services.api.stats import snapshots
 from services.api.stats.errors import StatisticsNotAllowed
 from services.api.stats.schemas import (DistrictParticipation, Filters, Partner, PendingReviews,
                                         SchoolParticipation, SchoolsReport, SemesterRead)
@@ -172,15 +173,8 @@ def _ages(submitted: Sequence[datetime], now: datetime) -> PendingReviews:
     return PendingReviews(count=len(ages), oldest_age_s=max(ages), median_age_s=int(median(ages)))
 
 
-@dataclass(frozen=True, slots=True)
-class _Published:
-    count: int
-    played: int
-    plays: int
-    teachers: int  # owners with the teacher role, still active
-
-
-_NOTHING_PUBLISHED = _Published(count=0, played=0, plays=0, teachers=0)
+_Published = snapshots.Published
+_NOTHING_PUBLISHED = snapshots.NOTHING
 
 
 def _published_by_school(session: Session, *, where: list[ColumnElement[bool]], district_id: str,
@@ -223,8 +217,13 @@ def school_figures(session: Session, *, schools: Sequence[School], scope: Scope,
 
     teachers = dict(session.execute(
         select(User.school_id, _teacher_count()).where(*of_schools(User)).group_by(User.school_id)).all())
-    published = _published_by_school(session, where=[*of_schools(Resource), *_published_in(scope)],
-                                      district_id=district_id, few_owners=not whole_district)
+    if snapshots.stored(scope.semester, scope.now):  # a closed semester: its stored figures
+        published = snapshots.published_by_school(session, district_id=district_id, semester=scope.semester,
+                                                   stage=scope.stage, subject=scope.subject,
+                                                   school_ids=None if whole_district else ids)
+    else:
+        published = _published_by_school(session, where=[*of_schools(Resource), *_published_in(scope)],
+                                          district_id=district_id, few_owners=not whole_district)
     waiting: dict[str, list[datetime]] = defaultdict(list)
     for school_id, submitted in session.execute(
             select(Resource.school_id, Resource.updated_at).where(*of_schools(Resource), *_pending(scope))):
@@ -279,9 +278,13 @@ def district_figures(session: Session, *, district_id: str, scope: Scope) -> Dis
     schools = session.scalar(select(func.count()).select_from(School).where(School.district_id == district_id)) or 0
     teachers = session.scalar(select(_teacher_count())
                               .where(User.district_id == district_id, User.school_id.isnot(None))) or 0
-    by_school = _published_by_school(
-        session, where=[Resource.district_id == district_id, *_published_in(scope)], district_id=district_id,
-        few_owners=False)
+    if snapshots.stored(scope.semester, scope.now):  # a closed semester: its stored figures
+        by_school = snapshots.published_by_school(session, district_id=district_id, semester=scope.semester,
+                                                  stage=scope.stage, subject=scope.subject, school_ids=None)
+    else:
+        by_school = _published_by_school(
+            session, where=[Resource.district_id == district_id, *_published_in(scope)], district_id=district_id,
+            few_owners=False)
     published = by_school.values()  # with district staff's (no school) under None
     publishing = sum(row.teachers for row in published)
     reviews = _district_pending(session, district_id=district_id, scope=scope)
