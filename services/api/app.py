@@ -39,6 +39,7 @@ from services.api.uploads import service as uploads
 from services.api.uploads.router import router as uploads_router
 from services.common import jobs
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.db import utcnow
 from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
@@ -66,6 +67,12 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
             return uploads.expire_uploads(session, store=blob_store, spool_root=settings.core.data_dir / "uploads")
 
     janitor = Janitor(interval_s=JANITOR_INTERVAL_S, jobs={"expire_uploads": expire_uploads})
+
+    def store_last_semester() -> int:  # a semester that has ended: its participation figures
+        with writer_session(app.state.sessionmaker) as session:
+            return participation_snapshots.store_last_semester(session, now=utcnow())
+
+    janitor.jobs["store_last_semester"] = store_last_semester
 
     def apply_finished_jobs() -> dict[str, int]:
         with writer_session(app.state.sessionmaker) as session:

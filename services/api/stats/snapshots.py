@@ -9,8 +9,9 @@ count. Teachers, reviews pending and pairings are cheap and always read live.
 
 The stored figures are always what the live count would give on the same data, not a picture
 of the day the semester ended:
-- **Filled** on the first ask for a closed semester (`published_by_school`), or ahead of time
-  by `lb stats freeze`, for the schools that have no stored figures, in a transaction of its own.
+- **Filled** for the semester that ended last by the API janitor (`store_last_semester`, every
+  10 minutes), and on the first ask for any closed semester (`published_by_school`), for the
+  schools that have no stored figures, in a transaction of its own.
 - **Removed** per (semester, school), in the same transaction, by every change that can move
   a closed semester's figures (`install()`: an `after_flush` listener, so no code path can
   forget): a resource of the semester that is or was published changing status (take-down,
@@ -41,7 +42,7 @@ from sqlalchemy import case, delete, event, func, insert, inspect, or_, select, 
 from sqlalchemy.orm import Session
 
 from services.api import semesters
-from services.api.orgs.models import School, User
+from services.api.orgs.models import District, School, User
 from services.api.resources.models import Resource, ResourceStatus
 from services.api.stats.models import ALL, ParticipationSnapshot as Snapshot
 from services.common.db import utcnow
@@ -177,6 +178,25 @@ def published_by_school(session: Session, *, district_id: str, semester: semeste
     # Changed under us three times running: count live this once.
     return {key or None: figures for (key, s, t), figures in
             count(session, district_id=district_id, semester=semester, keys=wanted).items() if (s, t) == cell}
+
+
+def store_last_semester(session: Session, *, now: datetime) -> int:
+    """The API janitor's round: stores the semester that ended last for every district and
+    school that lacks it, so the first ask after a semester ends is not the one that waits for
+    the count. Cheap when there is nothing to do (one read of marks per district). Returns the
+    number of rows stored."""
+    last = semesters.of(semesters.of(now).starts_at - timedelta(hours=1))
+    stored_rows = 0
+    for district_id in list(session.scalars(select(District.id))):
+        marked = set(session.scalars(select(Snapshot.school_key).where(
+            Snapshot.district_id == district_id, Snapshot.semester == last.code, Snapshot.stage == ALL,
+            Snapshot.subject == ALL)))
+        wanted = _district_keys(session, district_id)
+        if missing := wanted - marked:
+            stored_rows += fill(session, district_id=district_id, semester=last,
+                                keys=None if missing == wanted else missing)
+    session.commit()
+    return stored_rows
 
 
 def _district_keys(session: Session, district_id: str) -> set[str]:

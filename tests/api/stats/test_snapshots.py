@@ -224,3 +224,14 @@ def test_only_the_changed_school_is_counted_again(client, factory, closed):
             ParticipationSnapshot.district_id == d, ParticipationSnapshot.stage == "",
             ParticipationSnapshot.subject == ""))}
     assert {key for key in stamp if after[key] != stamp[key]} == {closed["b"].id}
+
+
+def test_the_janitor_stores_the_semester_that_ended_last(factory, closed):
+    d = closed["district"].id
+    stored = snapshots.store_last_semester(factory.session, now=datetime(2026, 9, 10, tzinfo=UTC))  # fall began
+    assert stored > 0
+    marks = set(factory.session.scalars(select(ParticipationSnapshot.school_key).where(
+        ParticipationSnapshot.district_id == d, ParticipationSnapshot.semester == SPRING,
+        ParticipationSnapshot.stage == "", ParticipationSnapshot.subject == "")))
+    assert marks == {"", closed["a"].id, closed["b"].id, closed["c"].id}
+    assert snapshots.store_last_semester(factory.session, now=datetime(2026, 9, 10, tzinfo=UTC)) == 0  # done

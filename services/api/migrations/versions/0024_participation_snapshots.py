@@ -4,8 +4,9 @@ Revision ID: 0024
 Revises: 0019
 Create Date: 2026-12-07 07:00:00
 
-See services/api/stats/snapshots.py: written when a closed semester is first asked for (or by
-`lb stats freeze`), removed per (semester, school) by every change that could move its figures.
+See services/api/stats/snapshots.py: written for the semester that ended last by the API janitor,
+and for any closed semester on its first ask; removed per (semester, school) by every change that
+could move its figures. Also an index for the teacher count per school.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -35,7 +36,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('district_id', 'semester', 'school_key', 'stage', 'subject',
                             name=op.f('pk_participation_snapshots'))
     )
+    # Teachers per school, from the index alone (the JSON roles checked in it): 50,000 users
+    # read from the table were ~30 ms of each statistics request on SQLite, ~9 ms from the index.
+    # PostgreSQL has no btree operator class for json, so there `roles` is an INCLUDE column.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.create_index('ix_users_district_school_active', 'users', ['district_id', 'school_id', 'is_active'],
+                        postgresql_include=['roles'])
+    else:
+        op.create_index('ix_users_district_school_active', 'users', ['district_id', 'school_id', 'is_active', 'roles'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_users_district_school_active', table_name='users')
     op.drop_table('participation_snapshots')
