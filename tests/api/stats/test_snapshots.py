@@ -46,6 +46,8 @@ def closed(factory):
         # The fall before (also closed) and the current semester: not in spring's figures.
         "fall": factory.resource(t1, published_at=datetime(2025, 10, 1, tzinfo=UTC), view_count=11),
         "now": factory.resource(t3, published_at=utcnow(), stage="primary", subject="math"),
+        "waiting": factory.resource(t1, status=ResourceStatus.pending_review, submitted_at=datetime(2026, 5, 1, tzinfo=UTC),
+                                    stage="primary", subject="math"),
     }
     admin = factory.user(roles=(Role.district_admin,), district=d)
     factory.commit()
@@ -235,3 +237,14 @@ def test_the_janitor_stores_the_semester_that_ended_last(factory, closed):
         ParticipationSnapshot.stage == "", ParticipationSnapshot.subject == "")))
     assert marks == {"", closed["a"].id, closed["b"].id, closed["c"].id}
     assert snapshots.store_last_semester(factory.session, now=datetime(2026, 9, 10, tzinfo=UTC)) == 0  # done
+
+
+def test_a_late_approval_lands_in_the_current_semester(client, factory, closed):
+    """Submitted in spring, approved now: first published now, so spring's stored figures stay."""
+    assert_stored_equals_live(client, factory, closed)
+    rows = stored_rows(factory.session, closed["district"].id)
+    apply_event(closed["waiting"], ResourceEvent.approve)
+    factory.commit()
+    assert semesters.of(closed["waiting"].published_at) == semesters.of(utcnow())
+    assert stored_rows(factory.session, closed["district"].id) == rows
+    assert_stored_equals_live(client, factory, closed)
