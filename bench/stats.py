@@ -1,36 +1,40 @@
 """Participation statistics at district scale (issue 16.9): each `/statistics/participation…`
-route and the moderation queue's first page, on SQLite and on PostgreSQL.
+route and the moderation queue's first page, on SQLite and on PostgreSQL: the code before the
+stored closed-semester figures (migration 0024) against the code now, in the same run.
 
-    .venv/bin/python bench/stats.py [--databases sqlite,postgresql] [--requests 100] [--before-requests 20]
+    .venv/bin/python bench/stats.py [--databases sqlite,postgresql] [--rounds 4] [--requests 25]
                                     [--schools 1000] [--teachers 50000] [--resources 1000000]
+                                    [--baseline-ref REF]
 
 For each database:
 
-1. A fresh database is migrated to the revision *before* 0012 (the participation indexes) and
-   filled by bulk inserts (sqlite3 `executemany`, PostgreSQL `COPY`): one district of
-   `--schools` schools, `--teachers` teachers (3 % disabled), a district administrator, a few
-   hundred pairings and `--resources` resources. Resources are 90 % published, 1 % waiting for
-   review (submitted over the last 60 days), the rest drafts, rejected, taken down, processing
-   or failed; published between 1 September 2022 and now (about 100,000 a semester); owners
-   drawn with a skew (40 % of the teachers publish rarely); stage and subject mixed as a
-   district's would be; play counts heavy-tailed. PostgreSQL is then `VACUUM ANALYZE`d, as
-   autovacuum would after a load; SQLite is left without `ANALYZE`, as the API leaves it.
-2. The real API (`uvicorn --factory services.api.app:create_app_from_env`, one worker, no
-   access log) is started on it, and each route is requested `--before-requests` times, one
-   request at a time after 3 warm-up requests: the **before** measurement (schema without 0012).
-3. The API is stopped, the database upgraded to head (the 0012 indexes; their build time is
-   recorded), the API started again and each route requested `--requests` times: **after**.
+1. A fresh database is migrated to head and filled by bulk inserts (sqlite3 `executemany`,
+   PostgreSQL `COPY`): one district of `--schools` schools, `--teachers` teachers (3 % disabled),
+   a district administrator, a few hundred pairings and `--resources` resources. Resources are
+   90 % published, 1 % waiting for review (submitted over the last 60 days), the rest drafts,
+   rejected, taken down, processing or failed; published between 1 September 2022 and now
+   (about 100,000 a semester); owners drawn with a skew (40 % of the teachers publish rarely);
+   stage and subject mixed as a district's would be; play counts heavy-tailed. PostgreSQL is
+   then `VACUUM ANALYZE`d, as autovacuum would after a load; SQLite is left without `ANALYZE`,
+   as the API leaves it.
+2. Two APIs (`uvicorn --factory services.api.app:create_app_from_env`, one worker each, no access
+   log) serve that same database: **baseline**, the code of `--baseline-ref` (exported with `git
+   archive`: the commit before the stored figures, which counts every semester live), and
+   **new**, this checkout. The new API's first ask for the measured closed semester
+   (`2025-fall`) stores the district's figures: that first request is timed on its own
+   (`first_ask_new`).
+3. Then `--rounds` rounds; in each, every route gets `--requests` requests (after 3 warm-ups)
+   from each API in turn, one request at a time, the order of the two swapped every round, so
+   both meet the same load from the rest of the machine.
 
-Latency is measured in this process around each HTTP request (httpx, keep-alive), so it is what
-a client sees on the same machine. Ratios, as the other benchmarks report them, higher is
-better: `speedup_p50` = before p50 / after p50 (what the indexes bought), and
-`p99_vs_trivial` = after p99 / the p99 of `GET /me` (an authenticated route reading one row:
-the floor any route pays). The machine is shared, so latency moves with everyone else's load
-(recorded per route); CPU per request, the API process's plus (PostgreSQL) that of the server
-backends serving the database, read from /proc, moves much less: `speedup_cpu` compares it
-before and after. Goals: p99 <= 200 ms for each statistics route, <= 50 ms for the
-queue's first page. Results go to bench/results/stats.json; the exit status is 1 when a
-request failed, 2 with `--fail-below-goal` when a goal was missed.
+Latency is measured in this process around each HTTP request (httpx, keep-alive). Per route and
+API: p50/p99 over all rounds, and CPU per request (the API process's, plus on PostgreSQL that
+of the server backends serving the database, from /proc). Ratios baseline / new (higher is
+better), per round and overall: `speedup_p50`, `speedup_p99`, `speedup_cpu`. The machine is
+shared, so latency moves with everyone else's load (recorded per round); CPU per request moves
+much less. Goals: p99 <= 200 ms for each statistics route, <= 50 ms for the queue's first page.
+Results go to bench/results/stats.json; the exit status is 1 when a request failed, 2 with
+`--fail-below-goal` when the new API missed a goal.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ import argparse
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +57,9 @@ from _common import (REPO_ROOT, RESULTS_DIR, Server, free_port, install_cleanup,
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:55432/lb_h5_bench"
 SECRET = "bench-stats-secret-key-long-enough-0123456789abcdef"
-SEMESTER = "2025-fall"  # a whole semester in the past: the most rows a semester has
+SEMESTER = "2025-fall"  # a whole semester in the past: the most rows a semester has; closed, so stored
+# The last commit before the stored figures (main when this branch began).
+BASELINE_REF = "571e208"
 GOALS_MS = {"statistics": 200.0, "queue": 50.0}
 UVICORN = ["--host", "127.0.0.1", "--no-access-log", "--workers", "1"]
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -246,6 +253,9 @@ def measure(port: int, token: str, paths: list[str], count: int, warmup: int = 3
 
     latencies, errors, statuses = [], 0, {}
     cpu_started = db_started = 0.0
+    if warmup == 0:
+        cpu_started = server.cpu_seconds() if server else 0.0
+        db_started = database_cpu.seconds() if database_cpu else 0.0
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"},
                       timeout=120) as http:
         for n in range(warmup + count):
@@ -271,39 +281,41 @@ def measure(port: int, token: str, paths: list[str], count: int, warmup: int = 3
     return {"requests": count, "errors": errors, "statuses": statuses, "body_bytes": body_bytes,
             "p50_ms": ms(percentile(ordered, 50)), "p90_ms": ms(percentile(ordered, 90)),
             "p99_ms": ms(percentile(ordered, 99)), "max_ms": ms(ordered[-1]),
-            "mean_ms": ms(sum(ordered) / len(ordered)),
+            "mean_ms": ms(sum(ordered) / len(ordered)), "_latencies": [ms(x) for x in ordered],
             # CPU per request: the API process, and PostgreSQL's backends (0 on SQLite, in-process).
             "api_cpu_ms_per_request": round(api_cpu * 1000 / count, 2),
             "database_cpu_ms_per_request": round(db_cpu * 1000 / count, 2) if database_cpu and database_cpu.url else None}
 
 
-def run_api(url: str, data_dir: Path, name: str) -> Server:
+def run_api(url: str, data_dir: Path, name: str, *, source: Path = REPO_ROOT) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LB_")}
     env.update(LB_ENV="development", LB_DATA_DIR=str(data_dir), LB_DATABASE_URL=url, LB_SECRET_KEY=SECRET,
-               LB_LOG_LEVEL="WARNING", LB_MEDIA_POLL_S="0", LB_SEARCH_RELAY_S="0", PYTHONDONTWRITEBYTECODE="1")
+               LB_LOG_LEVEL="WARNING", LB_MEDIA_POLL_S="0", LB_SEARCH_RELAY_S="0", PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=str(source))
     server = Server(name, [sys.executable, "-m", "uvicorn", "--factory", "services.api.app:create_app_from_env",
-                           "--port", str(port), *UVICORN], env=env, cwd=REPO_ROOT,
+                           "--port", str(port), *UVICORN], env=env, cwd=source,
                     log_path=data_dir / f"{name}.log", port=port)
     server.wait_ready()
     return server
 
 
-def measure_all(server: Server, token: str, district: District, count: int, database_cpu: DatabaseCpu) -> dict:
-    results = {}
-    for name, (group, paths) in routes(district).items():
-        results[name] = {"group": group, **measure(server.port, token, paths, count, server=server,
-                                                   database_cpu=database_cpu)}
-        r = results[name]
-        _say(f"    {name:32s} p50 {r['p50_ms']:8.1f} ms  p99 {r['p99_ms']:8.1f} ms  errors {r['errors']}  "
-             f"cpu/request api {r['api_cpu_ms_per_request']} ms db {r['database_cpu_ms_per_request']} ms  "
-             f"load {os.getloadavg()[0]:.1f}")
-        r["load_average_1min"] = round(os.getloadavg()[0], 2)
-    return results
+def export_baseline(ref: str, work: Path) -> Path:
+    """The API's code at `ref`, as files (`git archive`), to run as the baseline."""
+    target = work / "baseline-src"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", "--format=tar", ref, "services"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
 def _cpu(result: dict) -> float:
     return round(result["api_cpu_ms_per_request"] + (result["database_cpu_ms_per_request"] or 0.0), 2)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
 
 
 # --------------------------------------------------------------------------- one database
@@ -324,20 +336,13 @@ def prepare_postgres(url: str) -> None:
         connection.execute("CREATE SCHEMA public")
 
 
-def before_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    from services.api.migrate import alembic_config
-
-    return ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision  # type: ignore[return-value]
-
-
-def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> dict:
+def run_database(kind: str, url: str, args: argparse.Namespace, work: Path, baseline_source: Path) -> dict:
     from sqlalchemy.orm import Session
 
     from services.api.migrate import upgrade
     from services.api.taxonomy import service as taxonomy
     from services.common.db import create_db_engine
+    from services.common.keys import Purpose, derive_key
     from services.common.tokens import issue_access_token
 
     _say(f"== {kind}")
@@ -345,8 +350,7 @@ def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> d
         prepare_postgres(url)
     engine = create_db_engine(url)
     database_cpu = DatabaseCpu(url if kind == "postgresql" else None)
-    previous = before_revision()
-    upgrade(engine, previous)
+    upgrade(engine)
     with Session(engine) as session:  # stage and subject codes the resources refer to
         taxonomy.import_document(session, taxonomy.seed_document(), actor_id=None, district_id=None)
         session.commit()
@@ -356,40 +360,72 @@ def run_database(kind: str, url: str, args: argparse.Namespace, work: Path) -> d
     load_seconds = load(engine, district)
     total_load = round(time.perf_counter() - started, 1)
     analyze_s = analyze(engine)
-    token = issue_access_token(secret=SECRET, ttl_s=24 * 3600, user_id=district.admin_id, token_version=0,
+    engine.dispose()
+    token = issue_access_token(secret=derive_key(SECRET, Purpose.access_token), ttl_s=24 * 3600, user_id=district.admin_id, token_version=0,
                                school_id=None, district_id=district.district_id, roles=["district_admin"])
     document: dict = {"database": kind, "url": url.rsplit("@", 1)[-1] if "@" in url else "sqlite (temporary file)",
                       "load_seconds": load_seconds, "generate_and_load_seconds": total_load,
                       "vacuum_analyze_seconds": analyze_s if kind == "postgresql" else None}
-    _say(f"  loaded in {total_load}s; before 0012 (revision {previous}), {args.before_requests} requests a route")
-    server = run_api(url, work, f"api-{kind}-before")
+    servers = {"baseline": run_api(url, work, f"api-{kind}-baseline", source=baseline_source),
+               "new": run_api(url, work, f"api-{kind}-new")}
     try:
-        document["before"] = measure_all(server, token, district, args.before_requests, database_cpu)
+        # The new API's first ask for the closed semester stores the whole district's figures.
+        first = {}
+        for name, (_group, paths) in routes(district).items():
+            if "semester=" in paths[0] and name in ("district", "schools CSV (every school)"):
+                first[name] = measure(servers["new"].port, token, paths[:1], 1, warmup=0, server=servers["new"],
+                                      database_cpu=database_cpu)
+                _say(f"  first ask, new: {name}: {first[name]['p50_ms']} ms")
+        document["first_ask_new"] = first
+        rounds: list[dict] = []
+        for number in range(args.rounds):
+            order = ["baseline", "new"] if number % 2 == 0 else ["new", "baseline"]
+            _say(f"  round {number + 1}/{args.rounds} ({' then '.join(order)})")
+            round_results: dict = {}
+            for name, (group, paths) in routes(district).items():
+                entry: dict = {"group": group}
+                for target in order:
+                    entry[target] = measure(servers[target].port, token, paths, args.requests, server=servers[target],
+                                            database_cpu=database_cpu)
+                    entry[target]["latencies_ms"] = entry[target].pop("_latencies")
+                entry["load_average_1min"] = round(os.getloadavg()[0], 2)
+                b, n = entry["baseline"], entry["new"]
+                entry["speedup_p50"] = _ratio(b["p50_ms"], n["p50_ms"])
+                entry["speedup_cpu"] = _ratio(_cpu(b), _cpu(n))
+                _say(f"    {name:32s} p50 {b['p50_ms']:8.1f} → {n['p50_ms']:7.1f} ms  p99 {b['p99_ms']:8.1f} → "
+                     f"{n['p99_ms']:7.1f} ms  cpu {_cpu(b):7.1f} → {_cpu(n):6.1f} ms  errors {b['errors']}/{n['errors']}"
+                     f"  load {entry['load_average_1min']}")
+                round_results[name] = entry
+            rounds.append(round_results)
     finally:
-        server.stop()
-    started = time.perf_counter()
-    upgrade(engine)
-    document["index_build_seconds"] = round(time.perf_counter() - started, 2)
-    if kind == "postgresql":
-        analyze(engine)
-    _say(f"  0012 indexes built in {document['index_build_seconds']}s; after, {args.requests} requests a route")
-    server = run_api(url, work, f"api-{kind}-after")
-    try:
-        document["after"] = measure_all(server, token, district, args.requests, database_cpu)
-    finally:
-        server.stop()
-    engine.dispose()
-    trivial = document["after"]["me (trivial)"]["p99_ms"]
-    for name, after in document["after"].items():
-        before = document["before"][name]
-        after["speedup_p50"] = round(before["p50_ms"] / after["p50_ms"], 2) if after["p50_ms"] else None
-        cpu_before, cpu_after = _cpu(before), _cpu(after)
-        after["cpu_ms_per_request"] = cpu_after
-        after["speedup_cpu"] = round(cpu_before / cpu_after, 2) if cpu_after else None
-        after["p99_vs_trivial"] = round(after["p99_ms"] / trivial, 1) if trivial else None
-        goal = GOALS_MS.get(after["group"])
-        after["goal_p99_ms"] = goal
-        after["meets_goal"] = None if goal is None else (after["p99_ms"] <= goal and after["errors"] == 0)
+        for server in servers.values():
+            server.stop()
+    document["rounds"] = [{name: {k: v for k, v in entry.items() if k not in ("baseline", "new")} |
+                           {t: {k: v for k, v in entry[t].items() if k != "latencies_ms"} for t in ("baseline", "new")}
+                           for name, entry in r.items()} for r in rounds]
+    summary: dict = {}
+    for name, (group, _paths) in routes(district).items():
+        row: dict = {"group": group}
+        for target in ("baseline", "new"):
+            latencies = sorted(x for r in rounds for x in r[name][target]["latencies_ms"])
+            cpu = [_cpu(r[name][target]) for r in rounds]
+            row[target] = {"requests": len(latencies), "errors": sum(r[name][target]["errors"] for r in rounds),
+                           "p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2),
+                           "max_ms": round(latencies[-1], 2), "cpu_ms_per_request": round(sum(cpu) / len(cpu), 2),
+                           "body_bytes": rounds[-1][name][target]["body_bytes"]}
+        b, n = row["baseline"], row["new"]
+        row["speedup_p50"] = _ratio(b["p50_ms"], n["p50_ms"])
+        row["speedup_p99"] = _ratio(b["p99_ms"], n["p99_ms"])
+        row["speedup_cpu"] = _ratio(b["cpu_ms_per_request"], n["cpu_ms_per_request"])
+        row["speedup_p50_rounds"] = [r[name]["speedup_p50"] for r in rounds]
+        row["speedup_cpu_rounds"] = [r[name]["speedup_cpu"] for r in rounds]
+        row["load_average_rounds"] = [r[name]["load_average_1min"] for r in rounds]
+        goal = GOALS_MS.get(group)
+        row["goal_p99_ms"] = goal
+        row["new_meets_goal"] = None if goal is None else (n["p99_ms"] <= goal and n["errors"] == 0)
+        row["baseline_meets_goal"] = None if goal is None else (b["p99_ms"] <= goal and b["errors"] == 0)
+        summary[name] = row
+    document["summary"] = summary
     return document
 
 
@@ -404,9 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schools", type=int, default=1000)
     parser.add_argument("--teachers", type=int, default=50_000)
     parser.add_argument("--resources", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=100, help="measured requests a route, after (100)")
-    parser.add_argument("--before-requests", type=int, default=10,
-                        help="measured requests a route before the 0012 indexes (10)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds, baseline and new (4)")
+    parser.add_argument("--requests", type=int, default=25, help="measured requests a route, API and round (25)")
+    parser.add_argument("--baseline-ref", default=BASELINE_REF,
+                        help="the commit whose API is the baseline (default: %(default)s, before the stored figures)")
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "stats.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (SQLite file, logs)")
@@ -416,18 +453,21 @@ def main(argv: list[str] | None = None) -> int:
     install_cleanup()
     work = Path(tempfile.mkdtemp(prefix="lb-bench-stats-"))
     machine = machine_info()
+    baseline_source = export_baseline(args.baseline_ref, work)
     document: dict = {"benchmark": "stats", "date": utc_now(), "machine": machine, "config": {
         "schools": args.schools, "teachers": args.teachers, "resources": args.resources, "semester": SEMESTER,
-        "requests": args.requests, "before_requests": args.before_requests, "seed": args.seed,
+        "rounds": args.rounds, "requests_per_round": args.requests, "seed": args.seed,
+        "baseline_ref": args.baseline_ref, "new_ref": subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "client": "httpx.Client, one request at a time, keep-alive", "goals_p99_ms": GOALS_MS,
         "api": "uvicorn --factory services.api.app:create_app_from_env " + " ".join(UVICORN)}, "runs": []}
     failed = False
     try:
         for kind in args.databases.split(","):
             url = f"sqlite:///{work / 'stats.db'}" if kind == "sqlite" else args.postgres_url
-            run = run_database(kind, url, args, work)
+            run = run_database(kind, url, args, work, baseline_source)
             document["runs"].append(run)
-            failed |= any(r["errors"] for phase in ("before", "after") for r in run[phase].values())
+            failed |= any(row[t]["errors"] for row in run["summary"].values() for t in ("baseline", "new"))
             if kind == "sqlite" and not args.keep:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{work / 'stats.db'}{suffix}").unlink(missing_ok=True)
@@ -444,8 +484,8 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    missed = [f"{run['database']}: {name}" for run in document["runs"] for name, r in run["after"].items()
-              if r["meets_goal"] is False]
+    missed = [f"{run['database']}: {name}" for run in document["runs"] for name, r in run["summary"].items()
+              if r["new_meets_goal"] is False]
     _say("goals met" if not missed else "goals missed: " + "; ".join(missed))
     if failed:
         return 1

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.app import create_app
 from services.api.migrate import upgrade
 from services.api.search import outbox
+from services.api.stats import snapshots as participation_snapshots
 from services.api.taxonomy import service as taxonomy
 from services.common.db import create_db_engine
 from services.common.settings import ApiSettings, AuthSettings, CoreSettings, DatabaseSettings, Settings
@@ -26,6 +27,7 @@ from tests.factories import Factory
 REQUIRE_SERVERS = os.environ.get("LB_TEST_REQUIRE_SERVERS") == "1"
 # As the API and its command line do where they set up: resource changes write outbox rows.
 outbox.install()
+participation_snapshots.install()
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 

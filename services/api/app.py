@@ -28,6 +28,7 @@ from services.api.playback.router import router as playback_router
 from services.api.resources import processing
 from services.api.resources.router import router as resources_router
 from services.api.search import outbox
+from services.api.stats import snapshots as participation_snapshots
 from services.api.search.client import SearchClient
 from services.api.search.relay import Relay
 from services.api.search.router import router as search_router
@@ -40,6 +41,7 @@ from services.api.uploads.router import router as uploads_router
 from services.common import jobs
 from services.console.app import console_app
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
+from services.common.db import utcnow
 from services.common.edge import install_edge
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
@@ -55,6 +57,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
     """`search_http`: how to reach the search service (tests pass a client of the search app)."""
     configure_logging(json=settings.log_json, level=settings.core.log_level)
     outbox.install()  # every resource change this process flushes writes its search outbox row
+    participation_snapshots.install()  # and removes the closed semesters' figures it may change
     settings.keys  # noqa: B018 - refuse to start without the master secret the API's keys come from
     engine = create_db_engine(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size,
                               check_writers=settings.database.check_writers)
@@ -66,6 +69,12 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
             return uploads.expire_uploads(session, store=blob_store, spool_root=settings.core.data_dir / "uploads")
 
     janitor = Janitor(interval_s=JANITOR_INTERVAL_S, jobs={"expire_uploads": expire_uploads})
+
+    def store_last_semester() -> int:  # a semester that has ended: its participation figures
+        with writer_session(app.state.sessionmaker) as session:
+            return participation_snapshots.store_last_semester(session, now=utcnow())
+
+    janitor.jobs["store_last_semester"] = store_last_semester
 
     def apply_finished_jobs() -> dict[str, int]:
         with writer_session(app.state.sessionmaker) as session:

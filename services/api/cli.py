@@ -36,6 +36,7 @@ from services.api.packs import signing as pack_signing
 from services.api.taxonomy import service as taxonomy
 from services.api.search import maintenance
 from services.api.search import outbox
+from services.api.stats import snapshots as participation_snapshots
 from services.api.search.client import SearchClient
 from services.api.search.documents import resource_count
 from services.api.search.errors import SearchUnavailable
@@ -57,6 +58,7 @@ app = typer.Typer(help="LessonBridge operations.", no_args_is_help=True, pretty_
 def _every_command() -> None:
     """LessonBridge operations."""
     outbox.install()  # commands that change resources write their search outbox rows
+    participation_snapshots.install()  # and remove the closed semesters' figures they may change
 db_app = typer.Typer(help="The relational database.", no_args_is_help=True)
 taxonomy_app = typer.Typer(help="Subjects, grades, editions, chapters and knowledge points.", no_args_is_help=True)
 blobs_app = typer.Typer(help="Stored files.", no_args_is_help=True)

@@ -22,3 +22,4 @@ from services.api.orgs.models import Region  # noqa: F401
 from services.api.campaigns.models import (Assignment, Campaign, CampaignLevel, CampaignPackage,  # noqa: F401
                                            Certificate, Entry, Objection, PackageItem, Panel)
 from services.api.subtitles.models import SubtitleTrack  # noqa: F401
+from services.api.stats.models import ParticipationSnapshot  # noqa: F401

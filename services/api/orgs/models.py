@@ -79,6 +79,12 @@ class School(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        # Teachers per school (participation statistics, migration 0024), read from the index
+        # alone. PostgreSQL cannot key a btree on `json`, so `roles` is an INCLUDE column there;
+        # SQLite has no INCLUDE, so the migration makes it the last key column.
+        Index("ix_users_district_school_active", "district_id", "school_id", "is_active", postgresql_include=["roles"]),
+    )
 
     id: Mapped[str] = id_column()
     username: Mapped[str] = mapped_column(String(64), unique=True)

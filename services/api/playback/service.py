@@ -8,7 +8,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from services.api.auth.principal import Principal
@@ -20,11 +19,11 @@ from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
 from services.api.resources.errors import RenditionUnreadable
-from services.api.resources.models import Asset, Resource
+from services.api.resources.models import Asset
 from services.api.resources.renditions import rendition_of
+from services.api.stats import snapshots as participation_snapshots
 from services.api.subtitles import service as subtitle_service
 from services.common import hls, subtitles
-from services.common.db import write_apart
 from services.common.jobs import JobKind
 from services.common.renditions import MANIFEST, HlsOutput, ResultInvalid, Track, Variant, read_manifest
 from services.common.storage import BlobNotFound, BlobStore
@@ -53,9 +52,9 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
                       expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch,
                       start_ms=round(start_s * 1000) if start_s else 0)
     variants = listed_variants(rendition.tracks[track], grant)
-    # One statement, no version bump: a view is not a change search must be told of at once.
-    # Apart, as this is a GET. Commits.
-    write_apart(session, update(Resource).where(Resource.id == resource.id).values(view_count=Resource.view_count + 1))
+    # No version bump: a view is not a change search must be told of at once. Apart, as this is
+    # a GET; with a closed semester's stored figures (stats/snapshots.py). Commits.
+    participation_snapshots.count_play(session, resource_id=resource.id)
     poster, download = rendition.poster, rendition.tracks[track].download
     # Poster and download go through the play route too, so the grant's link epoch is checked
     # before a storage URL is minted (resources/links.py).

@@ -1,5 +1,7 @@
 """Participation figures, computed by plain indexed SQL on each request (bench/stats.py measures
-them at district scale: 1,000 schools, 50,000 teachers, 1,000,000 resources).
+them at district scale: 1,000 schools, 50,000 teachers, 1,000,000 resources); a closed
+semester's published-resource figures are stored instead (stats/snapshots.py says how they stay
+equal to this count).
 
 What each figure means, and what the platform does not record (yet):
 - teachers: active accounts with the teacher role, by the school they belong to now;
@@ -23,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from statistics import median
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, not_, or_, select
@@ -36,6 +37,7 @@ from services.api.pagination import PageParams, fetch_page
 from services.api.pairing.models import ActivityStatus, Pairing, PairingActivity
 from services.api.resources.models import Resource, ResourceStatus
 from services.api import semesters
+from services.api.stats import snapshots
 from services.api.stats.errors import StatisticsNotAllowed
 from services.api.stats.schemas import (DistrictParticipation, Filters, Partner, PendingReviews,
                                         SchoolParticipation, SchoolsReport, SemesterRead)
@@ -165,22 +167,8 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _ages(submitted: Sequence[datetime], now: datetime) -> PendingReviews:
-    if not submitted:
-        return PendingReviews(count=0, oldest_age_s=None, median_age_s=None)
-    ages = [max(0, int((now - moment).total_seconds())) for moment in submitted]
-    return PendingReviews(count=len(ages), oldest_age_s=max(ages), median_age_s=int(median(ages)))
-
-
-@dataclass(frozen=True, slots=True)
-class _Published:
-    count: int
-    played: int
-    plays: int
-    teachers: int  # owners with the teacher role, still active
-
-
-_NOTHING_PUBLISHED = _Published(count=0, played=0, plays=0, teachers=0)
+_Published = snapshots.Published
+_NOTHING_PUBLISHED = snapshots.NOTHING
 
 
 def _published_by_school(session: Session, *, where: list[ColumnElement[bool]], district_id: str,
@@ -223,12 +211,14 @@ def school_figures(session: Session, *, schools: Sequence[School], scope: Scope,
 
     teachers = dict(session.execute(
         select(User.school_id, _teacher_count()).where(*of_schools(User)).group_by(User.school_id)).all())
-    published = _published_by_school(session, where=[*of_schools(Resource), *_published_in(scope)],
-                                      district_id=district_id, few_owners=not whole_district)
-    waiting: dict[str, list[datetime]] = defaultdict(list)
-    for school_id, submitted in session.execute(
-            select(Resource.school_id, Resource.updated_at).where(*of_schools(Resource), *_pending(scope))):
-        waiting[school_id].append(submitted)
+    if snapshots.stored(scope.semester, scope.now):  # a closed semester: its stored figures
+        published = snapshots.published_by_school(session, district_id=district_id, semester=scope.semester,
+                                                   stage=scope.stage, subject=scope.subject,
+                                                   school_ids=None if whole_district else ids)
+    else:
+        published = _published_by_school(session, where=[*of_schools(Resource), *_published_in(scope)],
+                                          district_id=district_id, few_owners=not whole_district)
+    waiting = _pending_by_school(session, where=[*of_schools(Resource), *_pending(scope)], now=scope.now)
     partners = _partners(session, ids=ids, district_id=district_id if whole_district else None,
                          semester=scope.semester.code)
 
@@ -241,8 +231,40 @@ def school_figures(session: Session, *, schools: Sequence[School], scope: Scope,
             teachers=teacher_count, publishing_teachers=counts.teachers,
             publishing_share=_share(counts.teachers, teacher_count),
             resources_published=counts.count, resources_played=counts.played, plays=counts.plays,
-            reviews_pending=_ages(waiting.get(school.id, ()), scope.now), pairings=partners.get(school.id, [])))
+            reviews_pending=waiting.get(school.id, _NONE_PENDING), pairings=partners.get(school.id, [])))
     return rows
+
+
+_NONE_PENDING = PendingReviews(count=0, oldest_age_s=None, median_age_s=None)
+
+
+def _pending_by_school(session: Session, *, where: list[ColumnElement[bool]], now: datetime) -> dict[str, PendingReviews]:
+    """Count, oldest and median wait per school, reading at most three rows a school (the first
+    and the middle one or two in submission order, numbered by window functions) rather than
+    every waiting row: a district has ~10,000, and turning each into a datetime cost more than
+    the rest of the report. The median of an even count is the mean of the middle two."""
+    ranked = select(Resource.school_id, Resource.updated_at,
+                    func.row_number().over(partition_by=Resource.school_id,
+                                           order_by=(Resource.updated_at, Resource.id)).label("position"),
+                    func.count().over(partition_by=Resource.school_id).label("total")).where(*where).subquery()
+    position, total = ranked.c.position, ranked.c.total
+    rows = session.execute(select(ranked.c.school_id, ranked.c.updated_at, position, total)
+                           .where(or_(position == 1, position == (total + 1) // 2, position == total // 2 + 1)))
+    found: dict[str, dict[int, datetime]] = defaultdict(dict)
+    totals: dict[str, int] = {}
+    for school_id, submitted, at, count in rows:
+        found[school_id][at] = submitted
+        totals[school_id] = count
+
+    def age(moment: datetime) -> int:
+        return max(0, int((now - moment).total_seconds()))
+
+    result = {}
+    for school_id, count in totals.items():
+        middle = [age(found[school_id][at]) for at in sorted({(count + 1) // 2, count // 2 + 1})]
+        result[school_id] = PendingReviews(count=count, oldest_age_s=age(found[school_id][1]),
+                                           median_age_s=int(sum(middle) / len(middle)))
+    return result
 
 
 def _held_exchanges(session: Session, *, pairing_ids: Any, semester: str) -> dict[str, int]:
@@ -279,9 +301,13 @@ def district_figures(session: Session, *, district_id: str, scope: Scope) -> Dis
     schools = session.scalar(select(func.count()).select_from(School).where(School.district_id == district_id)) or 0
     teachers = session.scalar(select(_teacher_count())
                               .where(User.district_id == district_id, User.school_id.isnot(None))) or 0
-    by_school = _published_by_school(
-        session, where=[Resource.district_id == district_id, *_published_in(scope)], district_id=district_id,
-        few_owners=False)
+    if snapshots.stored(scope.semester, scope.now):  # a closed semester: its stored figures
+        by_school = snapshots.published_by_school(session, district_id=district_id, semester=scope.semester,
+                                                  stage=scope.stage, subject=scope.subject, school_ids=None)
+    else:
+        by_school = _published_by_school(
+            session, where=[Resource.district_id == district_id, *_published_in(scope)], district_id=district_id,
+            few_owners=False)
     published = by_school.values()  # with district staff's (no school) under None
     publishing = sum(row.teachers for row in published)
     reviews = _district_pending(session, district_id=district_id, scope=scope)
