@@ -11,6 +11,7 @@ from starlette.responses import Response
 from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep, read_on_connection
 from services.api.playback import service
+from services.api.playback.errors import InvalidPlaybackToken
 from services.api.playback.schemas import PlayProgress, PlayRecorded
 from services.api.playback.tokens import verify
 from services.api.resources import links
@@ -40,6 +41,19 @@ def play_progress(session: SessionDep, caller: CurrentUser, resource_id: str, bo
     return PlayRecorded(play_id=play.id, seconds=play.seconds)
 
 
+@router.get("/play/{token}/v/{version}/check", include_in_schema=False, status_code=204)
+async def check(request: Request, token: str, version: str) -> Response:
+    """A school edge asks, before serving a cached file of `version` to this token: 204 while the
+    token may read that version (signature, expiry, link epoch), with how long the edge may keep
+    that answer (service.edge_check_life); 403 otherwise."""
+    grant = verify(token, secret=request.app.state.settings.keys.playback)
+    if not grant.version or version != grant.version:
+        raise InvalidPlaybackToken()
+    await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
+                                                                     epoch=grant.epoch))
+    return Response(status_code=204, headers={"Cache-Control": f"max-age={service.edge_check_life(grant)}"})
+
+
 @router.get("/play/{token}/{path:path}", include_in_schema=False)
 async def serve(request: Request, token: str, path: str,
                 filename: Annotated[str | None, Query(max_length=255)] = None) -> Response:
@@ -47,10 +61,12 @@ async def serve(request: Request, token: str, path: str,
     # signature check, one primary-key lookup and a presigned URL, with no thread hop.
     store = request.app.state.blob_store
     grant = verify(token, secret=request.app.state.settings.keys.playback)
-    path = service.checked_path(path)
+    checked = service.checked_path(path)
+    path = service.unversioned_path(grant, checked)
     await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
                                                                      epoch=grant.epoch))
-    if path == "master.m3u8":
+    # The master is made per grant, never under a version (an edge would keep it for everyone).
+    if path == "master.m3u8" and checked == path:
         return Response(await run_in_threadpool(service.master_playlist, store, grant),
                         media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path.endswith(".m3u8"):

@@ -2,6 +2,7 @@
 playlists a standard player can follow on either storage backend."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import PurePosixPath
@@ -35,6 +36,13 @@ _RENDITION_ORDER = ("ladder", "first_playable")
 _MAIN_ROLES = ("main", "presenter")
 # A play's watched seconds are capped at a school day: a player's bad clock counts for no more.
 MAX_PLAY_SECONDS = 8 * 3600
+# How long a school edge may keep the API's yes to a token (GET /play/{token}/v/{version}/check):
+# a revoked link (resources/links.py) stops at the edge within this. A minute is well inside the
+# STORAGE_URL_TTL_S a storage URL already outlives a revocation by on the direct path, and costs
+# one small request per classroom per minute over the school's link.
+EDGE_CHECK_TTL_S = 60
+# Where a rendition's immutable files are asked for: `v/{version}/{file}` under the play route.
+VERSIONED = "v"
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
@@ -45,7 +53,8 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
     start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
     track = int(rendition.get("default_track", 0))
     grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
-                      expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch)
+                      expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch,
+                      version=rendition_version(asset_id=asset.id, rendition=rendition))
     variants = listed_variants(rendition["tracks"][track], grant)
     # One statement, no version bump: a view is not a change search must be told of at once.
     # Apart, as this is a GET. Commits.
@@ -53,16 +62,27 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
     poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
     # Poster and download go through the play route too, so the grant's link epoch is checked
     # before a storage URL is minted (resources/links.py).
-    base = f"{api_url}/api/v1/play/{sign(grant, secret=secret)}"
+    # A school with an edge cache plays through it (infra/edge/): same paths, its host.
+    base = f"{school.edge_url if school and school.edge_url else api_url}/api/v1/play/{sign(grant, secret=secret)}"
     filename = quote(f"{PurePosixPath(asset.filename).stem}.mp4")
     return {
         "hls_url": f"{base}/master.m3u8",
-        "poster_url": f"{base}/{poster}" if poster else None,
+        "poster_url": f"{base}/{VERSIONED}/{grant.version}/{poster}" if poster else None,
         "download_url": (f"{base}/{download}?filename={filename}"
                          if download else f"{api_url}/api/v1/resources/{resource.id}/assets/{asset.id}/download"),
         "renditions": [{"height": v.get("height"), "bandwidth": v["bandwidth"]} for v in variants],
         "complete": rendition["job"] == "ladder",
     }
+
+
+def rendition_version(*, asset_id: str, rendition: dict[str, Any]) -> str:
+    """Names a rendition's content: `{asset id}.{digest of its commit record}` (the manifest the
+    transcoder writes last, with its prefix, file list, byte count and measured variants), so a
+    file asked for as `v/{version}/{path}` is the same bytes for every caller and forever. A rerun
+    that rewrites the files writes a new record, hence a new version. The asset id lets an edge
+    find what an offline pack of that asset put in its warm root (docs/design.md)."""
+    digest = hashlib.sha256(json.dumps(rendition, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return f"{asset_id}.{digest.hexdigest()[:24]}"
 
 
 def _playable(assets: list[Asset]) -> tuple[Asset, dict[str, Any]]:
@@ -114,7 +134,29 @@ def master_playlist(store: BlobStore, grant: PlayGrant) -> str:
         track = manifest["tracks"][grant.track]
     except (KeyError, IndexError):
         raise InvalidPlaybackToken() from None
-    return hls.master_playlist(listed_variants(track, grant))
+    variants = listed_variants(track, grant)
+    if grant.version:
+        # Under the version, so the media playlists' relative segment URIs carry it too.
+        variants = [{**v, "uri": f"{VERSIONED}/{grant.version}/{v['uri']}"} for v in variants]
+    return hls.master_playlist(variants)
+
+
+def unversioned_path(grant: PlayGrant, path: str) -> str:
+    """A file path asked for under `v/{version}/`, as stored under the grant's prefix. A version
+    other than the grant's is refused: an edge keys its cache by version and path, so the API
+    must never answer for one version with another's bytes."""
+    if not path.startswith(f"{VERSIONED}/"):
+        return path
+    _, version, rest = path.split("/", 2) if path.count("/") >= 2 else (None, None, "")
+    if not grant.version or version != grant.version or not rest:
+        raise InvalidPlaybackToken()
+    return rest
+
+
+def edge_check_life(grant: PlayGrant, *, now: float | None = None) -> int:
+    """Seconds an edge may keep a yes for this grant: its remaining life, at most EDGE_CHECK_TTL_S."""
+    remaining = grant.expires - int(now if now is not None else time.time())
+    return max(0, min(remaining, EDGE_CHECK_TTL_S))
 
 
 def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:

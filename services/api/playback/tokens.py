@@ -25,11 +25,14 @@ class PlayGrant:
     expires: int        # unix seconds
     resource_id: str    # whose link epoch the grant carries (resources/links.py)
     epoch: int          # the link works while the resource's link epoch is still this
+    # The rendition's content version (service.rendition_version): files asked for under
+    # `v/{version}/` are immutable, so an edge caches them once for every token ("": none).
+    version: str = ""
 
 
 def sign(grant: PlayGrant, *, secret: bytes) -> str:
     body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires,
-                            grant.resource_id, grant.epoch],
+                            grant.resource_id, grant.epoch, grant.version],
                            separators=(",", ":")).encode())
     return f"{body}.{_mac(body, secret)}"
 
@@ -40,11 +43,13 @@ def verify(token: str, *, secret: bytes, now: float | None = None) -> PlayGrant:
     if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
         raise InvalidPlaybackToken()
     try:
-        prefix, track, start_bps, max_height, expires, resource_id, epoch = json.loads(
-            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        # Tokens signed before versions existed have seven fields.
+        prefix, track, start_bps, max_height, expires, resource_id, epoch, version = (
+            fields if len(fields) == 8 else [*fields, ""])
         grant = PlayGrant(prefix=str(prefix), track=int(track), start_bps=int(start_bps),
                           max_height=int(max_height), expires=int(expires), resource_id=str(resource_id),
-                          epoch=int(epoch))
+                          epoch=int(epoch), version=str(version))
     except (ValueError, TypeError):
         raise InvalidPlaybackToken() from None
     if grant.expires < (now if now is not None else time.time()):
