@@ -2,13 +2,16 @@
 # The school edge cache: nginx from Debian, run as a PRIVATE process (its own prefix, config,
 # cache and pid under $LB_INFRA_DIR/edge), never the system service. The configuration is
 # infra/edge/edge.conf.template, the same file the compose `edge` service mounts.
-#   infra/edge.sh install|start|stop|status|url|nginx
+#   infra/edge.sh install|start|stop|status|url|nginx|packs
+#   (packs: prints the directory to `lb pack import --into DIR --warm` so lessons play from here)
 # Env:
 #   LB_EDGE_UPSTREAM    the central API as the edge reaches it (default http://127.0.0.1:8000)
 #   LB_EDGE_PORT        where classrooms reach the edge (default 58080, on LB_EDGE_HOST)
 #   LB_EDGE_HOST        address to listen on (default 127.0.0.1; 0.0.0.0 on a school box)
 #   LB_EDGE_CACHE_DIR   segment and check caches (default $LB_INFRA_DIR/edge/cache)
 #   LB_EDGE_CACHE_SIZE  most the segment cache may hold on disk (default 20g)
+#   LB_EDGE_PACK_DIR    where packs are imported; lessons in its hls/ play without the link
+#                       (default $LB_INFRA_DIR/edge/packs)
 #   LB_EDGE_RESOLVER    DNS for storage hosts named in redirects (default: first of /etc/resolv.conf)
 #   LB_EDGE_USER        started as root, the workers run as this user (default www-data); it must
 #                       be able to reach the state and cache directories
@@ -19,11 +22,12 @@ EDGE_HOST="${LB_EDGE_HOST:-127.0.0.1}"
 EDGE_PORT="${LB_EDGE_PORT:-58080}"
 STATE_DIR="$LB_INFRA_DIR/edge"
 CACHE_DIR="${LB_EDGE_CACHE_DIR:-$STATE_DIR/cache}"
+PACK_DIR="${LB_EDGE_PACK_DIR:-$STATE_DIR/packs}"
 PID_FILE="$STATE_DIR/nginx.pid"
 CONF_FILE="$STATE_DIR/nginx.conf"
 TEMPLATE="$LB_INFRA_SCRIPTS_DIR/edge/edge.conf.template"
 
-usage() { echo "usage: $0 {install|start|stop|status|url|nginx}" >&2; exit 2; }
+usage() { echo "usage: $0 {install|start|stop|status|url|nginx|packs}" >&2; exit 2; }
 
 # The Debian binary; /usr/sbin is not on every user's PATH.
 nginx_bin() {
@@ -57,7 +61,7 @@ worker_user() {
 render() {
   local upstream="${LB_EDGE_UPSTREAM:-http://127.0.0.1:8000}" user
   user="$(worker_user)"
-  make_dir "$STATE_DIR/logs" "$STATE_DIR/temp" "$CACHE_DIR"
+  make_dir "$STATE_DIR/logs" "$STATE_DIR/temp" "$CACHE_DIR" "$PACK_DIR/hls"
   if [ -n "$user" ]; then
     chown -R "$user" "$STATE_DIR/temp" "$CACHE_DIR"
   fi
@@ -67,6 +71,7 @@ render() {
       -e "s|\${LB_EDGE_CACHE_SIZE}|${LB_EDGE_CACHE_SIZE:-20g}|g" \
       -e "s|\${LB_EDGE_RESOLVER}|$(resolver)|g" \
       -e "s|\${LB_EDGE_LOG_DIR}|$STATE_DIR/logs|g" \
+      -e "s|\${LB_EDGE_WARM_ROOT}|$PACK_DIR/hls|g" \
       "$TEMPLATE" >"$STATE_DIR/edge.conf"
   if grep -q '\${LB_EDGE_' "$STATE_DIR/edge.conf"; then
     die "unrendered placeholder in $STATE_DIR/edge.conf"
@@ -143,8 +148,10 @@ cmd_status() {
 
 cmd_url() { echo "http://$EDGE_HOST:$EDGE_PORT"; }
 
+cmd_packs() { echo "$PACK_DIR"; }
+
 [ "$#" -eq 1 ] || usage
 case "$1" in
-  install | start | stop | status | url | nginx) "cmd_$1" ;;
+  install | start | stop | status | url | nginx | packs) "cmd_$1" ;;
   *) usage ;;
 esac

@@ -41,7 +41,11 @@ class SchoolEdge:
     upstream: str
     state_dir: Path = field(default_factory=edge_state_dir)
     port: int = field(default_factory=free_port)
-    warm_root: Path | None = None
+
+    @property
+    def pack_dir(self) -> Path:
+        """Where `lb pack import --into DIR --warm` pre-warms this edge."""
+        return self.state_dir / "edge" / "packs"
 
     @property
     def url(self) -> str:
@@ -51,8 +55,6 @@ class SchoolEdge:
     def env(self) -> dict[str, str]:
         env = {**os.environ, "LB_INFRA_DIR": str(self.state_dir), "LB_EDGE_PORT": str(self.port),
                "LB_EDGE_UPSTREAM": self.upstream, "LB_EDGE_RESOLVER": "127.0.0.1"}
-        if self.warm_root is not None:
-            env["LB_EDGE_WARM_ROOT"] = str(self.warm_root)
         return env
 
     def start(self) -> SchoolEdge:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,11 @@ from services.api.uploads.models import Blob
 from services.common.db import create_db_engine
 from services.common.settings import StorageSettings
 from services.common.storage import create_blob_store
+from services.api.cli import app as lb
+from services.api.packs import builder, signing
+from services.api.packs.builder import PlannedMember, PlannedResource
+from services.api.packs.schemas import PackResource
+from tests import media
 from tests.conftest import SECRET, make_settings
 from tests.factories import Factory
 from tests.live import ApiProcess, fresh_database
@@ -84,7 +90,9 @@ def lesson(stack):
                           media_type="video/mp4", category="video", size=9, sha256=blob.sha256,
                           renditions=[{"job": "ladder", **MANIFEST}]))
         session.commit()
-        return {"id": resource.id, "viewers": [factory.headers(v) for v in viewers], "school_id": rural.id}
+        asset = session.query(Asset).filter_by(resource_id=resource.id).one()
+        return {"id": resource.id, "viewers": [factory.headers(v) for v in viewers], "school_id": rural.id,
+                "asset_id": asset.id}
 
 
 def play(stack, lesson, viewer: int, **params) -> dict:
@@ -206,3 +214,40 @@ def test_a_school_without_an_edge_plays_from_the_api(stack, lesson):
         session.execute(update(School).where(School.id == lesson["school_id"]).values(edge_url=None))
         session.commit()
     assert play(stack, lesson, 0)["hls_url"].startswith(f"{stack['api'].url}/api/v1/play/")
+
+
+def test_a_pack_imported_with_warm_plays_through_the_edge_without_the_link(stack, lesson, tmp_path):
+    """`lb pack import --warm` into the edge's pack directory: the lesson's packed rung plays from
+    the edge, every request still authorised by the API, no segment byte over the link."""
+    edge = stack["edge"]
+    lesson_mp4 = media.lesson_mp4(tmp_path / "lesson.mp4", seconds=9, size="426x240").read_bytes()
+    entry = PackResource(id=lesson["id"], title="认识钟表", kind="micro_lesson", version=1, subject=None, stage=None,
+                         grade=None, edition=None, knowledge_points=[], members=[])
+    member = PlannedMember(path=f"resources/{lesson['id']}/lesson-{lesson['asset_id']}.mp4", role="lesson",
+                           media_type="video/mp4", asset_id=lesson["asset_id"], filename="第一课.mp4",
+                           estimated_size=len(lesson_mp4), fingerprint="edge", source=lambda: iter([lesson_mp4]),
+                           height=240)
+    pack = tmp_path / "pack.zip"
+    builder.write_pack(pack, pack_id="e" * 40, title="认识钟表", resources=[PlannedResource(entry=entry, members=[member])],
+                       key=signing.pack_signing_key(SECRET))
+    public_key = signing.public_key_b64(signing.pack_signing_key(SECRET).public_key())
+    imported = CliRunner().invoke(lb, ["pack", "import", str(pack), "--into", str(edge.pack_dir), "--warm",
+                                       "--public-key", public_key])
+    assert imported.exit_code == 0, imported.output
+    assert "1 lessons laid out as HLS" in imported.output
+
+    link_bytes = edge.upstream_bytes()
+    fetched = walk(play(stack, lesson, 0)["hls_url"])
+    assert "seg-00000.ts" in fetched["media"].text  # the pack's playlist, not the ladder's
+    segments = [name for name in fetched if name.startswith("seg-")]
+    assert segments
+    warm = edge.pack_dir / "hls" / lesson["asset_id"] / "240p"
+    for name in segments:
+        assert fetched[name].status_code == 200 and fetched[name].content == (warm / name).read_bytes()
+    # Over the link: the master playlist and the token checks only (a few kB), no segment.
+    assert edge.upstream_bytes() - link_bytes < 8_000
+    assert not any(name in line for name in segments for line in edge.log_lines("passthrough.log"))
+    # Still authorised: a forged token gets nothing of the pack.
+    url = str(fetched[segments[0]].url)
+    token = urlsplit(url).path.split("/")[4]
+    assert httpx.get(url.replace(f"/{token}/", f"/{token[:-2]}xx/"), timeout=30).status_code == 403
