@@ -143,7 +143,8 @@ def shaped_link(rate_kbit: int = 4000, rtt_ms: float = 80.0, loss: float = 0.01,
                                            stdin=subprocess.DEVNULL, text=True)
             line = link._delay.stdout.readline() if link._delay.stdout else ""
             if line.strip() != "ready":
-                raise RuntimeError(f"nfq_delay did not start: {line}{link._delay.stderr.read() if link._delay.stderr else ''}")
+                error = link._delay.stderr.read() if link._delay.stderr else ""
+                raise RuntimeError(f"nfq_delay did not start: {line}{error}")
         yield link
     finally:
         _teardown(link)
@@ -178,7 +179,8 @@ def cleanup_stale() -> list[str]:
 
 def measure(link: ShapedLink, *, port: int, seconds: float = 5.0) -> dict[str, Any]:
     """What the link does, measured: the round trip of TCP connects from the namespace, and the
-    down rate of one TCP stream for `seconds` (ports `port` and `port + 1`) (a throwaway server on this host sending zeros).
+    down rate of one TCP stream for `seconds` (a throwaway server on this host sending zeros; ports
+    `port` and `port + 1`).
     Loss is counted by the delay process itself (`link.delay_counts` after the link is gone)."""
     import socket
     import threading

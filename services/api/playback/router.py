@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -12,7 +13,7 @@ from services.api.auth.deps import CurrentUser
 from services.api.db import SessionDep, read_on_connection
 from services.api.playback import service
 from services.api.playback.schemas import PlayProgress, PlayRecorded
-from services.api.playback.tokens import verify
+from services.api.playback.tokens import PlayGrant, verify
 from services.api.resources import links
 from services.api.routing import ANY_ORIGIN, api_router
 
@@ -40,6 +41,11 @@ def play_progress(session: SessionDep, caller: CurrentUser, resource_id: str, bo
     return PlayRecorded(play_id=play.id, seconds=play.seconds)
 
 
+def _checked_plays(connection: Connection, grant: PlayGrant) -> int:
+    links.check(connection, resource_id=grant.resource_id, epoch=grant.epoch)
+    return service.active_plays(connection, school_id=grant.school_id)
+
+
 @router.get("/play/{token}/{path:path}", include_in_schema=False)
 async def serve(request: Request, token: str, path: str,
                 filename: Annotated[str | None, Query(max_length=255)] = None) -> Response:
@@ -48,11 +54,14 @@ async def serve(request: Request, token: str, path: str,
     store = request.app.state.blob_store
     grant = verify(token, secret=request.app.state.settings.keys.playback)
     path = service.checked_path(path)
+    if path == "master.m3u8":
+        # The start rung is chosen now, from the plays of the school active at this moment: the
+        # classrooms that asked for /play just after this one count too.
+        plays = await read_on_connection(request, lambda connection: _checked_plays(connection, grant))
+        return Response(await run_in_threadpool(service.master_playlist, store, grant, plays=plays),
+                        media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
                                                                      epoch=grant.epoch))
-    if path == "master.m3u8":
-        return Response(await run_in_threadpool(service.master_playlist, store, grant),
-                        media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     if path.endswith(".m3u8"):
         return Response(await run_in_threadpool(service.media_playlist, store, grant, path),
                         media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})

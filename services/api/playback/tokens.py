@@ -20,16 +20,17 @@ from services.api.playback.errors import InvalidPlaybackToken
 class PlayGrant:
     prefix: str         # the rendition's storage prefix, e.g. media/{asset_id}/ladder
     track: int          # which camera track's ladder
-    start_bps: int      # the first variant listed must fit this (0: no limit)
+    start_bps: int      # the school's link budget: the first variant listed must fit its share (0: no limit)
     max_height: int     # variants above this are left out (0: no cap)
     expires: int        # unix seconds
     resource_id: str    # whose link epoch the grant carries (resources/links.py)
     epoch: int          # the link works while the resource's link epoch is still this
+    school_id: str = ""  # whose active plays share `start_bps` when the master is made ("": none)
 
 
 def sign(grant: PlayGrant, *, secret: bytes) -> str:
     body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires,
-                            grant.resource_id, grant.epoch],
+                            grant.resource_id, grant.epoch, grant.school_id],
                            separators=(",", ":")).encode())
     return f"{body}.{_mac(body, secret)}"
 
@@ -40,11 +41,14 @@ def verify(token: str, *, secret: bytes, now: float | None = None) -> PlayGrant:
     if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
         raise InvalidPlaybackToken()
     try:
-        prefix, track, start_bps, max_height, expires, resource_id, epoch = json.loads(
+        # Seven fields in tokens handed out before grants named the school (they play on, unshared).
+        prefix, track, start_bps, max_height, expires, resource_id, epoch, *school = json.loads(
             base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if len(school) > 1:
+            raise ValueError("too many fields")
         grant = PlayGrant(prefix=str(prefix), track=int(track), start_bps=int(start_bps),
                           max_height=int(max_height), expires=int(expires), resource_id=str(resource_id),
-                          epoch=int(epoch))
+                          epoch=int(epoch), school_id=str(school[0]) if school else "")
     except (ValueError, TypeError):
         raise InvalidPlaybackToken() from None
     if grant.expires < (now if now is not None else time.time()):
