@@ -21,3 +21,4 @@ from services.api.resources.models import ResourceRevision  # noqa: F401
 from services.api.orgs.models import Region  # noqa: F401
 from services.api.campaigns.models import (Assignment, Campaign, CampaignLevel, CampaignPackage,  # noqa: F401
                                            Certificate, Entry, Objection, PackageItem, Panel)
+from services.api.playback.models import ActivePlay  # noqa: F401

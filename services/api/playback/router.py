@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -13,7 +14,7 @@ from services.api.db import SessionDep, read_on_connection
 from services.api.playback import service
 from services.api.playback.errors import InvalidPlaybackToken
 from services.api.playback.schemas import PlayProgress, PlayRecorded
-from services.api.playback.tokens import verify
+from services.api.playback.tokens import PlayGrant, verify
 from services.api.resources import links
 from services.api.routing import ANY_ORIGIN, api_router
 
@@ -41,6 +42,11 @@ def play_progress(session: SessionDep, caller: CurrentUser, resource_id: str, bo
     return PlayRecorded(play_id=play.id, seconds=play.seconds)
 
 
+def _checked_plays(connection: Connection, grant: PlayGrant) -> int:
+    links.check(connection, resource_id=grant.resource_id, epoch=grant.epoch)
+    return service.active_plays(connection, school_id=grant.school_id)
+
+
 @router.get("/play/{token}/v/{version}/check", include_in_schema=False, status_code=204)
 async def check(request: Request, token: str, version: str) -> Response:
     """A school edge asks, before serving a cached file of `version` to this token: 204 while the
@@ -63,12 +69,15 @@ async def serve(request: Request, token: str, path: str,
     grant = verify(token, secret=request.app.state.settings.keys.playback)
     checked = service.checked_path(path)
     path = service.unversioned_path(grant, checked)
-    await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
-                                                                     epoch=grant.epoch))
     # The master is made per grant, never under a version (an edge would keep it for everyone).
     if path == "master.m3u8" and checked == path:
-        return Response(await run_in_threadpool(service.master_playlist, store, grant),
+        # The start rung is chosen now, from the plays of the school active at this moment: the
+        # classrooms that asked for /play just after this one count too.
+        plays = await read_on_connection(request, lambda connection: _checked_plays(connection, grant))
+        return Response(await run_in_threadpool(service.master_playlist, store, grant, plays=plays),
                         media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
+    await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
+                                                                     epoch=grant.epoch))
     if path.endswith(".m3u8"):
         return Response(await run_in_threadpool(service.media_playlist, store, grant, path),
                         media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})

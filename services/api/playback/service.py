@@ -5,30 +5,38 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.api.auth.principal import Principal
 from services.api.blobs.errors import BlobMissing
 from services.api.orgs.models import School
 from services.api.playback.errors import InvalidPlaybackToken, NotPlayable, PlayNotFound
-from services.api.playback.models import PlayRecord
+from services.api.playback.models import ActivePlay, PlayRecord
 from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
 from services.api.resources.models import Asset, Resource
 from services.common import hls
-from services.common.db import write_apart
+from services.common.db import utcnow
+from services.common.ids import new_id
 from services.common.storage import BlobNotFound, BlobStore
 
 PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expires
 # A variant fits a school's link when its peak needs at most this share of it: the link is
 # shared, and a player that starts too high stalls before it adapts down.
 LINK_SHARE = 0.8
+# ...and that link is divided among the school's plays active now: one opened within the last
+# ACTIVE_PLAY_S (a player asks for its master and first segments at once), or whose player
+# reported progress within it (players report at least every 30 s). docs/design.md, "A start
+# that fits a shared link".
+ACTIVE_PLAY_S = 60
 MANIFEST = "manifest.json"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # Preferred in this order: the full ladder, then the stream-copied first playable.
@@ -50,15 +58,15 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     asset, rendition = _playable(resource.assets)
     school = session.get(School, actor.school_id) if actor.school_id else None
-    start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
+    link_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
     track = int(rendition.get("default_track", 0))
-    grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=start_bps, max_height=max_height or 0,
+    grant = PlayGrant(prefix=rendition["prefix"], track=track, start_bps=link_bps, max_height=max_height or 0,
                       expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch,
+                      school_id=school.id if school else "",
                       version=rendition_version(asset_id=asset.id, rendition=rendition))
-    variants = listed_variants(rendition["tracks"][track], grant)
-    # One statement, no version bump: a view is not a change search must be told of at once.
-    # Apart, as this is a GET. Commits.
-    write_apart(session, update(Resource).where(Resource.id == resource.id).values(view_count=Resource.view_count + 1))
+    plays = _open_play(session, resource_id=resource.id, user_id=actor.user_id, school_id=grant.school_id)
+    budget = start_budget(link_bps=link_bps, plays=plays)
+    variants = listed_variants(rendition["tracks"][track], replace(grant, start_bps=budget))
     poster, download = rendition.get("poster"), rendition["tracks"][track].get("download")
     # Poster and download go through the play route too, so the grant's link epoch is checked
     # before a storage URL is minted (resources/links.py).
@@ -83,6 +91,54 @@ def rendition_version(*, asset_id: str, rendition: dict[str, Any]) -> str:
     find what an offline pack of that asset put in its warm root (docs/design.md)."""
     digest = hashlib.sha256(json.dumps(rendition, sort_keys=True, ensure_ascii=False, default=str).encode())
     return f"{asset_id}.{digest.hexdigest()[:24]}"
+
+
+def start_budget(*, link_bps: int, plays: int) -> int:
+    """What the first variant of one play must fit: the school's link budget shared equally by
+    its active plays (0: no limit)."""
+    return link_bps // max(1, plays)
+
+
+def _open_play(session: Session, *, resource_id: str, user_id: str, school_id: str) -> int:
+    """Counts the view, opens an active play for the school and returns how many of the school's
+    plays are active now, this one included.
+
+    One transaction that begins with its write (a GET's session reads concurrently; see
+    `services.common.db.write_apart`), then the school's row lock, then the count: so plays
+    starting at the same instant are counted one after the other and each sees every play opened
+    before it. (PostgreSQL: the count runs after the lock is granted, so it sees what the holder
+    committed; FOR NO KEY UPDATE, as the insert's foreign key holds FOR KEY SHARE on the school.
+    SQLite: the first write takes the database's write lock for the whole transaction.) A player
+    asking for its master moments later counts again (`active_plays`), and then also sees the
+    plays opened after its own."""
+    session.commit()  # what was read
+    # One statement, no version bump: a view is not a change search must be told of at once.
+    session.execute(update(Resource).where(Resource.id == resource_id)
+                    .values(view_count=Resource.view_count + 1).execution_options(synchronize_session=False))
+    if not school_id:
+        session.commit()
+        return 1
+    now = utcnow()
+    session.execute(insert(ActivePlay).values(id=new_id(), school_id=school_id, user_id=user_id,
+                                              resource_id=resource_id, seen_at=now))
+    session.execute(select(School.id).where(School.id == school_id).with_for_update(key_share=True))
+    horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
+    session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id, ActivePlay.seen_at < horizon)
+                    .execution_options(synchronize_session=False))
+    plays = _count_active(session.connection(), school_id=school_id, now=now)
+    session.commit()
+    return plays
+
+
+def active_plays(connection: Connection, *, school_id: str) -> int:
+    """How many of the school's plays share its link now (at least one: the caller's)."""
+    return max(1, _count_active(connection, school_id=school_id, now=utcnow())) if school_id else 1
+
+
+def _count_active(connection: Connection, *, school_id: str, now: Any) -> int:
+    horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
+    return connection.scalar(select(func.count()).select_from(ActivePlay)
+                             .where(ActivePlay.school_id == school_id, ActivePlay.seen_at >= horizon)) or 0
 
 
 def _playable(assets: list[Asset]) -> tuple[Asset, dict[str, Any]]:
@@ -111,7 +167,8 @@ def listed_variants(track: dict[str, Any], grant: PlayGrant) -> list[dict[str, A
 def record_progress(session: Session, *, actor: Principal, resource_id: str, play_id: str | None, seconds: int,
                     classroom: str) -> PlayRecord:
     """Watched time as players report it (the pairing report counts the assisted school's).
-    Seconds only grow: a repeated or late report changes nothing."""
+    Seconds only grow: a repeated or late report changes nothing. Each report also keeps the
+    play active on its school's link (`_keep_active`)."""
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     if play_id is None:
         play = PlayRecord(resource_id=resource.id, user_id=actor.user_id, school_id=actor.school_id,
@@ -123,18 +180,42 @@ def record_progress(session: Session, *, actor: Principal, resource_id: str, pla
             raise PlayNotFound()
         play.seconds = max(play.seconds, seconds)
     session.flush()
+    if play.school_id:
+        _keep_active(session, play=play, opened=play_id is None)
     return play
+
+
+def _keep_active(session: Session, *, play: PlayRecord, opened: bool) -> None:
+    """A play's first report takes over the active play its player was handed (the caller's
+    newest unclaimed one for the resource); later reports refresh that one. A play whose active
+    row is gone (stale, then deleted) gets a new one: it is sharing the link again."""
+    if opened:
+        # SKIP LOCKED (PostgreSQL): two first reports at once take two rows, not the same one.
+        query = (select(ActivePlay).where(ActivePlay.user_id == play.user_id,
+                                          ActivePlay.resource_id == play.resource_id, ActivePlay.play_id.is_(None))
+                 .order_by(ActivePlay.seen_at.desc()).limit(1).with_for_update(skip_locked=True))
+    else:
+        query = select(ActivePlay).where(ActivePlay.play_id == play.id).limit(1)
+    active = session.scalar(query)
+    if active is None:
+        active = ActivePlay(school_id=play.school_id, user_id=play.user_id, resource_id=play.resource_id)
+        session.add(active)
+    active.play_id, active.seen_at = play.id, utcnow()
+    session.flush()
 
 
 # --------------------------------------------------------------------------- the play route
 
-def master_playlist(store: BlobStore, grant: PlayGrant) -> str:
+def master_playlist(store: BlobStore, grant: PlayGrant, *, plays: int = 1) -> str:
+    """The master for a grant whose school has `plays` active plays now (`active_plays`): its
+    first variant fits the school's link budget shared among them."""
     manifest = _manifest(store, grant.prefix)
     try:
         track = manifest["tracks"][grant.track]
     except (KeyError, IndexError):
         raise InvalidPlaybackToken() from None
-    variants = listed_variants(track, grant)
+    budget = start_budget(link_bps=grant.start_bps, plays=plays)
+    variants = listed_variants(track, replace(grant, start_bps=budget))
     if grant.version:
         # Under the version, so the media playlists' relative segment URIs carry it too.
         variants = [{**v, "uri": f"{VERSIONED}/{grant.version}/{v['uri']}"} for v in variants]

@@ -20,11 +20,12 @@ from services.api.playback.errors import InvalidPlaybackToken
 class PlayGrant:
     prefix: str         # the rendition's storage prefix, e.g. media/{asset_id}/ladder
     track: int          # which camera track's ladder
-    start_bps: int      # the first variant listed must fit this (0: no limit)
+    start_bps: int      # the school's link budget: the first variant listed must fit its share (0: no limit)
     max_height: int     # variants above this are left out (0: no cap)
     expires: int        # unix seconds
     resource_id: str    # whose link epoch the grant carries (resources/links.py)
     epoch: int          # the link works while the resource's link epoch is still this
+    school_id: str = ""  # whose active plays share `start_bps` when the master is made ("": none)
     # The rendition's content version (service.rendition_version): files asked for under
     # `v/{version}/` are immutable, so an edge caches them once for every token ("": none).
     version: str = ""
@@ -32,7 +33,7 @@ class PlayGrant:
 
 def sign(grant: PlayGrant, *, secret: bytes) -> str:
     body = _b64(json.dumps([grant.prefix, grant.track, grant.start_bps, grant.max_height, grant.expires,
-                            grant.resource_id, grant.epoch, grant.version],
+                            grant.resource_id, grant.epoch, grant.school_id, grant.version],
                            separators=(",", ":")).encode())
     return f"{body}.{_mac(body, secret)}"
 
@@ -43,13 +44,16 @@ def verify(token: str, *, secret: bytes, now: float | None = None) -> PlayGrant:
     if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(body, secret).encode()):
         raise InvalidPlaybackToken()
     try:
-        fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        # Tokens signed before versions existed have seven fields.
-        prefix, track, start_bps, max_height, expires, resource_id, epoch, version = (
-            fields if len(fields) == 8 else [*fields, ""])
+        # Seven fields in tokens handed out before grants named the school (they play on, unshared),
+        # eight before they named the rendition's version (nothing of theirs is cached at an edge).
+        prefix, track, start_bps, max_height, expires, resource_id, epoch, *rest = json.loads(
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if len(rest) > 2:
+            raise ValueError("too many fields")
+        school, version = [*rest, "", ""][:2]
         grant = PlayGrant(prefix=str(prefix), track=int(track), start_bps=int(start_bps),
                           max_height=int(max_height), expires=int(expires), resource_id=str(resource_id),
-                          epoch=int(epoch), version=str(version))
+                          epoch=int(epoch), school_id=str(school), version=str(version))
     except (ValueError, TypeError):
         raise InvalidPlaybackToken() from None
     if grant.expires < (now if now is not None else time.time()):

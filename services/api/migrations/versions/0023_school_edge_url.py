@@ -1,7 +1,7 @@
 """schools.edge_url: a school's edge cache, through which /play hands out its classrooms' URLs
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-07 07:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0023'
-down_revision = '0019'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
