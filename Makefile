@@ -75,3 +75,8 @@ edge:
 
 edge-stop:
 	infra/edge.sh stop
+
+.PHONY: bench-edge
+# Root: network namespaces and tc (bench/weaklink/netns.py).
+bench-edge: setup nginx browser
+	$(VENV)/bin/python bench/edge.py
