@@ -9,7 +9,7 @@ run: setup
 	$(VENV)/bin/lb dev
 
 ## Run the whole suite; legs whose servers are absent are skipped, and say so.
-test: setup browser
+test: setup browser nginx
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 setup: ffmpeg libreoffice sandbox cjk-fonts pg-client
@@ -69,3 +69,21 @@ console:
 	@infra/console.sh install
 run: console
 test: console
+
+.PHONY: edge edge-stop nginx
+# nginx from Debian, for the school edge (infra/edge/) and its tests through a real nginx.
+nginx:
+	@infra/edge.sh install
+
+## A school edge in front of the local API (`make run`): classrooms play through http://127.0.0.1:58080
+## (set a school's edge_url to it). LB_EDGE_UPSTREAM, LB_EDGE_PORT, ...: see infra/edge.sh.
+edge:
+	infra/edge.sh start
+
+edge-stop:
+	infra/edge.sh stop
+
+.PHONY: bench-edge
+# Root: network namespaces and tc (bench/weaklink/netns.py).
+bench-edge: setup nginx browser
+	$(VENV)/bin/python bench/edge.py

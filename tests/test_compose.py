@@ -117,3 +117,14 @@ def test_each_service_gets_valid_settings_and_only_its_keys(compose, monkeypatch
 def test_clients_can_reach_what_presigned_urls_point_at(compose):
     assert "9000:9000" in compose["services"]["minio"]["ports"]
     assert "edge" in compose["services"]["minio"]["networks"]
+
+
+def test_the_edge_service_runs_the_school_edge_configuration(compose):
+    edge = compose["services"]["edge"]
+    assert edge["image"].startswith("nginx:")
+    assert "./infra/edge/edge.conf.template:/etc/nginx/templates/edge.conf.template:ro" in edge["volumes"]
+    assert edge["environment"]["LB_EDGE_UPSTREAM"] == "http://api:8000"
+    assert "edge" in compose["services"]["api"]["networks"] and edge["networks"] == ["edge"]
+    # Every placeholder of the template is given (the image leaves unknown ones as they are).
+    template = (ROOT / "infra/edge/edge.conf.template").read_text()
+    assert set(re.findall(r"\$\{(LB_EDGE_[A-Z_]+)\}", template)) == set(edge["environment"])

@@ -620,7 +620,10 @@ def pack_verify(file: PackFile, public_key: PublicKeyOption = None, api: ApiOpti
 @pack_app.command("import")
 def pack_import(file: PackFile, into: Annotated[Path, typer.Option(
         "--into", file_okay=False, help="The edge's cache directory.")], public_key: PublicKeyOption = None,
-                api: ApiOption = None) -> None:
+                api: ApiOption = None,
+                warm: Annotated[bool, typer.Option(
+                    "--warm", help="Also lay out each lesson as HLS in DIR/hls, where a school edge looks before "
+                                   "its link (LB_EDGE_WARM_ROOT, infra/edge.sh); needs ffmpeg.")] = False) -> None:
     """Verify a pack, then unpack it into an edge's cache directory: all of it, or nothing."""
     try:
         report = packs.import_pack(file, into=into, public_key=_pack_key(public_key, api))
@@ -629,6 +632,15 @@ def pack_import(file: PackFile, into: Annotated[Path, typer.Option(
         raise typer.Exit(1) from None
     typer.echo(f"imported {report.manifest.title} ({report.manifest.id}): {len(report.manifest.resources)} resources, "
                f"{report.blobs_written} files written, {report.blobs_present} already cached")
+    if warm:
+        from services.api.packs import warm as edge_warm
+        try:
+            warmed = edge_warm.warm_lessons(into, manifest=report.manifest)
+        except packs.BadPack as error:
+            console.print(f"[red]imported, but the edge is not warmed[/red]: {error}")
+            raise typer.Exit(1) from None
+        typer.echo(f"edge warmed: {warmed.lessons_laid_out} lessons laid out as HLS in {into / edge_warm.WARM_DIR}, "
+                   f"{warmed.lessons_present} already there")
 
 
 region_app = typer.Typer(help="Cities and provinces above the districts (campaign levels).", no_args_is_help=True)

@@ -23,3 +23,4 @@ from services.api.campaigns.models import (Assignment, Campaign, CampaignLevel, 
                                            Certificate, Entry, Objection, PackageItem, Panel)
 from services.api.subtitles.models import SubtitleTrack  # noqa: F401
 from services.api.stats.models import ParticipationSnapshot  # noqa: F401
+from services.api.playback.models import ActivePlay  # noqa: F401

@@ -37,12 +37,31 @@ def measure_variant(playlist: Path, *, name: str, uri: str) -> Variant:
         raise ValueError(f"{playlist} lists no segments")
     sizes = [(duration, (playlist.parent / uri).stat().st_size) for duration, uri in segments]
     total_s = sum(duration for duration, _ in sizes)
-    # A segment shorter than a second (the tail) says little about the peak a player sees.
-    peak = max(size * 8 / duration for duration, size in sizes if duration >= min(1.0, total_s))
+    peak = _peak_bit_rate(sizes, total_s)
     average = sum(size for _, size in sizes) * 8 / total_s
     first = playlist.parent / segments[0][1]
     return Variant(name=name, uri=uri, bandwidth=math.ceil(peak), average_bandwidth=math.ceil(average),
                    duration_s=round(total_s, 3), segments=len(segments), **_stream_facts(first))
+
+
+def _peak_bit_rate(sizes: list[tuple[float, int]], total_s: float) -> float:
+    """The HLS authoring spec's peak segment bit rate: the highest bit rate of any run of
+    consecutive segments lasting 0.5 to 1.5 times the target duration. A lone short segment (the
+    1 s ones a ladder starts with, whose keyframe weighs on a second; or the tail) is not a peak
+    a player sees; as a run with its neighbours it is. A stream shorter than half the target
+    duration: its average."""
+    target = max(math.ceil(duration) for duration, _ in sizes)
+    low, high = 0.5 * target, 1.5 * target
+    peak = 0.0
+    for start in range(len(sizes)):
+        duration = size = 0.0
+        for seconds, length in sizes[start:]:
+            duration, size = duration + seconds, size + length
+            if duration > high:
+                break
+            if duration >= low:
+                peak = max(peak, size * 8 / duration)
+    return peak or sum(size for _, size in sizes) * 8 / total_s
 
 
 def _stream_facts(segment: Path) -> dict[str, Any]:

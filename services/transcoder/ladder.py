@@ -5,8 +5,15 @@ Choices (docs/design.md, "Video ladder"):
   download MP4 is the 480p (or lower) rung remuxed, not a second encode.
 * Capped CRF: CRF decides quality, `maxrate`/`bufsize` cap the peaks. Static classroom footage
   then costs far fewer bits than the cap; a busy scene never exceeds it.
-* Keyframes every 2 s, forced at the same times in every rung (no scene-cut keyframes), cut into
-  4 s segments, so a player can switch rungs at any segment boundary.
+* Short first segments, then 4 s ones: keyframes forced at the segment boundaries only, the same
+  times in every rung (no scene-cut keyframes), so a player can switch rungs at any boundary. The
+  first INIT_SEGMENTS segments last INIT_SEGMENT_S (1 s), so a player starting on a slow link
+  fetches little before the first frame (issue 18; docs/design.md, "A start that fits a shared
+  link"); after them every segment is one 4 s GOP. ffmpeg's `-hls_init_time` would do this for a
+  live list, but in a VOD playlist (every segment kept) it makes *every* segment short, so the
+  boundaries come from the forced keyframes instead: with `-hls_time` at the short length the
+  muxer cuts at every keyframe. A stream-copied top rung keeps the source's keyframes (and 4 s
+  segments): its GOPs cannot be shortened without an encode.
 * MPEG-TS segments, not fMP4: the players in rural schools include old Android tablets and
   set-top boxes whose HLS support predates fMP4 (HLS version 7); every H.264/AAC HLS client
   plays TS. The cost is muxing overhead: each video frame is its own PES, padded to whole
@@ -24,11 +31,17 @@ from services.common.media import MediaFacts, VideoTrack, input_args
 from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS
 
 SEGMENT_S = 4
+INIT_SEGMENT_S = 1
+INIT_SEGMENTS = 3
 # MPEG-TS costs headers on every 188-byte packet, PES headers, PCR and tables (~8 %), and pads
 # each video frame's last packet (~40 kbit/s at 25 fps): measured on the ladder's segments.
 TS_OVERHEAD = 1.08
 TS_PADDING_BPS = 40_000
-KEYFRAME_S = 2
+KEYFRAME_S = 2  # the keyframe interval before short first segments (bench/transcode.py's baseline)
+# Keyframes (and so segment boundaries) at 0, 1, 2, 3, then every SEGMENT_S: 3, 7, 11, ...
+INIT_END_S = INIT_SEGMENT_S * INIT_SEGMENTS
+SHORT_START_KEYFRAMES = (f"expr:if(lt(t,{INIT_END_S}),gte(t,n_forced*{INIT_SEGMENT_S}),"
+                         f"gte(t,{INIT_END_S}+(n_forced-{INIT_SEGMENTS})*{SEGMENT_S}))")
 MAX_OUTPUT_FPS = 30.0
 DOWNLOAD_MAX_HEIGHT = 480
 
@@ -104,8 +117,8 @@ def ladder_command(plan: Plan, *, source: str, out_dir: Path, media_type: str | 
     if encoded:
         args += ["-filter_complex", _cascade(plan, encoded)]
     # The keyframe rule: with a copied top rung, at the source's keyframes (checked regular at
-    # planning); otherwise every KEYFRAME_S seconds.
-    keyframes = "source" if plan.copy_top else f"expr:gte(t,n_forced*{KEYFRAME_S})"
+    # planning); otherwise at the segment boundaries: short first segments, then SEGMENT_S.
+    keyframes = "source" if plan.copy_top else SHORT_START_KEYFRAMES
     stream_map = []
     encoded_index = 0
     for video_index, rung in enumerate(plan.rungs):
@@ -128,13 +141,18 @@ def ladder_command(plan: Plan, *, source: str, out_dir: Path, media_type: str | 
         args += ["-map", "0:a:0", f"-c:a:{audio_only}", "aac", f"-b:a:{audio_only}", f"{AUDIO_ONLY_KBPS}k",
                  f"-ac:a:{audio_only}", "2"]
         stream_map.append(f"a:{audio_only},name:audio")
+    # Every forced keyframe is a boundary, each at least INIT_SEGMENT_S after the one before, so
+    # with -hls_time INIT_SEGMENT_S the muxer (which cuts at the first keyframe past n × hls_time)
+    # cuts at each of them.
+    segment_s = SEGMENT_S if plan.copy_top else INIT_SEGMENT_S
     return [*args, "-sc_threshold", "0", *hls_output(out_dir / "%v", "-hls_flags", "independent_segments",
-                                                     "-var_stream_map", " ".join(stream_map))]
+                                                     "-var_stream_map", " ".join(stream_map), segment_s=segment_s)]
 
 
-def hls_output(directory: Path, *options: str) -> list[str]:
-    """The HLS output every ladder-like command writes: VOD, MPEG-TS segments of SEGMENT_S."""
-    return ["-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod", "-hls_segment_type", "mpegts",
+def hls_output(directory: Path, *options: str, segment_s: float = SEGMENT_S) -> list[str]:
+    """The HLS output every ladder-like command writes: VOD, MPEG-TS segments cut at the first
+    keyframe past each multiple of `segment_s` (SEGMENT_S unless the keyframes make the cuts)."""
+    return ["-f", "hls", "-hls_time", f"{segment_s:g}", "-hls_playlist_type", "vod", "-hls_segment_type", "mpegts",
             *options, "-hls_segment_filename", str(directory / "seg_%05d.ts"), str(directory / "index.m3u8")]
 
 

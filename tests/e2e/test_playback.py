@@ -176,7 +176,7 @@ def test_a_lesson_plays_first_by_stream_copy_then_as_a_ladder(stack, teacher, tm
     base = master_url.rsplit("/", 1)[0]
     keyframes = {}
     for attrs, uri in video:
-        name = uri.split("/")[1]
+        name = uri.split("/")[-2]  # v/{version}/t0/{name}/index.m3u8
         facts = ffprobe_json(f"{base}/{uri}", "-show_format")
         duration = float(facts["format"]["duration"])
         assert 11 < duration < 13.5

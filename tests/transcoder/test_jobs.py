@@ -19,6 +19,7 @@ from services.common.ids import new_id
 from services.common.media import MediaFacts, VideoTrack
 from services.common.storage.local import LocalBlobStore
 from services.transcoder.app import Transcoder, process_job
+from services.transcoder.hls import _peak_bit_rate
 from services.transcoder.ladder import plan_for
 from tests import media
 from tests.helpers import RecordingBroker
@@ -101,6 +102,32 @@ def test_a_non_h264_source_has_no_first_playable_but_a_ladder(transcoder, tmp_pa
     assert outcome == "done" and row.result["skipped"].startswith("source video is mpeg4")
     outcome, row, _ = run(transcoder, tmp_path / "old.mp4")
     assert outcome == "done" and [v["name"] for v in row.result["tracks"][0]["variants"]] == ["240p"]
+
+
+def test_a_ladder_starts_with_short_segments_cut_at_the_same_times_in_every_rung(transcoder, tmp_path):
+    # 360p: an encoded ladder (360p and 240p rungs, audio), 14 s long.
+    outcome, row, _ = run(transcoder, media.lesson_mp4(tmp_path / "lesson.mp4", seconds=14, size="640x360"))
+    assert outcome == "done", row.error
+    track = row.result["tracks"][0]
+    durations = {}
+    for variant in track["variants"]:
+        playlist = b"".join(transcoder.store.open(f"{row.result['prefix']}/{variant['uri']}")).decode()
+        durations[variant["name"]] = [round(float(line.split(":", 1)[1].split(",")[0]), 2)
+                                      for line in playlist.splitlines() if line.startswith("#EXTINF:")]
+        assert "#EXT-X-TARGETDURATION:4" in playlist
+    assert set(durations) == {"360p", "240p"}
+    # Three 1 s segments, then 4 s ones, then the 3 s tail: in every rung alike.
+    assert durations["360p"] == durations["240p"] == [1.0, 1.0, 1.0, 4.0, 4.0, 3.0]
+    for variant in track["variants"]:
+        assert variant["bandwidth"] >= variant["average_bandwidth"]
+
+
+def test_the_peak_bit_rate_is_over_runs_of_half_to_one_and_a_half_target_durations():
+    # A 1 s first segment heavy with its keyframe is not a peak on its own (400 kbit/s): the
+    # runs of 2 to 6 s are, and the heaviest is the first two segments (240 kbit/s).
+    sizes = [(1.0, 50_000), (1.0, 10_000), (1.0, 10_000), (4.0, 40_000), (4.0, 60_000), (0.4, 9_000)]
+    assert _peak_bit_rate(sizes, sum(d for d, _ in sizes)) == 240_000
+    assert _peak_bit_rate([(1.5, 30_000)], 1.5) == 160_000  # shorter than half the target: its average
 
 
 def facts(height, *, codec="h264", fps=25.0, bit_rate=1_000_000):

@@ -75,6 +75,9 @@ class School(Base):
     # What the school's resources may occupy, counted per asset (a shared blob counts for each).
     storage_quota_bytes: Mapped[int] = mapped_column(BigInteger, default=DEFAULT_STORAGE_QUOTA_BYTES)
     created_at: Mapped[datetime] = created_at_column()
+    # The school's edge cache (infra/edge/), e.g. http://edge.school.lan:8080: /play hands the
+    # school's callers URLs through it. None: they play straight from the API.
+    edge_url: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class User(Base):

@@ -58,8 +58,10 @@ def read_school(session: SessionDep, caller: CurrentUser, school_id: str) -> Sch
 
 @router.patch("/schools/{school_id}", response_model=SchoolRead)
 def update_school(session: SessionDep, caller: CurrentUser, school_id: str, body: SchoolUpdate) -> SchoolRead:
-    school = service.update_school(session, actor=caller, school_id=school_id,
-                                   changes=body.model_dump(exclude_unset=True, exclude_none=True))
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "edge_url" in body.model_fields_set:
+        changes["edge_url"] = body.edge_url  # null or "" takes the school's edge away
+    school = service.update_school(session, actor=caller, school_id=school_id, changes=changes)
     session.commit()
     return SchoolRead.model_validate(school)
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.api.auth.passwords import MIN_PASSWORD_LENGTH
 from services.api.orgs.models import Role, SchoolKind
@@ -17,6 +18,26 @@ EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_lengt
                                                 pattern=r"^[^@\s\u0085]+@[^@\s\u0085]+\.[^@\s\u0085]+$")]
 # 1 Mbit/s to 100 Gbit/s: below the lower bound no rung of the ladder would play.
 Bandwidth = Annotated[int, Field(ge=256, le=100_000_000)]
+
+
+def _edge_url(value: str) -> str | None:
+    """An http(s) base URL (scheme, host, optional port and path), without a trailing slash;
+    empty: the school has no edge."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment \
+            or parts.username or parts.password or any(c.isspace() for c in value):
+        raise ValueError("edge_url must be an http(s) URL such as http://edge.school.lan:8080")
+    return value.rstrip("/")
+
+
+# A school's edge cache; "" clears it.
+EdgeUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(_edge_url)]
 
 
 class DistrictCreate(BaseModel):
@@ -40,6 +61,7 @@ class SchoolUpdate(BaseModel):
     name: Name | None = None
     kind: SchoolKind | None = None
     bandwidth_kbps: Bandwidth | None = None
+    edge_url: EdgeUrl | None = None
 
 
 class SchoolRead(BaseModel):
@@ -49,6 +71,7 @@ class SchoolRead(BaseModel):
     kind: SchoolKind
     bandwidth_kbps: int
     district_id: str
+    edge_url: str | None = None
 
 
 class UserCreate(BaseModel):

@@ -2,19 +2,24 @@
 playlists a standard player can follow on either storage backend."""
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from services.api.auth.principal import Principal
 from services.api.blobs.errors import BlobMissing
 from services.api.orgs.models import School
 from services.api.playback.errors import InvalidPlaybackToken, InvalidStartTime, NotPlayable, PlayNotFound
-from services.api.playback.models import PlayRecord
+from services.api.playback.models import ActivePlay, PlayRecord
 from services.api.playback.tokens import PlayGrant, sign
 from services.api.resources import links
 from services.api.resources import service as resources
@@ -24,6 +29,8 @@ from services.api.resources.renditions import rendition_of
 from services.api.stats import snapshots as participation_snapshots
 from services.api.subtitles import service as subtitle_service
 from services.common import hls, subtitles
+from services.common.db import utcnow
+from services.common.ids import new_id
 from services.common.jobs import JobKind
 from services.common.renditions import MANIFEST, HlsOutput, ResultInvalid, Track, Variant, read_manifest
 from services.common.storage import BlobNotFound, BlobStore
@@ -32,12 +39,24 @@ PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expir
 # A variant fits a school's link when its peak needs at most this share of it: the link is
 # shared, and a player that starts too high stalls before it adapts down.
 LINK_SHARE = 0.8
+# ...and that link is divided among the school's plays active now: one opened within the last
+# ACTIVE_PLAY_S (a player asks for its master and first segments at once), or whose player
+# reported progress within it (players report at least every 30 s). docs/design.md, "A start
+# that fits a shared link".
+ACTIVE_PLAY_S = 60
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # Preferred in this order: the full ladder, then the stream-copied first playable.
 _RENDITION_ORDER = (JobKind.ladder, JobKind.first_playable)
 _MAIN_ROLES = ("main", "presenter")
 # A play's watched seconds are capped at a school day: a player's bad clock counts for no more.
 MAX_PLAY_SECONDS = 8 * 3600
+# How long a school edge may keep the API's yes to a token (GET /play/{token}/v/{version}/check):
+# a revoked link (resources/links.py) stops at the edge within this. A minute is well inside the
+# STORAGE_URL_TTL_S a storage URL already outlives a revocation by on the direct path, and costs
+# one small request per classroom per minute over the school's link.
+EDGE_CHECK_TTL_S = 60
+# Where a rendition's immutable files are asked for: `v/{version}/{file}` under the play route.
+VERSIONED = "v"
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
@@ -46,23 +65,28 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
     asset, rendition = _playable(resource.assets)
     start_s = start_time(t, duration_s=asset.duration_s)
     school = session.get(School, actor.school_id) if actor.school_id else None
-    start_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
+    link_bps = int(school.bandwidth_kbps * 1000 * LINK_SHARE) if school else 0
     track = rendition.default_track
-    grant = PlayGrant(prefix=rendition.prefix, track=track, start_bps=start_bps, max_height=max_height or 0,
+    grant = PlayGrant(prefix=rendition.prefix, track=track, start_bps=link_bps, max_height=max_height or 0,
                       expires=int(time.time()) + PLAY_TTL_S, resource_id=resource.id, epoch=resource.link_epoch,
+                      school_id=school.id if school else "",
+                      version=rendition_version(asset_id=asset.id, rendition=rendition),
                       start_ms=round(start_s * 1000) if start_s else 0)
-    variants = listed_variants(rendition.tracks[track], grant)
     # No version bump: a view is not a change search must be told of at once. Apart, as this is
     # a GET; with a closed semester's stored figures (stats/snapshots.py). Commits.
     participation_snapshots.count_play(session, resource_id=resource.id)
+    plays = _open_play(session, resource_id=resource.id, user_id=actor.user_id, school_id=grant.school_id)
+    budget = start_budget(link_bps=link_bps, plays=plays)
+    variants = listed_variants(rendition.tracks[track], replace(grant, start_bps=budget))
     poster, download = rendition.poster, rendition.tracks[track].download
     # Poster and download go through the play route too, so the grant's link epoch is checked
     # before a storage URL is minted (resources/links.py).
-    base = f"{api_url}/api/v1/play/{sign(grant, secret=secret)}"
+    # A school with an edge cache plays through it (infra/edge/): same paths, its host.
+    base = f"{school.edge_url if school and school.edge_url else api_url}/api/v1/play/{sign(grant, secret=secret)}"
     filename = quote(f"{PurePosixPath(asset.filename).stem}.mp4")
     return {
         "hls_url": f"{base}/master.m3u8",
-        "poster_url": f"{base}/{poster}" if poster else None,
+        "poster_url": f"{base}/{VERSIONED}/{grant.version}/{poster}" if poster else None,
         "download_url": (f"{base}/{download}?filename={filename}"
                          if download else f"{api_url}/api/v1/resources/{resource.id}/assets/{asset.id}/download"),
         "renditions": [{"height": v.height, "bandwidth": v.bandwidth} for v in variants],
@@ -91,6 +115,64 @@ def start_time(raw: str | None, *, duration_s: float | None) -> float | None:
     return round(value, 3)
 
 
+def rendition_version(*, asset_id: str, rendition: HlsOutput) -> str:
+    """Names a rendition's content: `{asset id}.{digest of its commit record}` (the manifest the
+    transcoder writes last, with its prefix, file list, byte count and measured variants), so a
+    file asked for as `v/{version}/{path}` is the same bytes for every caller and forever. A rerun
+    that rewrites the files writes a new record, hence a new version. The asset id lets an edge
+    find what an offline pack of that asset put in its warm root (docs/design.md)."""
+    digest = hashlib.sha256(json.dumps(rendition.stored(), sort_keys=True, ensure_ascii=False, default=str).encode())
+    return f"{asset_id}.{digest.hexdigest()[:24]}"
+
+
+def start_budget(*, link_bps: int, plays: int) -> int:
+    """What the first variant of one play must fit: the school's link budget shared equally by
+    its active plays (0: no limit)."""
+    return link_bps // max(1, plays)
+
+
+def _open_play(session: Session, *, resource_id: str, user_id: str, school_id: str) -> int:
+    """Counts the view, opens an active play for the school and returns how many of the school's
+    plays are active now, this one included.
+
+    One transaction that begins with its write (a GET's session reads concurrently; see
+    `services.common.db.write_apart`), then the school's row lock, then the count: so plays
+    starting at the same instant are counted one after the other and each sees every play opened
+    before it. (PostgreSQL: the count runs after the lock is granted, so it sees what the holder
+    committed; FOR NO KEY UPDATE, as the insert's foreign key holds FOR KEY SHARE on the school.
+    SQLite: the first write takes the database's write lock for the whole transaction.) A player
+    asking for its master moments later counts again (`active_plays`), and then also sees the
+    plays opened after its own."""
+    if not school_id:
+        return 1
+    session.commit()  # what was read
+    now = utcnow()
+    session.execute(insert(ActivePlay).values(id=new_id(), school_id=school_id, user_id=user_id,
+                                              resource_id=resource_id, seen_at=now))
+    session.execute(select(School.id).where(School.id == school_id).with_for_update(key_share=True))
+    horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
+    session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id, ActivePlay.seen_at < horizon)
+                    .execution_options(synchronize_session=False))
+    plays = _count_active(session.connection(), school_id=school_id, now=now)
+    session.commit()
+    return plays
+
+
+def active_plays(connection: Connection, *, school_id: str) -> int:
+    """How many of the school's plays share its link now (at least one: the caller's)."""
+    return max(1, _count_active(connection, school_id=school_id, now=utcnow())) if school_id else 1
+
+
+def _count_active(connection: Connection, *, school_id: str, now: Any) -> int:
+    """The school's plays sharing its link now. Behind an edge cache (schools.edge_url) plays of
+    one lesson fetch its segments over the link once, so they count as one."""
+    horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
+    has_edge = connection.scalar(select(School.edge_url).where(School.id == school_id)) is not None
+    counted = func.count(ActivePlay.resource_id.distinct()) if has_edge else func.count()
+    return connection.scalar(select(counted).select_from(ActivePlay)
+                             .where(ActivePlay.school_id == school_id, ActivePlay.seen_at >= horizon)) or 0
+
+
 def _playable(assets: list[Asset]) -> tuple[Asset, HlsOutput]:
     """The main video asset (the presenter's, for a recording) and its best rendition."""
     videos = sorted((a for a in assets if a.category == "video"), key=lambda a: a.role not in _MAIN_ROLES)
@@ -117,7 +199,8 @@ def listed_variants(track: Track, grant: PlayGrant) -> list[Variant]:
 def record_progress(session: Session, *, actor: Principal, resource_id: str, play_id: str | None, seconds: int,
                     classroom: str) -> PlayRecord:
     """Watched time as players report it (the pairing report counts the assisted school's).
-    Seconds only grow: a repeated or late report changes nothing."""
+    Seconds only grow: a repeated or late report changes nothing. Each report also keeps the
+    play active on its school's link (`_keep_active`)."""
     resource = resources.get_visible(session, actor=actor, resource_id=resource_id)
     if play_id is None:
         play = PlayRecord(resource_id=resource.id, user_id=actor.user_id, school_id=actor.school_id,
@@ -129,23 +212,70 @@ def record_progress(session: Session, *, actor: Principal, resource_id: str, pla
             raise PlayNotFound()
         play.seconds = max(play.seconds, seconds)
     session.flush()
+    if play.school_id:
+        _keep_active(session, play=play, opened=play_id is None)
     return play
+
+
+def _keep_active(session: Session, *, play: PlayRecord, opened: bool) -> None:
+    """A play's first report takes over the active play its player was handed (the caller's
+    newest unclaimed one for the resource); later reports refresh that one. A play whose active
+    row is gone (stale, then deleted) gets a new one: it is sharing the link again."""
+    if opened:
+        # SKIP LOCKED (PostgreSQL): two first reports at once take two rows, not the same one.
+        query = (select(ActivePlay).where(ActivePlay.user_id == play.user_id,
+                                          ActivePlay.resource_id == play.resource_id, ActivePlay.play_id.is_(None))
+                 .order_by(ActivePlay.seen_at.desc()).limit(1).with_for_update(skip_locked=True))
+    else:
+        query = select(ActivePlay).where(ActivePlay.play_id == play.id).limit(1)
+    active = session.scalar(query)
+    if active is None:
+        active = ActivePlay(school_id=play.school_id, user_id=play.user_id, resource_id=play.resource_id)
+        session.add(active)
+    active.play_id, active.seen_at = play.id, utcnow()
+    session.flush()
 
 
 # --------------------------------------------------------------------------- the play route
 
 def master_playlist(store: BlobStore, grant: PlayGrant,
-                    subtitle_renditions: list[subtitles.SubtitleRendition] | None = None) -> str:
+                    subtitle_renditions: list[subtitles.SubtitleRendition] | None = None, *, plays: int = 1) -> str:
+    """The master for a grant whose school has `plays` active plays now (`active_plays`): its
+    first variant fits the school's link budget shared among them; with the lesson's subtitle
+    renditions and the grant's start time."""
     manifest = _manifest(store, grant.prefix)
     try:
         track = manifest.tracks[grant.track]
     except IndexError:
         raise InvalidPlaybackToken() from None
-    master = hls.master_playlist(listed_variants(track, grant))
+    budget = start_budget(link_bps=grant.start_bps, plays=plays)
+    variants = listed_variants(track, replace(grant, start_bps=budget))
+    if grant.version:
+        # Under the version, so the media playlists' relative segment URIs carry it too.
+        variants = [v.model_copy(update={"uri": f"{VERSIONED}/{grant.version}/{v.uri}"}) for v in variants]
+    master = hls.master_playlist(variants)
     if subtitle_renditions or grant.start_ms:
         master = subtitles.with_subtitles(master, subtitle_renditions or [],
                                           start_s=grant.start_ms / 1000 if grant.start_ms else None)
     return master
+
+
+def unversioned_path(grant: PlayGrant, path: str) -> str:
+    """A file path asked for under `v/{version}/`, as stored under the grant's prefix. A version
+    other than the grant's is refused: an edge keys its cache by version and path, so the API
+    must never answer for one version with another's bytes."""
+    if not path.startswith(f"{VERSIONED}/"):
+        return path
+    _, version, rest = path.split("/", 2) if path.count("/") >= 2 else (None, None, "")
+    if not grant.version or version != grant.version or not rest:
+        raise InvalidPlaybackToken()
+    return rest
+
+
+def edge_check_life(grant: PlayGrant, *, now: float | None = None) -> int:
+    """Seconds an edge may keep a yes for this grant: its remaining life, at most EDGE_CHECK_TTL_S."""
+    remaining = grant.expires - int(now if now is not None else time.time())
+    return max(0, min(remaining, EDGE_CHECK_TTL_S))
 
 
 def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:

@@ -67,12 +67,14 @@ def test_a_lesson_processed_before_shows_plays_and_previews_as_it_did(client, ap
     assert play.json()["complete"] is True
     master = client.get(play.json()["hls_url"])
     assert master.status_code == 200, master.text
+    # Variants are listed under the rendition's content version (an edge caches by it).
+    version = play.json()["poster_url"].split("/v/")[1].split("/")[0]
     assert master.text.splitlines()[3:] == [
         f'#EXT-X-STREAM-INF:BANDWIDTH={variant["bandwidth"]},AVERAGE-BANDWIDTH={variant["average_bandwidth"]},'
-        f'CODECS="{variant["codecs"]}",RESOLUTION=320x240,FRAME-RATE=25.000', "t0/240p/index.m3u8",
+        f'CODECS="{variant["codecs"]}",RESOLUTION=320x240,FRAME-RATE=25.000', f"v/{version}/t0/240p/index.m3u8",
         f'#EXT-X-STREAM-INF:BANDWIDTH={OLD["ladder"]["tracks"][0]["audio"]["bandwidth"]},'
         f'AVERAGE-BANDWIDTH={OLD["ladder"]["tracks"][0]["audio"]["average_bandwidth"]},CODECS="mp4a.40.2"',
-        "t0/audio/index.m3u8"]
+        f"v/{version}/t0/audio/index.m3u8"]
 
 
 def test_a_malformed_rendition_is_a_clear_problem_in_the_routes_that_read_it(client, app, factory):

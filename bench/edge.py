@@ -1,0 +1,222 @@
+"""Ten classrooms of a village school behind one 4 Mbit/s link, through the school's edge cache
+(infra/edge/): the bytes the link carries against one classroom playing straight over it, and
+start-up of the ten.
+
+    sudo .venv/bin/python bench/edge.py                 # ≈ 5 min; writes bench/results/edge.json
+    sudo .venv/bin/python bench/edge.py --watch-s 20 --lesson-s 60
+
+The link is the weak-link harness's (bench/weaklink/netns.py): 4 Mbit/s each way, 80 ms round
+trip, 1 % loss. The centre (this host) runs the API on embedded defaults (SQLite, local disk); the
+school (the namespace) runs a private nginx edge (infra/edge.sh) and the classrooms: hls.js in
+headless Chromium (bench/weaklink/players.py). Runs, each on a cold edge cache:
+* direct-1:  one classroom, the school without an edge: the reference bytes;
+* edge-1:    one classroom through the edge;
+* edge-10:   ten classrooms starting together through the edge;
+* direct-10: the same ten without the edge, for comparison (same machine, same run).
+Bytes: every byte the link carried down during the run (link counters: playlists, token checks,
+redirects, TCP/IP headers, retransmissions included), and the edge's own count of what it
+received from upstream (nginx $upstream_bytes_received).
+
+Needs root, ip/tc/iptables/ethtool (infra/weaklink.sh), Chromium + hls.js (infra/browser.sh),
+ffmpeg, nginx (infra/edge.sh install).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from sqlalchemy import delete, update  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from bench._common import RESULTS_DIR, install_cleanup, machine_info  # noqa: E402
+from bench.weaklink.netns import cleanup_stale, measure, shaped_link  # noqa: E402
+
+# The weak-link benchmark's helpers (a script beside the bench.weaklink package, loaded by path).
+_spec = importlib.util.spec_from_file_location("weaklink_bench", REPO_ROOT / "bench" / "weaklink.py")
+weaklink = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(weaklink)
+
+GOALS = {"link_bytes_ratio_max": 1.2, "startup_p95_s": 2.0}
+PLAYERS = REPO_ROOT / "bench" / "weaklink" / "players.py"
+
+
+def edge_env(state: Path, *, upstream: str, port: int) -> dict[str, str]:
+    return {**os.environ, "LB_INFRA_DIR": str(state), "LB_EDGE_UPSTREAM": upstream, "LB_EDGE_PORT": str(port),
+            "LB_EDGE_RESOLVER": "127.0.0.1"}
+
+
+def edge_link_bytes(state: Path) -> int:
+    """What the edge received from upstream, by its logs (fetches, token checks, pass-through)."""
+    total = 0
+    for name in ("upstream.log", "check.log", "passthrough.log"):
+        path = state / "edge" / "logs" / name
+        for line in path.read_text().splitlines() if path.exists() else []:
+            field = line.split(" up_bytes=", 1)[1].split(" rt=", 1)[0] if " up_bytes=" in line else ""
+            total += sum(int(part) for part in field.replace(",", " ").replace(":", " ").split() if part.isdigit())
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--classrooms", type=int, default=10)
+    parser.add_argument("--watch-s", type=float, default=30.0, help="seconds each classroom plays")
+    parser.add_argument("--lesson-s", type=int, default=90)
+    parser.add_argument("--rate-kbit", type=int, default=4000)
+    parser.add_argument("--rtt-ms", type=float, default=80.0)
+    parser.add_argument("--loss", type=float, default=0.01)
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "edge.json")
+    parser.add_argument("--hls-js", type=Path, default=weaklink.HLS_JS)
+    parser.add_argument("--keep-previous", type=Path, default=None,
+                        help="an earlier results file to keep inside this one as `previous` (e.g. before a change)")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.error("needs root (network namespaces, tc, iptables)")
+    if not args.hls_js.exists() or not shutil.which("chromium"):
+        parser.error(f"Chromium or hls.js missing ({args.hls_js}): run infra/browser.sh install")
+    install_cleanup()
+    cleanup_stale()
+    source = weaklink.lesson_source(args.lesson_s)
+    with tempfile.TemporaryDirectory(prefix="edge-bench-") as scratch:
+        return run(args, Path(scratch), source)
+
+
+def run(args: argparse.Namespace, root: Path, source: Path) -> int:
+    from services.api.migrate import upgrade
+    from services.api.orgs.models import School, SchoolKind
+    from services.api.playback.models import ActivePlay
+    from services.api.resources.models import Resource, ResourceStatus
+    from services.api.taxonomy import service as taxonomy
+    from services.common.db import create_db_engine
+    from tests.factories import Factory
+
+    os.chmod(root, 0o755)  # Chromium and nginx's workers in the namespace read under it
+    page_dir = root / "page"
+    page_dir.mkdir()
+    shutil.copy(PLAYERS.parent / "player.html", page_dir / "player.html")
+    shutil.copy(args.hls_js, page_dir / "hls.min.js")
+    data_dir, url = root / "data", f"sqlite:///{root / 'lb.db'}"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        taxonomy.import_document(session, taxonomy.seed_document(), actor_id=None, district_id=None)
+        factory = Factory(session=session, secret=weaklink.SECRET)
+        school = factory.school(kind=SchoolKind.rural, bandwidth_kbps=args.rate_kbit, name="石桥村小学")
+        uploader = factory.user(school=school)
+        teachers = [factory.user(school=school) for _ in range(args.classrooms)]
+        session.commit()
+        school_id = school.id
+        headers = factory.headers(uploader, ttl_s=4 * 3600)
+        tokens = [factory.headers(t, ttl_s=4 * 3600)["Authorization"].split(" ", 1)[1] for t in teachers]
+    (root / "tokens-10.json").write_text(json.dumps(tokens))
+    (root / "tokens-1.json").write_text(json.dumps(tokens[:1]))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LB_")}, "LB_ENV": "test",
+           "LB_DATABASE_URL": url, "LB_DATA_DIR": str(data_dir), "LB_SECRET_KEY": weaklink.SECRET,
+           "LB_LOG_LEVEL": "WARNING", "LB_MEDIA_POLL_S": "0.5", "LB_SEARCH_RELAY_S": "0"}
+    results: dict = {"benchmark": "edge", "goals": GOALS, "machine": machine_info(),
+                     "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                     "source": {"file": source.name, "seconds": args.lesson_s}, "runs": {}}
+    api = None
+    edge_port = 48000 + os.getpid() % 1000
+    edge_url = f"http://127.0.0.1:{edge_port}"  # the school's LAN: loopback inside the namespace
+    try:
+        with shaped_link(rate_kbit=args.rate_kbit, rtt_ms=args.rtt_ms, loss=args.loss) as link:
+            results["link"] = {**link.describe(), "measured": measure(link, port=47000 + os.getpid() % 1000)}
+            print(f"link: {results['link']['measured']}", flush=True)
+            api = weaklink.Api("new", REPO_ROOT, host=link.server_ip, port=46000 + os.getpid() % 1000, env=env,
+                               log=root / "api.log")
+            api.wait_ready()
+            resource_id = weaklink.upload_lesson(api, headers, source, "认识分数")
+            done = subprocess.run([sys.executable, "-c", weaklink._TRANSCODE, url, str(data_dir), str(root / "scratch"),
+                                   resource_id], cwd=REPO_ROOT, env={**env, "PYTHONPATH": str(REPO_ROOT)},
+                                  capture_output=True, text=True)
+            if done.returncode != 0 or "failed" in done.stdout:
+                raise RuntimeError(f"transcode: {done.stdout}\n{done.stderr[-3000:]}")
+            detail = weaklink.wait_for_ladder(api, headers, resource_id)
+            results["ladder"] = weaklink.ladder_facts(data_dir, detail)
+            with Session(engine) as session:
+                session.execute(update(Resource).where(Resource.id == resource_id)
+                                .values(status=ResourceStatus.published))
+                session.commit()
+            for name, classrooms, through_edge in (("direct-1", 1, False), ("edge-1", 1, True),
+                                                   (f"edge-{args.classrooms}", args.classrooms, True),
+                                                   (f"direct-{args.classrooms}", args.classrooms, False)):
+                state = root / f"edge-{name}"  # a cold cache for each run
+                state.mkdir()
+                state.chmod(0o755)
+                with Session(engine) as session:  # a quiet school, with or without its edge
+                    session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id))
+                    session.execute(update(School).where(School.id == school_id)
+                                    .values(edge_url=edge_url if through_edge else None))
+                    session.commit()
+                if through_edge:
+                    link.run([str(REPO_ROOT / "infra" / "edge.sh"), "start"], check=True, capture_output=True,
+                             env=edge_env(state, upstream=api.url, port=edge_port))
+                try:
+                    before = link.counters()
+                    played = link.run([sys.executable, str(PLAYERS), "--api", api.url, "--resource", resource_id,
+                                       "--tokens", str(root / f"tokens-{classrooms if classrooms == 1 else 10}.json"),
+                                       "--page-dir", str(page_dir), "--watch-s", str(args.watch_s)],
+                                      capture_output=True, text=True, cwd=REPO_ROOT,
+                                      env={**env, "PYTHONPATH": str(REPO_ROOT)}, timeout=900)
+                    after = link.counters()
+                finally:
+                    if through_edge:
+                        subprocess.run([str(REPO_ROOT / "infra" / "edge.sh"), "stop"], capture_output=True,
+                                       env=edge_env(state, upstream=api.url, port=edge_port))
+                if played.returncode != 0:
+                    raise RuntimeError(f"players ({name}) failed: {played.stderr[-3000:]}")
+                rooms = json.loads(played.stdout)["classrooms"]
+                summary = weaklink.summarise(rooms, after["down_bytes"] - before["down_bytes"])
+                summary["edge_upstream_bytes"] = edge_link_bytes(state) if through_edge else None
+                summary["levels_played"] = sorted({lvl for c in rooms for lvl in c.get("levels_played", [])})
+                if through_edge:
+                    cache_log = (state / "edge" / "logs" / "access.log").read_text().splitlines()
+                    summary["edge_cache"] = {status: sum(1 for line in cache_log if f"cache={status} " in line)
+                                             for status in ("HIT", "MISS", "UPDATING", "-")}
+                results["runs"][name] = {"summary": summary, "up_bytes": after["up_bytes"] - before["up_bytes"],
+                                         "classrooms": rooms}
+                print(f"{name}: {json.dumps(summary)}", flush=True)
+        results["link"]["delay_process_counts"] = link.delay_counts
+    finally:
+        if api is not None:
+            api.stop()
+        engine.dispose()
+        log = root / "api.log"
+        if log.exists():
+            results["api_log_tail"] = log.read_text(errors="replace").splitlines()[-20:]
+    reference = results["runs"]["direct-1"]["summary"]["link_down_bytes"]
+    ten = results["runs"][f"edge-{args.classrooms}"]["summary"]
+    results["summary"] = {
+        "reference_one_classroom_link_bytes": reference,
+        "ten_through_edge_link_bytes": ten["link_down_bytes"],
+        "link_bytes_ratio": round(ten["link_down_bytes"] / reference, 3) if reference else None,
+        "startup_p95_s": ten["startup_p95_s"], "startup_p50_s": ten["startup_p50_s"], "stalls": ten["stalls"],
+        "failed": ten["failed"],
+    }
+    summary = results["summary"]
+    results["goal_met"] = bool(summary["link_bytes_ratio"] is not None
+                               and summary["link_bytes_ratio"] <= GOALS["link_bytes_ratio_max"]
+                               and summary["startup_p95_s"] is not None
+                               and summary["startup_p95_s"] <= GOALS["startup_p95_s"] and not summary["failed"])
+    if args.keep_previous and args.keep_previous.exists():
+        previous = json.loads(args.keep_previous.read_text())
+        results["previous"] = {"summary": previous.get("summary"), "note": "an earlier run, kept for comparison",
+                               "runs": {n: r["summary"] for n, r in previous.get("runs", {}).items()}}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(summary, indent=2), f"\ngoal met: {results['goal_met']}; wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

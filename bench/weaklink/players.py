@@ -1,0 +1,126 @@
+"""Ten classrooms starting one lesson together: run INSIDE the school's namespace (bench/weaklink.py
+does, through `ShapedLink.argv`). Each classroom is its own browser context (its own connections
+and cache, as separate machines would be) in one headless Chromium; each asks the API for the play
+(`GET /resources/{id}/play` with its teacher's token), opens the signed master in hls.js and plays
+`--watch-s` seconds. Start-up is from the /play request to the video's first `playing` event.
+Prints one JSON document on stdout.
+
+    python players.py --api http://10.213.0.1:PORT --resource ID --tokens tokens.json --watch-s 30
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import shutil
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--autoplay-policy=no-user-gesture-required", "--disable-background-timer-throttling",
+                  "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def serve_page(directory: Path) -> tuple[ThreadingHTTPServer, str]:
+    """The player page on the school's own network (127.0.0.1 in the namespace), never over the link."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/player.html"
+
+
+async def classroom(browser, page_url: str, *, api: str, resource: str, token: str, watch_s: float,
+                    start: asyncio.Event) -> dict:
+    context = await browser.new_context()
+    page = await context.new_page()
+    result: dict = {}
+    try:
+        async with httpx.AsyncClient(timeout=60) as http:
+            await start.wait()
+            began = time.time()
+            played = await http.get(f"{api}/api/v1/resources/{resource}/play",
+                                    headers={"Authorization": f"Bearer {token}"})
+            played.raise_for_status()
+            body = played.json()
+            result["play_ms"] = round((time.time() - began) * 1000)
+            result["listed_first"] = body["renditions"][0]
+            await page.goto(f"{page_url}?src={quote(body['hls_url'], safe='')}")
+            await page.wait_for_function("window.player.playingAt !== null || window.player.fatal !== null",
+                                         timeout=90_000)
+            await page.wait_for_function(
+                f"window.player.fatal !== null || document.getElementById('video').currentTime >= {watch_s}",
+                timeout=int((watch_s + 120) * 1000))
+            state = await page.evaluate("({...window.player, stallOpen: window.player.stallOpen(),"
+                                        " currentTime: document.getElementById('video').currentTime})")
+            ended = time.time()
+        stalls = [(end - begin) / 1000 for begin, end in state["stalls"]]
+        if state["stallOpen"]:
+            stalls.append(ended - state["stallOpen"] / 1000)
+        result.update({
+            "startup_s": round(state["playingAt"] / 1000 - began, 3) if state["playingAt"] else None,
+            "stalls": len(stalls), "stalled_s": round(sum(stalls), 3),
+            "bytes": sum(frag["bytes"] or 0 for frag in state["frags"]),
+            "first_frag": state["frags"][0] if state["frags"] else None,
+            "frags_before_playing": [f for f in state["frags"] if state["playingAt"] and f["at"] <= state["playingAt"]],
+            "levels": state["levels"], "first_level": state["firstLevel"],
+            "levels_played": sorted({frag["level"] for frag in state["frags"]}),
+            "played_s": round(state["currentTime"], 2), "errors": state["errors"][:10], "fatal": state["fatal"],
+        })
+    except Exception as error:  # noqa: BLE001 - a classroom that failed is a result, not a crash
+        result["error"] = repr(error)[:500]
+        try:
+            result["state"] = await page.evaluate("window.player")
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        await context.close()
+    return result
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    from playwright.async_api import async_playwright
+
+    tokens = json.loads(Path(args.tokens).read_text())
+    server, page_url = serve_page(Path(args.page_dir))
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+            try:
+                start = asyncio.Event()
+                tasks = [asyncio.create_task(classroom(browser, page_url, api=args.api, resource=args.resource,
+                                                       token=token, watch_s=args.watch_s, start=start))
+                         for token in tokens]
+                await asyncio.sleep(1.0)  # every context and page made before anyone starts
+                start.set()
+                return {"classrooms": await asyncio.gather(*tasks)}
+            finally:
+                await browser.close()
+    finally:
+        server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--resource", required=True)
+    parser.add_argument("--tokens", required=True, help="a JSON list of bearer tokens, one per classroom")
+    parser.add_argument("--page-dir", required=True, help="a directory with player.html and hls.min.js")
+    parser.add_argument("--watch-s", type=float, default=30.0)
+    args = parser.parse_args()
+    json.dump(asyncio.run(main_async(args)), sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
