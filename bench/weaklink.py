@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loss", type=float, default=0.01)
     parser.add_argument("--baseline-ref", default=BASELINE_REF)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "weaklink.json")
+    parser.add_argument("--players", type=lambda text: text.split(","), default=["hlsjs", "model"],
+                        help="hlsjs (Chromium, players.py), model (model_player.py), or both: hlsjs,model")
     parser.add_argument("--no-control", dest="control", action="store_false",
                         help="skip the control runs over an unshaped link (1 Gbit/s, no delay, no loss)")
     parser.add_argument("--hls-js", type=Path, default=HLS_JS, help="hls.min.js (infra/browser.sh installs it)")
@@ -307,12 +309,13 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                 session.execute(update(Resource).where(Resource.id.in_(list(lessons.values())))
                                 .values(status=ResourceStatus.published))
                 session.commit()
-            def players(on, name: str, round_index: int, link_name: str) -> None:
+            def players(on, name: str, round_index: int, link_name: str, player: str) -> None:
                 with Session(engine) as session:  # a quiet school before each run
                     session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id))
                     session.commit()
                 before = on.counters()
-                done = on.run([sys.executable, str(Path(__file__).parent / "weaklink" / "players.py"),
+                script = "players.py" if player == "hlsjs" else "model_player.py"
+                done = on.run([sys.executable, str(Path(__file__).parent / "weaklink" / script),
                                "--api", apis[name].url, "--resource", lessons[name],
                                "--tokens", str(root / "tokens.json"), "--page-dir", str(page_dir),
                                "--watch-s", str(args.watch_s)],
@@ -323,22 +326,24 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                     raise RuntimeError(f"players ({name}) failed: {done.stderr[-3000:]}")
                 classrooms = json.loads(done.stdout)["classrooms"]
                 summary = summarise(classrooms, after["down_bytes"] - before["down_bytes"])
-                results["runs"].append({"round": round_index, "variant": name, "link": link_name,
+                results["runs"].append({"round": round_index, "variant": name, "link": link_name, "player": player,
                                         "load_average": os.getloadavg(), "summary": summary,
                                         "up_bytes": after["up_bytes"] - before["up_bytes"],
                                         "classrooms": classrooms})
-                print(f"round {round_index} {name} {link_name}: {json.dumps(summary)}", flush=True)
+                print(f"round {round_index} {name} {link_name} {player}: {json.dumps(summary)}", flush=True)
 
             for round_index in range(args.rounds):
                 order = list(apis) if round_index % 2 == 0 else list(reversed(apis))
                 for name in order:
-                    players(link, name, round_index, "shaped")
+                    for player in args.players:
+                        players(link, name, round_index, "shaped", player)
             if args.control:
                 # The same players with the link out of the way: what the machine and the player
                 # cost by themselves (a loaded 2-core machine shared with other work).
                 with shaped_link(rate_kbit=1_000_000, rtt_ms=0, loss=0) as control:
                     for name in apis:
-                        players(control, name, 0, "unshaped")
+                        for player in args.players:
+                            players(control, name, 0, "unshaped", player)
         results["link"]["delay_process_counts"] = link.delay_counts
     finally:
         for api in apis.values():
@@ -349,17 +354,26 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
             if log.exists():
                 tail = log.read_text(errors="replace").splitlines()[-20:]
                 results.setdefault("api_log_tails", {})[name] = tail
-    results["summary"] = {name: _overall([r for r in results["runs"] if r["variant"] == name and r["link"] == "shaped"])
-                          for name in trees}
-    results["summary_unshaped"] = {name: _overall([r for r in results["runs"]
-                                                   if r["variant"] == name and r["link"] == "unshaped"])
-                                   for name in trees if args.control}
-    new = results["summary"].get("new", {})
-    results["goal_met"] = bool(new.get("startup_p95_s") is not None and new["startup_p95_s"] <= GOALS["startup_p95_s"]
-                               and new.get("stalls") == 0 and not new.get("failed"))
+    def pick(name: str, link_name: str, player: str) -> list[dict]:
+        return [r for r in results["runs"] if (r["variant"], r["link"], r["player"]) == (name, link_name, player)]
+
+    for player in args.players:
+        results[f"summary_{player}"] = {name: _overall(pick(name, "shaped", player)) for name in trees}
+        if args.control:
+            results[f"summary_{player}_unshaped"] = {name: _overall(pick(name, "unshaped", player)) for name in trees}
+    results["goal_met"] = {}
+    for player in args.players:
+        new = results[f"summary_{player}"].get("new", {})
+        results["goal_met"][player] = bool(new.get("startup_p95_s") is not None and not new.get("failed")
+                                           and new["startup_p95_s"] <= GOALS["startup_p95_s"] and new["stalls"] == 0)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results["summary"], indent=2), f"\ngoal met: {results['goal_met']}; wrote {args.output}")
+    for key, value in results.items():
+        if key.startswith("summary_"):
+            for name, summary in value.items():
+                print(key, name, {k: summary[k] for k in ("startup_p50_s", "startup_p95_s", "first_buffered_p95_s",
+                                                          "stalls", "stalled_s", "link_down_bytes", "first_rungs")})
+    print(f"goal met: {results['goal_met']}; wrote {args.output}")
     return 0
 
 
