@@ -198,11 +198,17 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def summarise(classrooms: list[dict], link_bytes: int) -> dict:
     starts = [c["startup_s"] for c in classrooms if c.get("startup_s") is not None]
+    buffered = [c["first_buffered_s"] for c in classrooms if c.get("first_buffered_s") is not None]
+    pages = [c["page_s"] for c in classrooms if c.get("page_s") is not None]
     return {
         "classrooms": len(classrooms), "started": len(starts),
         "failed": [c.get("error") or c.get("fatal") for c in classrooms if c.get("startup_s") is None],
         "startup_p50_s": round(statistics.median(starts), 3) if starts else None,
         "startup_p95_s": percentile(starts, 95), "startup_max_s": max(starts) if starts else None,
+        # The link's part: from /play to the first fragment in the media buffer.
+        "first_buffered_p50_s": round(statistics.median(buffered), 3) if buffered else None,
+        "first_buffered_p95_s": percentile(buffered, 95),
+        "page_up_p50_s": round(statistics.median(pages), 3) if pages else None,
         "stalls": sum(c.get("stalls", 0) for c in classrooms),
         "stalled_s": round(sum(c.get("stalled_s", 0) for c in classrooms), 3),
         "classrooms_with_stalls": sum(1 for c in classrooms if c.get("stalls")),
@@ -225,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loss", type=float, default=0.01)
     parser.add_argument("--baseline-ref", default=BASELINE_REF)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "weaklink.json")
+    parser.add_argument("--players", type=lambda text: text.split(","), default=["hlsjs", "model"],
+                        help="hlsjs (Chromium, players.py), model (model_player.py), or both: hlsjs,model")
+    parser.add_argument("--no-control", dest="control", action="store_false",
+                        help="skip the control runs over an unshaped link (1 Gbit/s, no delay, no loss)")
     parser.add_argument("--hls-js", type=Path, default=HLS_JS, help="hls.min.js (infra/browser.sh installs it)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -299,28 +309,41 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                 session.execute(update(Resource).where(Resource.id.in_(list(lessons.values())))
                                 .values(status=ResourceStatus.published))
                 session.commit()
+            def players(on, name: str, round_index: int, link_name: str, player: str) -> None:
+                with Session(engine) as session:  # a quiet school before each run
+                    session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id))
+                    session.commit()
+                before = on.counters()
+                script = "players.py" if player == "hlsjs" else "model_player.py"
+                done = on.run([sys.executable, str(Path(__file__).parent / "weaklink" / script),
+                               "--api", apis[name].url, "--resource", lessons[name],
+                               "--tokens", str(root / "tokens.json"), "--page-dir", str(page_dir),
+                               "--watch-s", str(args.watch_s)],
+                              capture_output=True, text=True, cwd=REPO_ROOT,
+                              env={**env, "PYTHONPATH": str(REPO_ROOT)}, timeout=600)
+                after = on.counters()
+                if done.returncode != 0:
+                    raise RuntimeError(f"players ({name}) failed: {done.stderr[-3000:]}")
+                classrooms = json.loads(done.stdout)["classrooms"]
+                summary = summarise(classrooms, after["down_bytes"] - before["down_bytes"])
+                results["runs"].append({"round": round_index, "variant": name, "link": link_name, "player": player,
+                                        "load_average": os.getloadavg(), "summary": summary,
+                                        "up_bytes": after["up_bytes"] - before["up_bytes"],
+                                        "classrooms": classrooms})
+                print(f"round {round_index} {name} {link_name} {player}: {json.dumps(summary)}", flush=True)
+
             for round_index in range(args.rounds):
                 order = list(apis) if round_index % 2 == 0 else list(reversed(apis))
                 for name in order:
-                    with Session(engine) as session:  # a quiet school before each run
-                        session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id))
-                        session.commit()
-                    before = link.counters()
-                    done = link.run([sys.executable, str(Path(__file__).parent / "weaklink" / "players.py"),
-                                     "--api", apis[name].url, "--resource", lessons[name],
-                                     "--tokens", str(root / "tokens.json"), "--page-dir", str(page_dir),
-                                     "--watch-s", str(args.watch_s)],
-                                    capture_output=True, text=True, cwd=REPO_ROOT,
-                                    env={**env, "PYTHONPATH": str(REPO_ROOT)}, timeout=600)
-                    after = link.counters()
-                    if done.returncode != 0:
-                        raise RuntimeError(f"players ({name}) failed: {done.stderr[-3000:]}")
-                    classrooms = json.loads(done.stdout)["classrooms"]
-                    summary = summarise(classrooms, after["down_bytes"] - before["down_bytes"])
-                    results["runs"].append({"round": round_index, "variant": name, "summary": summary,
-                                            "up_bytes": after["up_bytes"] - before["up_bytes"],
-                                            "classrooms": classrooms})
-                    print(f"round {round_index} {name}: {json.dumps(summary)}", flush=True)
+                    for player in args.players:
+                        players(link, name, round_index, "shaped", player)
+            if args.control:
+                # The same players with the link out of the way: what the machine and the player
+                # cost by themselves (a loaded 2-core machine shared with other work).
+                with shaped_link(rate_kbit=1_000_000, rtt_ms=0, loss=0) as control:
+                    for name in apis:
+                        for player in args.players:
+                            players(control, name, 0, "unshaped", player)
         results["link"]["delay_process_counts"] = link.delay_counts
     finally:
         for api in apis.values():
@@ -331,13 +354,26 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
             if log.exists():
                 tail = log.read_text(errors="replace").splitlines()[-20:]
                 results.setdefault("api_log_tails", {})[name] = tail
-    results["summary"] = {name: _overall([r for r in results["runs"] if r["variant"] == name]) for name in trees}
-    new = results["summary"].get("new", {})
-    results["goal_met"] = bool(new.get("startup_p95_s") is not None and new["startup_p95_s"] <= GOALS["startup_p95_s"]
-                               and new.get("stalls") == 0 and not new.get("failed"))
+    def pick(name: str, link_name: str, player: str) -> list[dict]:
+        return [r for r in results["runs"] if (r["variant"], r["link"], r["player"]) == (name, link_name, player)]
+
+    for player in args.players:
+        results[f"summary_{player}"] = {name: _overall(pick(name, "shaped", player)) for name in trees}
+        if args.control:
+            results[f"summary_{player}_unshaped"] = {name: _overall(pick(name, "unshaped", player)) for name in trees}
+    results["goal_met"] = {}
+    for player in args.players:
+        new = results[f"summary_{player}"].get("new", {})
+        results["goal_met"][player] = bool(new.get("startup_p95_s") is not None and not new.get("failed")
+                                           and new["startup_p95_s"] <= GOALS["startup_p95_s"] and new["stalls"] == 0)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results["summary"], indent=2), f"\ngoal met: {results['goal_met']}; wrote {args.output}")
+    for key, value in results.items():
+        if key.startswith("summary_"):
+            for name, summary in value.items():
+                print(key, name, {k: summary[k] for k in ("startup_p50_s", "startup_p95_s", "first_buffered_p95_s",
+                                                          "stalls", "stalled_s", "link_down_bytes", "first_rungs")})
+    print(f"goal met: {results['goal_met']}; wrote {args.output}")
     return 0
 
 

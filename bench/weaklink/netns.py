@@ -25,6 +25,8 @@ What the link is:
   not touched) to NFQUEUE, where `nfq_delay.py` (user space) holds it `rtt_ms / 2` and drops it
   with probability `loss`. Both directions: ping shows ~rtt_ms, and a packet is lost with
   probability `loss` each way. The delay comes after the down-link tbf and before the up-link one.
+* the namespace's default route is this host's end: it reaches any address of this host (a
+  server bound to 0.0.0.0 or to another link's server_ip) over the shaped link; nothing beyond.
 * traffic inside the namespace (e.g. classrooms to an edge cache on 127.0.0.1 there) is unshaped:
   that is the school's LAN.
 
@@ -126,6 +128,8 @@ def shaped_link(rate_kbit: int = 4000, rtt_ms: float = 80.0, loss: float = 0.01,
         _run(link.argv("ip", "addr", "add", f"{client_ip}/30", "dev", CLIENT_DEV))
         _run(link.argv("ip", "link", "set", CLIENT_DEV, "up"))
         _run(link.argv("ip", "link", "set", "lo", "up"))
+        # Every address of this host (another link's server_ip too) is reached over this link.
+        _run(link.argv("ip", "route", "add", "default", "via", server_ip))
         for argv in (["ethtool", "-K", host_dev], link.argv("ethtool", "-K", CLIENT_DEV)):
             _run([*argv, "tso", "off", "gso", "off", "gro", "off"], check=False)
         burst = max(3000, rate_kbit * 1000 // 8 // 250)  # 4 ms of the rate, at least two packets

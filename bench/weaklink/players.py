@@ -68,8 +68,14 @@ async def classroom(browser, page_url: str, *, api: str, resource: str, token: s
         stalls = [(end - begin) / 1000 for begin, end in state["stalls"]]
         if state["stallOpen"]:
             stalls.append(ended - state["stallOpen"] / 1000)
+        since = lambda at: round(at / 1000 - began, 3) if at else None  # noqa: E731
         result.update({
-            "startup_s": round(state["playingAt"] / 1000 - began, 3) if state["playingAt"] else None,
+            "startup_s": since(state["playingAt"]),
+            # Where the time went: the page up, the master parsed, the first fragment in the
+            # media buffer (what the link decides), the first frame decoded, ready to play.
+            "page_s": since(state["pageAt"]), "manifest_s": since(state["manifestAt"]),
+            "first_buffered_s": since(state["bufferedAt"]), "loadeddata_s": since(state["loadeddataAt"]),
+            "canplay_s": since(state["canplayAt"]),
             "stalls": len(stalls), "stalled_s": round(sum(stalls), 3),
             "bytes": sum(frag["bytes"] or 0 for frag in state["frags"]),
             "first_frag": state["frags"][0] if state["frags"] else None,

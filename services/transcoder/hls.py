@@ -46,8 +46,8 @@ def measure_variant(playlist: Path, *, name: str, uri: str) -> Variant:
 
 def _peak_bit_rate(sizes: list[tuple[float, int]], total_s: float) -> float:
     """The HLS authoring spec's peak segment bit rate: the highest bit rate of any run of
-    consecutive segments lasting 0.5 to 1.5 times the target duration. A lone short segment (the
-    1 s ones a ladder starts with, whose keyframe weighs on a second; or the tail) is not a peak
+    consecutive segments lasting 0.5 to 1.5 times the target duration. A lone segment under half the
+    target duration (the tail; a 1 s segment whose keyframe weighs on one second) is not a peak
     a player sees; as a run with its neighbours it is. A stream shorter than half the target
     duration: its average."""
     target = max(math.ceil(duration) for duration, _ in sizes)

@@ -7,7 +7,7 @@ Choices (docs/design.md, "Video ladder"):
   then costs far fewer bits than the cap; a busy scene never exceeds it.
 * Short first segments, then 4 s ones: keyframes forced at the segment boundaries only, the same
   times in every rung (no scene-cut keyframes), so a player can switch rungs at any boundary. The
-  first INIT_SEGMENTS segments last INIT_SEGMENT_S (1 s), so a player starting on a slow link
+  first INIT_SEGMENTS segments last INIT_SEGMENT_S (2 s each), so a player starting on a slow link
   fetches little before the first frame (issue 18; docs/design.md, "A start that fits a shared
   link"); after them every segment is one 4 s GOP. ffmpeg's `-hls_init_time` would do this for a
   live list, but in a VOD playlist (every segment kept) it makes *every* segment short, so the
@@ -31,14 +31,15 @@ from services.common.media import MediaFacts, VideoTrack, input_args
 from services.transcoder.ffmpeg_run import FFMPEG_WITH_PROGRESS
 
 SEGMENT_S = 4
-INIT_SEGMENT_S = 1
-INIT_SEGMENTS = 3
+INIT_SEGMENT_S = 2
+INIT_SEGMENTS = 2
 # MPEG-TS costs headers on every 188-byte packet, PES headers, PCR and tables (~8 %), and pads
 # each video frame's last packet (~40 kbit/s at 25 fps): measured on the ladder's segments.
 TS_OVERHEAD = 1.08
 TS_PADDING_BPS = 40_000
 KEYFRAME_S = 2  # the keyframe interval before short first segments (bench/transcode.py's baseline)
-# Keyframes (and so segment boundaries) at 0, 1, 2, 3, then every SEGMENT_S: 3, 7, 11, ...
+# Keyframes (and so segment boundaries) at 0, 2, then every SEGMENT_S: 4, 8, 12, ... (2 s, not 1:
+# hls.js starts playing on its first segment, and with 1 s of buffer it stalled; bench/weaklink.py)
 INIT_END_S = INIT_SEGMENT_S * INIT_SEGMENTS
 SHORT_START_KEYFRAMES = (f"expr:if(lt(t,{INIT_END_S}),gte(t,n_forced*{INIT_SEGMENT_S}),"
                          f"gte(t,{INIT_END_S}+(n_forced-{INIT_SEGMENTS})*{SEGMENT_S}))")

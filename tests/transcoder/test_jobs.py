@@ -116,8 +116,8 @@ def test_a_ladder_starts_with_short_segments_cut_at_the_same_times_in_every_rung
                                       for line in playlist.splitlines() if line.startswith("#EXTINF:")]
         assert "#EXT-X-TARGETDURATION:4" in playlist
     assert set(durations) == {"360p", "240p"}
-    # Three 1 s segments, then 4 s ones, then the 3 s tail: in every rung alike.
-    assert durations["360p"] == durations["240p"] == [1.0, 1.0, 1.0, 4.0, 4.0, 3.0]
+    # Two 2 s segments, then 4 s ones, then the 2 s tail: in every rung alike.
+    assert durations["360p"] == durations["240p"] == [2.0, 2.0, 4.0, 4.0, 2.0]
     for variant in track["variants"]:
         assert variant["bandwidth"] >= variant["average_bandwidth"]
 
