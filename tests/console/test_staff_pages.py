@@ -337,6 +337,16 @@ def test_an_administrator_sees_charts_and_downloads_the_csv(console, dev_stack):
     assert raw == direct.content
     page.wait_for_selector("#admin-stats .sk-status[data-kind=ok]")
     console.shot("admin-stats-csv")
+    # Coverage too: the API's own CSV for the subject and stage shown.
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="导出覆盖率 CSV").click()
+    raw = Path(waiting.value.path()).read_bytes()
+    direct = httpx.get(f"{dev_stack.url}{API}/statistics/coverage", headers={**admin, "Accept-Language": "zh-CN"},
+                       params={"format": "csv", "subject": page.locator("#coverage-subject").input_value(),
+                               "stage": page.locator("#coverage-stage").input_value()})
+    assert direct.status_code == 200 and raw == direct.content
+    assert {row["知识点编码"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))} == {
+        p["code"] for p in coverage["points"]}
 
     page.select_option("#lang", "en")
     console.wait_ready()

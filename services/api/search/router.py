@@ -2,7 +2,7 @@
 signed principal, so it decides visibility itself (api.md, Search)."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from sqlalchemy import select
@@ -17,6 +17,8 @@ from services.api.pairing.service import partner_school_ids
 from services.api.resources.models import License
 from services.api.routing import api_router
 from services.api.search import coverage
+from services.api.stats import export
+from services.common.problems import request_language
 from services.common.search import SearchPrincipal, Sort
 
 router = api_router(tags=["search"])
@@ -71,7 +73,16 @@ def suggest(request: Request, session: SessionDep, caller: CurrentUser,
     return _forward(request, session, caller, "/suggest")
 
 
-@router.get("/statistics/coverage", response_model=coverage.Coverage)
-def subject_coverage(session: SessionDep, caller: CurrentUser, subject: str, stage: str,
-                     edition: str | None = None) -> coverage.Coverage:
-    return coverage.coverage(session, actor=caller, subject=subject, stage=stage, edition=edition)
+@router.get("/statistics/coverage", response_model=coverage.Coverage,
+            responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV (UTF-8 with BOM) when asked for"}})
+def subject_coverage(request: Request, session: SessionDep, caller: CurrentUser, subject: str, stage: str,
+                     edition: str | None = None,
+                     format: Annotated[Literal["json", "csv"] | None, Query(description="default: by Accept")] = None,
+                     ) -> coverage.Coverage | Response:
+    report = coverage.coverage(session, actor=caller, subject=subject, stage=stage, edition=edition)
+    wants_csv = format == "csv" if format is not None else "text/csv" in request.headers.get("accept", "")
+    if not wants_csv:
+        return report
+    body = export.coverage_csv(report.points, subject=subject, stage=stage, edition=edition,
+                               language=request_language(request))
+    return export.csv_response(body, filename=f"coverage-{subject}-{stage}{f'-{edition}' if edition else ''}.csv")

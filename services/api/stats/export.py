@@ -89,6 +89,31 @@ def schools_csv(filters: Filters, schools: Iterable[SchoolParticipation], langua
     return _render(filters, _school_columns(language), schools, language)
 
 
+_COVERAGE: list[Column] = [
+    ({"zh-CN": "知识点编码", "en": "code"}, lambda p: p.code),
+    ({"zh-CN": "知识点", "en": "name"}, lambda p: p.name),
+    ({"zh-CN": "路径", "en": "path"}, lambda p: p.path),
+    ({"zh-CN": "层级", "en": "depth"}, lambda p: p.depth),
+    ({"zh-CN": "已发布资源数", "en": "published_resources"}, lambda p: p.count),
+    ({"zh-CN": "已覆盖", "en": "covered"}, lambda p: 1 if p.count else 0),
+]
+
+
+def coverage_csv(points: Iterable[Any], *, subject: str, stage: str, edition: str | None, language: Language) -> str:
+    """学科资源覆盖率 per knowledge point (`GET /statistics/coverage?format=csv`): one row a point,
+    the subject, stage and edition asked for repeated on each, as the participation CSVs do."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    scope: list[tuple[Message, object]] = [({"zh-CN": "学科", "en": "subject"}, subject),
+                                           ({"zh-CN": "学段", "en": "stage"}, stage),
+                                           ({"zh-CN": "教材版本", "en": "edition"}, edition or "")]
+    writer.writerow([translate(title, language) for title, _ in scope + _COVERAGE])
+    fixed = [value for _, value in scope]
+    for point in points:
+        writer.writerow(fixed + [value(point) for _, value in _COVERAGE])
+    return BOM + out.getvalue()
+
+
 def csv_response(body: str, *, filename: str) -> Response:
     return Response(body.encode("utf-8"), media_type=CSV_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -3,6 +3,9 @@ service (its app in-process, tantivy in a temp dir), visibility of hits and face
 suggest, coverage, and the reindex and reconcile operations."""
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -195,6 +198,22 @@ def test_coverage_counts_points_and_their_descendants(client, factory, people):
     assert by_code["math.p.num.neg"] == 0
     assert report["points_covered"] == 5  # math.p, math.p.num, math.p.num.int and the two leaves
     assert report["coverage"] == round(5 / report["points_total"], 4)
+    # The same figures as CSV for a spreadsheet (UTF-8 with BOM), headings in the reader's language.
+    exported = client.get("/api/v1/statistics/coverage", params={"subject": "math", "stage": "primary", "format": "csv"},
+                          headers={**factory.headers(moderator), "Accept-Language": "en"})
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert 'filename="coverage-math-primary.csv"' in exported.headers["content-disposition"]
+    assert exported.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert {row["code"]: int(row["published_resources"]) for row in rows} == by_code
+    assert {row["subject"] for row in rows} == {"math"} and sum(int(row["covered"]) for row in rows) == 5
+    assert_problem(client.get("/api/v1/statistics/coverage", params={"subject": "math", "stage": "primary",
+                                                                     "format": "xls"},
+                              headers=factory.headers(moderator)), 422, "request.validation_failed")
+    assert_problem(client.get("/api/v1/statistics/coverage", params={"subject": "math", "stage": "primary",
+                                                                     "format": "csv"},
+                              headers=factory.headers(a)), 403, "statistics.forbidden")
     assert_problem(client.get("/api/v1/statistics/coverage", params={"subject": "math", "stage": "primary"},
                               headers=factory.headers(a)), 403, "statistics.forbidden")
     assert_problem(client.get("/api/v1/statistics/coverage", params={"subject": "nope", "stage": "primary"},

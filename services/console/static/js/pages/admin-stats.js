@@ -12,7 +12,7 @@ export const strings = {
     participation: "各校参与度", semester: "学期", semester_hint: "留空为本学期，例如 2026-fall", district_line:
       "全区 {schools} 所学校中 {publishing} 所本学期发布了资源；教师 {teachers} 人，发布资源的 {pt} 人；发布 {published} 个资源，播放 {plays} 次。",
     published: "本学期发布", publishing_teachers: "发布资源的教师", teachers: "教师", plays: "播放次数", exchanges: "结对交流次数",
-    share: "教师参与率", school: "学校", csv_schools: "导出各校 CSV", csv_district: "导出全区 CSV", downloaded: "已下载 {name}",
+    share: "教师参与率", school: "学校", csv_schools: "导出各校 CSV", csv_coverage: "导出覆盖率 CSV", csv_district: "导出全区 CSV", downloaded: "已下载 {name}",
     chart_coverage: "覆盖率图表：各知识点的已发布资源数", chart_pie: "覆盖率饼图", chart_participation: "参与度图表：各校发布与播放",
     table_view: "图表数据（表格）", no_points: "该学科学段没有知识点。",
   },
@@ -24,7 +24,7 @@ export const strings = {
     semester_hint: "blank: this semester, e.g. 2026-fall", district_line:
       "{publishing} of the district's {schools} schools published this semester; {pt} of {teachers} teachers published; {published} resources published, played {plays} times.",
     published: "Published this semester", publishing_teachers: "Teachers publishing", teachers: "Teachers", plays: "Plays",
-    exchanges: "Paired exchanges", share: "Teachers taking part", school: "School", csv_schools: "Export schools (CSV)",
+    exchanges: "Paired exchanges", share: "Teachers taking part", school: "School", csv_schools: "Export schools (CSV)", csv_coverage: "Export coverage (CSV)",
     csv_district: "Export district (CSV)", downloaded: "Downloaded {name}", chart_coverage: "Coverage chart: published resources per knowledge point",
     chart_pie: "Coverage pie", chart_participation: "Participation chart: publishing and plays by school", table_view: "Chart data (table)",
     no_points: "No knowledge points for this subject and stage.",
@@ -58,7 +58,8 @@ export async function render(root, ctx) {
   const edition = select("edition", [["", t("any_edition")], ...editions.map((e) => [e.code, e.name])], "", { id: "coverage-edition" });
   const depth = h("select", { name: "depth", id: "coverage-depth" });
   const coverageForm = h("form", { class: "sk-form", id: "coverage-form" }, field(t("subject"), subject), field(t("stage"), stage),
-    field(t("edition"), edition), field(t("depth"), depth), h("div", { class: "sk-actions" }, h("button", { type: "submit", class: "sk-primary" }, t("show"))));
+    field(t("edition"), edition), field(t("depth"), depth), h("div", { class: "sk-actions" }, h("button", { type: "submit", class: "sk-primary" }, t("show")),
+      h("button", { type: "button", id: "csv-coverage", onclick: () => exportCoverage() }, t("csv_coverage"))));
   const coverageLine = h("p", { id: "coverage-summary" });
   const pieNode = h("div", { class: "sk-chart", id: "coverage-pie", role: "img", "aria-label": t("chart_pie"), style: "height: 260px" });
   const barNode = h("div", { class: "sk-chart", id: "coverage-chart", role: "img", "aria-label": t("chart_coverage") });
@@ -154,6 +155,15 @@ export async function render(root, ctx) {
       const query = new URLSearchParams({ format: "csv" });
       if (semester.value.trim()) query.set("semester", semester.value.trim());
       const file = await download(ctx, `${path}?${query}`, fallback);
+      status.show(t("downloaded", { name: file.name }), "ok");
+    } catch (error) { status.fail(error); }
+  }
+
+  async function exportCoverage() {
+    try {
+      const query = new URLSearchParams({ format: "csv", subject: subject.value, stage: stage.value });
+      if (edition.value) query.set("edition", edition.value);
+      const file = await download(ctx, `/statistics/coverage?${query}`, "coverage.csv");
       status.show(t("downloaded", { name: file.name }), "ok");
     } catch (error) { status.fail(error); }
   }
