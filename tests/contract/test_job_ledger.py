@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from services.common import jobs
 from services.common.db import create_db_engine, utcnow
 from services.common.jobs import JobKind, JobState, processing_jobs
+from services.common.renditions import OtherOutput
 from services.common.ids import new_id
 from tests.helpers import RecordingBroker
 from tests.live import fresh_database
@@ -54,7 +55,7 @@ def test_only_one_claim_per_attempt_and_a_finished_job_is_not_claimed_again(engi
     assert jobs.claim(engine, job_id, worker="w2") is None  # a duplicate message
     assert jobs.heartbeat(engine, held, progress=40)
     assert row(engine, job_id).progress == 40
-    assert jobs.complete(engine, held, result={"files": []})
+    assert jobs.complete(engine, held, result=OtherOutput(files=[]))
     assert jobs.claim(engine, job_id, worker="w3") is None
     done = row(engine, job_id)
     assert (done.state, done.progress, done.attempts) == (JobState.done, 100, 1)
@@ -71,9 +72,9 @@ def test_a_stalled_worker_loses_its_claim_and_can_no_longer_write(engine, job_id
     assert second is not None and second.attempt == 2
     # The first worker wakes up: every write it tries is refused.
     assert not jobs.heartbeat(engine, stalled, progress=90)
-    assert not jobs.complete(engine, stalled, result={"files": ["stale"]})
+    assert not jobs.complete(engine, stalled, result=OtherOutput(files=["stale"]))
     assert jobs.fail(engine, stalled, reason="late", retry=True) is None
-    assert jobs.complete(engine, second, result={"files": []})
+    assert jobs.complete(engine, second, result=OtherOutput(files=[]))
     assert row(engine, job_id).result == {"files": []}
 
 
