@@ -36,8 +36,11 @@ def _edge_url(value: str) -> str | None:
     return value.rstrip("/")
 
 
-# A school's edge cache; "" clears it.
-EdgeUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(_edge_url)]
+# A school's edge cache; "" clears it. The pattern says in the schema what `_edge_url` accepts
+# (scheme, host, a port from 1 to 65535, a path), so a client can tell before it asks.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+EDGE_URL_PATTERN = rf"^$|^https?://[A-Za-z0-9.-]+(:{_PORT})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$"
+EdgeUrl = Annotated[str, StringConstraints(max_length=255, pattern=EDGE_URL_PATTERN), AfterValidator(_edge_url)]
 
 
 class DistrictCreate(BaseModel):
