@@ -3,9 +3,10 @@ one or two levels, appeals, and the district's review policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, func, or_, select
+from sqlalchemy import ScalarSelect, Select, and_, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from services.api.audit import service as audit
@@ -40,44 +41,62 @@ class QueueEntry:
     level: ReviewLevel
 
 
-def _has_pending_revision(session: Session) -> ColumnElement[bool]:
-    """Resources with a pending revision, as an index condition on the primary key: PostgreSQL
-    turns `IN (subquery)` under an OR into a filter over every row, but `= ANY(ARRAY(…))` into
-    an index scan it can BitmapOr with the other side; SQLite does either with `IN`."""
-    pending = select(ResourceRevision.resource_id).where(ResourceRevision.status == RevisionStatus.pending)
-    if session.get_bind().dialect.name == "postgresql":
-        return Resource.id == any_(func.array(pending.scalar_subquery()))
-    return Resource.id.in_(pending)
-
-
 def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tuple[int, list[QueueEntry]]:
     """What awaits the caller's level and scope, oldest first: resources in review and published
-    resources' pending revisions. Never the caller's own work, nor an appeal of their rejection."""
+    resources' pending revisions. Never the caller's own work, nor an appeal of their rejection.
+
+    The queue is two sources, each read in its own order by an index, so a page costs about
+    its own rows however many wait (issue 16): resources in review with no pending revision
+    (waiting since `updated_at`: the partial index `ix_resources_review_queue`), and resources
+    with a pending revision (since the revision's `created_at`: the partial unique index of
+    pending revisions). Each gives at most `offset + size` keys; their union, ordered as one
+    queue (since, id), gives the page's ids; then only the page's rows are loaded."""
     _require_reviewer(actor)
     two_level = levels.two_level_kinds(session, district_id=actor.district_id)
     revision = ResourceRevision
-    query = (select(Resource, revision)
-             .outerjoin(revision, and_(revision.resource_id == Resource.id, revision.status == RevisionStatus.pending))
-             .where(# Each side of this OR on its own index (SQLite: MULTI-INDEX OR; PostgreSQL:
-                    # BitmapOr), so the district's ~1,000,000 published resources are never
-                    # walked to find the few with a pending revision (measured: 1 s a page).
-                    or_(and_(Resource.district_id == actor.district_id,
-                             Resource.status == ResourceStatus.pending_review),
-                        and_(_has_pending_revision(session),
-                             # `|| ''`: not an index term, so this side is found by primary key
-                             Resource.district_id.concat("") == actor.district_id)),
-                    or_(Resource.status == ResourceStatus.pending_review,
-                        and_(Resource.status == ResourceStatus.published, revision.id.is_not(None))),
-                    levels.awaits(actor, two_level=two_level),
-                    Resource.owner_id != actor.user_id,
-                    or_(revision.author_id.is_(None), revision.author_id != actor.user_id),
-                    or_(Resource.review_excluded_id.is_(None), Resource.review_excluded_id != actor.user_id)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    waiting_since = func.coalesce(revision.created_at, Resource.updated_at)
-    rows = session.execute(query.order_by(waiting_since, Resource.id).offset(paging.offset).limit(paging.size)).all()
+    own_scope = (levels.awaits(actor, two_level=two_level), Resource.owner_id != actor.user_id,
+                 or_(Resource.review_excluded_id.is_(None), Resource.review_excluded_id != actor.user_id))
+    pending = and_(revision.resource_id == Resource.id, revision.status == RevisionStatus.pending)
+    # A literal, as the partial index's WHERE is: a bound value would not match it.
+    in_review_any = (select(Resource.id.label("id"), Resource.updated_at.label("since"))
+                     .where(Resource.district_id == actor.district_id,
+                            Resource.status == literal_column("'pending_review'"), *own_scope))
+    in_review = in_review_any.where(~exists().where(pending))
+
+    def with_revision(*statuses: str, by_anyone: bool = False) -> Select[tuple[str, datetime]]:
+        query = (select(Resource.id.label("id"), revision.created_at.label("since"))
+                 .select_from(revision).join(Resource, Resource.id == revision.resource_id)
+                 .where(revision.status == literal_column("'pending'"),  # the partial unique index's WHERE
+                        # `|| ''`: not an index term, so the district's ~1,000,000 published resources
+                        # are never walked: resources are found from the few pending revisions by key.
+                        Resource.district_id.concat("") == actor.district_id,
+                        Resource.status.in_([literal_column(f"'{status}'") for status in statuses]), *own_scope))
+        return query if by_anyone else query.where(revision.author_id != actor.user_id)
+
+    revised = with_revision(ResourceStatus.pending_review.value, ResourceStatus.published.value)
+    # The total without probing revisions for each resource in review: those counted from the
+    # index alone, less those of them with a pending revision (which wait on the other side, if
+    # not the caller's own revision), plus that side.
+    in_review_revised = with_revision(ResourceStatus.pending_review.value, by_anyone=True)
+    total = session.scalar(select(_counted(in_review_any) - _counted(in_review_revised) + _counted(revised))) or 0
+    enough = paging.offset + paging.size
+    heads = [select(head.c.id, head.c.since) for head in (
+        in_review.order_by(Resource.updated_at, Resource.id).limit(enough).subquery(),
+        revised.order_by(revision.created_at, Resource.id).limit(enough).subquery())]
+    keys = union_all(*heads).subquery()
+    ids = list(session.scalars(select(keys.c.id).order_by(keys.c.since, keys.c.id)
+                               .offset(paging.offset).limit(paging.size)))
+    if not ids:
+        return total, []
+    rows = {r.id: (r, rev) for r, rev in session.execute(
+        select(Resource, revision).outerjoin(revision, pending).where(Resource.id.in_(ids)))}
     return total, [QueueEntry(resource=r, revision=rev, level=levels.first_level(
         kind=r.kind, school_id=r.school_id, two_level=two_level) if r.review_level is None else r.review_level)
-        for r, rev in rows]
+        for r, rev in (rows[i] for i in ids)]
+
+
+def _counted(query: Select[Any]) -> ScalarSelect[int]:
+    return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
 
 def decide(session: Session, *, actor: Principal, resource_id: str, action: ModerationAction,
