@@ -7,7 +7,8 @@ run, on SQLite and on PostgreSQL, with each database's query plan.
 
 The district is bench/stats.py's (1,000 schools, 50,000 teachers, 1,000,000 resources, 1 %
 waiting for review, the same seed), built once and kept: a database that already holds it is
-reused (`--rebuild` builds it again). Each round times `--requests` first pages (after 3
+reused (`--rebuild` builds it again). To it are added `--revisions` published resources with a
+pending revision (the queue's second source; the stats district has none). Each round times `--requests` first pages (after 3
 warm-ups) from each implementation in turn, the order swapped every round; latency is wall time
 around `queue_page` (the two queries the route runs against the database, and the ORM objects
 it returns), CPU is this process's (plus, on PostgreSQL, the backend's). Ratios baseline / new.
@@ -251,6 +252,7 @@ def run_database(kind: str, url: str, args: argparse.Namespace) -> dict:
     from services.common.db import create_db_engine
 
     built = build(url, rebuild=args.rebuild, args=args)
+    built |= pending_revisions(url, count=args.revisions, args=args)
     engine = create_db_engine(url)
     database_cpu = stats.DatabaseCpu(url if kind == "postgresql" else None)
     actor = _actor("BENCHDISTRICT", "BENCHADMIN")
@@ -291,6 +293,44 @@ def run_database(kind: str, url: str, args: argparse.Namespace) -> dict:
     return document
 
 
+def pending_revisions(url: str, *, count: int, args: argparse.Namespace) -> dict:
+    """`count` published resources with a pending revision (an edit waiting for review), made
+    over the last 60 days: the queue's other source, which the stats district lacks."""
+    import random
+    from datetime import timedelta
+
+    from sqlalchemy import delete, func, insert, select
+    from sqlalchemy.orm import Session
+
+    import stats
+    from services.api.resources.models import Resource, ResourceRevision, ResourceStatus, RevisionStatus
+    from services.common.db import create_db_engine
+
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as session:
+            have = session.scalar(select(func.count()).select_from(ResourceRevision)
+                                  .where(ResourceRevision.status == RevisionStatus.pending))
+            if have == count:
+                return {"pending_revisions": count, "reused": True}
+            session.execute(delete(ResourceRevision))
+            rng = random.Random(args.seed + 1)
+            sample = [f"R{i:09d}" for i in rng.sample(range(args.resources), min(args.resources, count * 3))]
+            chosen = session.execute(select(Resource.id, Resource.owner_id).where(
+                Resource.id.in_(sample), Resource.status == ResourceStatus.published).limit(count)).all()
+            if chosen:
+                session.execute(insert(ResourceRevision), [
+                    {"resource_id": rid, "author_id": owner, "status": RevisionStatus.pending,
+                     "proposed": {"title": "修订"}, "changes": [{"field": "title", "before": "", "after": "修订"}],
+                     "base_version": 1, "created_at": stats.NOW - timedelta(seconds=rng.random() * 60 * 86400)}
+                    for rid, owner in chosen])
+            session.commit()
+        stats.analyze(engine)
+        return {"pending_revisions": len(chosen), "reused": False}
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -303,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resources", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--revisions", type=int, default=1000,
+                        help="published resources with a pending revision, added to the district (1,000)")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=40)
@@ -310,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     document: dict = {"benchmark": "moderation_queue", "date": utc_now(), "machine": machine_info(), "config": {
         "schools": args.schools, "teachers": args.teachers, "resources": args.resources, "seed": args.seed,
+        "pending_revisions": args.revisions,
         "rounds": args.rounds, "requests_per_round": args.requests, "page": "first page, size 20",
         "actor": "the district administrator (reviews the whole district)", "goal_p99_ms": GOAL_P99_MS,
         "measured": "queue_page in this process: its SQL and the ORM objects it returns (not HTTP)",

@@ -3,10 +3,9 @@ one or two levels, appeals, and the district's review policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, and_, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import String, and_, case, exists, func, literal_column, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from services.api.audit import service as audit
@@ -63,22 +62,26 @@ def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tup
                             Resource.status == literal_column("'pending_review'"), *own_scope))
     in_review = in_review_any.where(~exists().where(pending))
 
-    def with_revision(*statuses: str, by_anyone: bool = False) -> Select[tuple[str, datetime]]:
-        query = (select(Resource.id.label("id"), revision.created_at.label("since"))
-                 .select_from(revision).join(Resource, Resource.id == revision.resource_id)
-                 .where(revision.status == literal_column("'pending'"),  # the partial unique index's WHERE
-                        # `|| ''`: not an index term, so the district's ~1,000,000 published resources
-                        # are never walked: resources are found from the few pending revisions by key.
-                        Resource.district_id.concat("") == actor.district_id,
-                        Resource.status.in_([literal_column(f"'{status}'") for status in statuses]), *own_scope))
-        return query if by_anyone else query.where(revision.author_id != actor.user_id)
-
-    revised = with_revision(ResourceStatus.pending_review.value, ResourceStatus.published.value)
+    with_revision = (select(Resource.id.label("id"), revision.created_at.label("since"), Resource.status,
+                            revision.author_id)
+                     .select_from(revision).join(Resource, Resource.id == revision.resource_id)
+                     .where(revision.status == literal_column("'pending'"),  # the partial unique index's WHERE
+                            # `|| ''`: not index terms (nor the partial index's WHERE), so neither the
+                            # district's ~1,000,000 published resources nor its ~10,000 in review are
+                            # walked: resources are found from the few pending revisions by key.
+                            Resource.district_id.concat("") == actor.district_id,
+                            type_coerce(Resource.status, String).concat("").in_(
+                                [ResourceStatus.pending_review.value, ResourceStatus.published.value]),
+                            *own_scope))
+    revised = with_revision.where(revision.author_id != actor.user_id)
     # The total without probing revisions for each resource in review: those counted from the
     # index alone, less those of them with a pending revision (which wait on the other side, if
-    # not the caller's own revision), plus that side.
-    in_review_revised = with_revision(ResourceStatus.pending_review.value, by_anyone=True)
-    total = session.scalar(select(_counted(in_review_any) - _counted(in_review_revised) + _counted(revised))) or 0
+    # not the caller's own revision), plus that side; the revisions walked once for both.
+    side = with_revision.subquery()
+    revisions_count = (func.count(case((side.c.author_id != actor.user_id, 1)))
+                       - func.count(case((side.c.status == ResourceStatus.pending_review, 1))))
+    total = session.scalar(select(select(func.count()).select_from(in_review_any.subquery()).scalar_subquery()
+                                  + select(revisions_count).scalar_subquery())) or 0
     enough = paging.offset + paging.size
     heads = [select(head.c.id, head.c.since) for head in (
         in_review.order_by(Resource.updated_at, Resource.id).limit(enough).subquery(),
@@ -93,10 +96,6 @@ def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tup
     return total, [QueueEntry(resource=r, revision=rev, level=levels.first_level(
         kind=r.kind, school_id=r.school_id, two_level=two_level) if r.review_level is None else r.review_level)
         for r, rev in (rows[i] for i in ids)]
-
-
-def _counted(query: Select[Any]) -> ScalarSelect[int]:
-    return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
 
 def decide(session: Session, *, actor: Principal, resource_id: str, action: ModerationAction,
