@@ -47,8 +47,7 @@ def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tup
     The queue is two sources, each read in its own order by an index, so a page costs about
     its own rows however many wait (issue 16): resources in review with no pending revision
     (waiting since `updated_at`: the partial index `ix_resources_review_queue`), and resources
-    with a pending revision (since the revision's `created_at`: the partial unique index of
-    pending revisions). Each gives at most `offset + size` keys; their union, ordered as one
+    with a pending revision (since the revision's `created_at`: `ix_resource_revisions_pending_since`). Each gives at most `offset + size` keys; their union, ordered as one
     queue (since, id), gives the page's ids; then only the page's rows are loaded."""
     _require_reviewer(actor)
     two_level = levels.two_level_kinds(session, district_id=actor.district_id)
@@ -85,7 +84,7 @@ def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tup
     enough = paging.offset + paging.size
     heads = [select(head.c.id, head.c.since) for head in (
         in_review.order_by(Resource.updated_at, Resource.id).limit(enough).subquery(),
-        revised.order_by(revision.created_at, Resource.id).limit(enough).subquery())]
+        revised.order_by(revision.created_at, revision.resource_id).limit(enough).subquery())]
     keys = union_all(*heads).subquery()
     ids = list(session.scalars(select(keys.c.id).order_by(keys.c.since, keys.c.id)
                                .offset(paging.offset).limit(paging.size)))

@@ -196,6 +196,9 @@ class ResourceRevision(Base):
         # At most one revision waits per resource (a second edit supersedes it), kept by the database too.
         Index("uq_resource_revisions_one_pending", "resource_id", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        # The moderation queue's pending revisions, oldest first (migration 0026).
+        Index("ix_resource_revisions_pending_since", "created_at", "resource_id", "author_id",
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 
     id: Mapped[str] = id_column()
