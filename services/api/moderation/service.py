@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, func, or_, select
+from sqlalchemy import String, and_, case, exists, func, literal_column, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from services.api.audit import service as audit
@@ -40,44 +40,61 @@ class QueueEntry:
     level: ReviewLevel
 
 
-def _has_pending_revision(session: Session) -> ColumnElement[bool]:
-    """Resources with a pending revision, as an index condition on the primary key: PostgreSQL
-    turns `IN (subquery)` under an OR into a filter over every row, but `= ANY(ARRAY(…))` into
-    an index scan it can BitmapOr with the other side; SQLite does either with `IN`."""
-    pending = select(ResourceRevision.resource_id).where(ResourceRevision.status == RevisionStatus.pending)
-    if session.get_bind().dialect.name == "postgresql":
-        return Resource.id == any_(func.array(pending.scalar_subquery()))
-    return Resource.id.in_(pending)
-
-
 def queue_page(session: Session, *, actor: Principal, paging: PageParams) -> tuple[int, list[QueueEntry]]:
     """What awaits the caller's level and scope, oldest first: resources in review and published
-    resources' pending revisions. Never the caller's own work, nor an appeal of their rejection."""
+    resources' pending revisions. Never the caller's own work, nor an appeal of their rejection.
+
+    The queue is two sources, each read in its own order by an index, so a page costs about
+    its own rows however many wait (issue 16): resources in review with no pending revision
+    (waiting since `updated_at`: the partial index `ix_resources_review_queue`), and resources
+    with a pending revision (since the revision's `created_at`: `ix_resource_revisions_pending_since`). Each gives at most `offset + size` keys; their union, ordered as one
+    queue (since, id), gives the page's ids; then only the page's rows are loaded."""
     _require_reviewer(actor)
     two_level = levels.two_level_kinds(session, district_id=actor.district_id)
     revision = ResourceRevision
-    query = (select(Resource, revision)
-             .outerjoin(revision, and_(revision.resource_id == Resource.id, revision.status == RevisionStatus.pending))
-             .where(# Each side of this OR on its own index (SQLite: MULTI-INDEX OR; PostgreSQL:
-                    # BitmapOr), so the district's ~1,000,000 published resources are never
-                    # walked to find the few with a pending revision (measured: 1 s a page).
-                    or_(and_(Resource.district_id == actor.district_id,
-                             Resource.status == ResourceStatus.pending_review),
-                        and_(_has_pending_revision(session),
-                             # `|| ''`: not an index term, so this side is found by primary key
-                             Resource.district_id.concat("") == actor.district_id)),
-                    or_(Resource.status == ResourceStatus.pending_review,
-                        and_(Resource.status == ResourceStatus.published, revision.id.is_not(None))),
-                    levels.awaits(actor, two_level=two_level),
-                    Resource.owner_id != actor.user_id,
-                    or_(revision.author_id.is_(None), revision.author_id != actor.user_id),
-                    or_(Resource.review_excluded_id.is_(None), Resource.review_excluded_id != actor.user_id)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    waiting_since = func.coalesce(revision.created_at, Resource.updated_at)
-    rows = session.execute(query.order_by(waiting_since, Resource.id).offset(paging.offset).limit(paging.size)).all()
+    own_scope = (levels.awaits(actor, two_level=two_level), Resource.owner_id != actor.user_id,
+                 or_(Resource.review_excluded_id.is_(None), Resource.review_excluded_id != actor.user_id))
+    pending = and_(revision.resource_id == Resource.id, revision.status == RevisionStatus.pending)
+    # A literal, as the partial index's WHERE is: a bound value would not match it.
+    in_review_any = (select(Resource.id.label("id"), Resource.updated_at.label("since"))
+                     .where(Resource.district_id == actor.district_id,
+                            Resource.status == literal_column("'pending_review'"), *own_scope))
+    in_review = in_review_any.where(~exists().where(pending))
+
+    with_revision = (select(Resource.id.label("id"), revision.created_at.label("since"), Resource.status,
+                            revision.author_id)
+                     .select_from(revision).join(Resource, Resource.id == revision.resource_id)
+                     .where(revision.status == literal_column("'pending'"),  # the partial unique index's WHERE
+                            # `|| ''`: not index terms (nor the partial index's WHERE), so neither the
+                            # district's ~1,000,000 published resources nor its ~10,000 in review are
+                            # walked: resources are found from the few pending revisions by key.
+                            Resource.district_id.concat("") == actor.district_id,
+                            type_coerce(Resource.status, String).concat("").in_(
+                                [ResourceStatus.pending_review.value, ResourceStatus.published.value]),
+                            *own_scope))
+    revised = with_revision.where(revision.author_id != actor.user_id)
+    # The total without probing revisions for each resource in review: those counted from the
+    # index alone, less those of them with a pending revision (which wait on the other side, if
+    # not the caller's own revision), plus that side; the revisions walked once for both.
+    side = with_revision.subquery()
+    revisions_count = (func.count(case((side.c.author_id != actor.user_id, 1)))
+                       - func.count(case((side.c.status == ResourceStatus.pending_review, 1))))
+    total = session.scalar(select(select(func.count()).select_from(in_review_any.subquery()).scalar_subquery()
+                                  + select(revisions_count).scalar_subquery())) or 0
+    enough = paging.offset + paging.size
+    heads = [select(head.c.id, head.c.since) for head in (
+        in_review.order_by(Resource.updated_at, Resource.id).limit(enough).subquery(),
+        revised.order_by(revision.created_at, revision.resource_id).limit(enough).subquery())]
+    keys = union_all(*heads).subquery()
+    ids = list(session.scalars(select(keys.c.id).order_by(keys.c.since, keys.c.id)
+                               .offset(paging.offset).limit(paging.size)))
+    if not ids:
+        return total, []
+    rows = {r.id: (r, rev) for r, rev in session.execute(
+        select(Resource, revision).outerjoin(revision, pending).where(Resource.id.in_(ids)))}
     return total, [QueueEntry(resource=r, revision=rev, level=levels.first_level(
         kind=r.kind, school_id=r.school_id, two_level=two_level) if r.review_level is None else r.review_level)
-        for r, rev in rows]
+        for r, rev in (rows[i] for i in ids)]
 
 
 def decide(session: Session, *, actor: Principal, resource_id: str, action: ModerationAction,

@@ -98,6 +98,11 @@ class Resource(Base):
               "stage_code", "subject_code"),
         Index("ix_resources_district_submitted", "district_id", "status", "updated_at", "id", "school_id",
               "stage_code", "subject_code"),
+        # The moderation queue (migration 0026): resources in review, in the queue's order, with what
+        # its filters read (owner, level, scope, appeal), so a page reads the page and a count the index.
+        Index("ix_resources_review_queue", "district_id", "status", "updated_at", "id", "owner_id", "school_id", "kind",
+              "review_level", "review_excluded_id", sqlite_where=text("status = 'pending_review'"),
+              postgresql_where=text("status = 'pending_review'")),
     )
 
     id: Mapped[str] = id_column()
@@ -190,6 +195,9 @@ class ResourceRevision(Base):
         Index("ix_resource_revisions_resource_status", "resource_id", "status"),
         # At most one revision waits per resource (a second edit supersedes it), kept by the database too.
         Index("uq_resource_revisions_one_pending", "resource_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        # The moderation queue's pending revisions, oldest first (migration 0026).
+        Index("ix_resource_revisions_pending_since", "created_at", "resource_id", "author_id",
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 
