@@ -141,10 +141,10 @@ def main() -> None:
     shutil.copy(Path(__file__).parent / "trace.html", ladder / "trace.html")
     log = asyncio.run(trace(ladder, start=args.start, kbit=args.kbit, latency_ms=args.latency_ms, watch_s=args.watch_s))
     events = [event for event in log if event["what"] not in ("APPENDED", "FRAG_PARSED")]
+    played = next((e["t"] for e in events if e["what"] == "video:playing"), None)
     result = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               "segments": {rung: segment_times(ladder, rung) for rung in (args.first, "240p")},
-              "stalls": [e for e in events if e["what"] == "video:waiting" and any(x["what"] == "video:playing"
-                                                                                   and x["t"] < e["t"] for x in events)],
+              "stalls": [e for e in events if e["what"] == "video:waiting" and played is not None and e["t"] > played],
               "events": events}
     args.out.write_text(json.dumps(result, indent=1))
     for event in events:

@@ -47,7 +47,8 @@ PAGE = """<!doctype html>
   import { playWhenBuffered, START_BUFFER_S } from "./startup.js";
   const q = new URLSearchParams(location.search);
   const video = document.getElementById("video");
-  const p = window.player = {playingAt: null, stalls: [], errors: [], startBuffer: START_BUFFER_S, bufferedAtStart: null};
+  const p = window.player = {playingAt: null, stalls: [], errors: [], startBuffer: START_BUFFER_S,
+                             bufferedAtStart: null};
   const hls = new Hls();
   hls.on(Hls.Events.ERROR, (_e, data) => p.errors.push(data.details + (data.fatal ? " (fatal)" : "")));
   if (q.get("start") === "old") hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
