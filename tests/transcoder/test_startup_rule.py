@@ -27,7 +27,8 @@ def test_players_start_once_the_short_first_segments_are_in():
 def test_the_console_player_and_the_benchmark_page_use_the_rule():
     player = (ROOT / "services" / "console" / "static" / "js" / "player.js").read_text(encoding="utf-8")
     page = (ROOT / "bench" / "weaklink" / "player.html").read_text(encoding="utf-8")
-    assert "import { playWhenBuffered } from './startup.js';" in player
-    assert "playWhenBuffered(hls, video, Hls.Events)" in player
-    assert 'import { playWhenBuffered } from "./startup.js";' in page
+    assert "import { startWhenBuffered } from './startup.js';" in player
+    assert "startWhenBuffered(hls, video, Hls.Events, { autoplay });" in player
+    assert 'import { startWhenBuffered } from "./startup.js";' in page
+    assert "startWhenBuffered(hls, video, Hls.Events, {autoplay: true});" in page
     assert "autoplay" not in page.split("<video", 1)[1].split(">", 1)[0]
