@@ -13,7 +13,10 @@ on embedded defaults (SQLite, local disk), bound to the link's host address:
 * baseline: the API and transcoder code of `--baseline-ref` (the commit before this change,
   exported with `git archive`): the start rung from the school's whole link as if one classroom
   watched, 4 s segments from the start;
-* new: this checkout: the link shared among the school's active plays, three 1 s segments first.
+* new: this checkout: the link shared among the school's active plays, two 2 s segments first.
+Both are played by the same players, which start as the platform's player does
+(services/console/static/js/startup.js: once 4 s are buffered; for baseline's 4 s segments that is
+its first segment, as before).
 Each has its own copy of one lesson-like 720p source, transcoded by its own code. Rounds alternate
 which goes first. Between runs the school's active plays are cleared (a quiet school).
 
