@@ -13,7 +13,10 @@ on embedded defaults (SQLite, local disk), bound to the link's host address:
 * baseline: the API and transcoder code of `--baseline-ref` (the commit before this change,
   exported with `git archive`): the start rung from the school's whole link as if one classroom
   watched, 4 s segments from the start;
-* new: this checkout: the link shared among the school's active plays, three 1 s segments first.
+* new: this checkout: the link shared among the school's active plays, two 2 s segments first.
+Both are played by the same players, which start as the platform's player does
+(services/console/static/js/startup.js: once 4 s are buffered; for baseline's 4 s segments that is
+its first segment, as before).
 Each has its own copy of one lesson-like 720p source, transcoded by its own code. Rounds alternate
 which goes first. Between runs the school's active plays are cleared (a quiet school).
 
@@ -48,6 +51,7 @@ from bench._common import RESULTS_DIR, install_cleanup, machine_info  # noqa: E4
 from bench.weaklink.netns import cleanup_stale, measure, shaped_link  # noqa: E402
 
 WORK = REPO_ROOT / "bench" / "work"
+STARTUP_JS = REPO_ROOT / "services" / "console" / "static" / "js" / "startup.js"
 HLS_JS = REPO_ROOT / ".infra" / "browser" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 BASELINE_REF = "571e208"  # main before issue 18.4: whole-link start rung, 4 s segments from the start
 SECRET = "weaklink-bench-secret-key-long-enough-0123456789"
@@ -263,6 +267,7 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
     page_dir.mkdir()
     shutil.copy(Path(__file__).parent / "weaklink" / "player.html", page_dir / "player.html")
     shutil.copy(args.hls_js, page_dir / "hls.min.js")
+    shutil.copy(STARTUP_JS, page_dir / "startup.js")  # the platform player's start rule
     data_dir, url = root / "data", f"sqlite:///{root / 'lb.db'}"
     engine = create_db_engine(url)
     upgrade(engine)

@@ -4,9 +4,11 @@ machine ten Chromium pages spend seconds just loading their page). Per classroom
 HTTP connection, as hls.js:
 
 * `GET /play`, the master, the first listed variant's media playlist (hls.js's default start);
-* segments one after another (following the play route's redirect), playback starting once the
-  first segment is in (start-up), a stall whenever the play position reaches the end of what has
-  arrived; at most 30 s buffered ahead (hls.js's maxBufferLength);
+* segments one after another (following the play route's redirect), playback starting once
+  START_BUFFER_S of media is in (start-up; the platform players' start rule,
+  services/console/static/js/startup.js, which players.py's page uses too), a stall whenever
+  the play position reaches the end of what has arrived; at most 30 s buffered ahead (hls.js's
+  maxBufferLength);
 * after each segment, hls.js-like rate adaptation: the next segment from the highest variant whose
   BANDWIDTH is within 0.7 of the throughput measured so far (EWMA, hls.js's up-switch factor), or
   the lowest. Rungs share segment boundaries, so segment n covers the same time in every rung.
@@ -26,6 +28,7 @@ from urllib.parse import urljoin
 import httpx
 
 MAX_BUFFER_S = 30.0
+START_BUFFER_S = 4.0  # services/console/static/js/startup.js START_BUFFER_S (and its slack)
 UP_FACTOR = 0.7
 EWMA_HALF_LIFE_S = 3.0
 
@@ -78,6 +81,7 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
         buffered_to = 0.0  # media seconds that have arrived
         playing_since, position_at, stalled_since = None, 0.0, None
         stalls, stalled_s, total_bytes, startup, levels_played = 0, 0.0, 0, None, []
+        first_in = None
         index = 0
         while True:
             now = time.monotonic()
@@ -106,7 +110,8 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
                     stalled_s += position - buffered_to
                     position_at, playing_since = buffered_to, arrived
             buffered_to += duration
-            if playing_since is None:
+            first_in = first_in if first_in is not None else arrived - began
+            if playing_since is None and (buffered_to >= START_BUFFER_S - 0.5 or index + 1 >= len(segments)):
                 startup, playing_since, position_at = arrived - began, arrived, 0.0
             rate = size * 8 / max(arrived - fetch_began, 1e-3)
             weight = 0.5 ** ((arrived - fetch_began) / EWMA_HALF_LIFE_S)
@@ -115,7 +120,7 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
             level = fitting[-1] if fitting else ladder[0]
             index += 1
         return {"startup_s": round(startup, 3) if startup is not None else None,
-                "first_buffered_s": round(startup, 3) if startup is not None else None,
+                "first_buffered_s": round(first_in, 3) if first_in is not None else None,
                 "stalls": stalls, "stalled_s": round(stalled_s, 3), "bytes": total_bytes,
                 "listed_first": {"bandwidth": first[0], "height": first[2]},
                 "heights_played": sorted(set(levels_played)), "segments": index}

@@ -4,6 +4,7 @@
 // offered when the master has any. Watched seconds go to POST /resources/{id}/play/progress.
 import { h } from './dom.js';
 import { translator } from './i18n.js';
+import { startWhenBuffered } from './startup.js';
 
 const t = translator({
   zh: { rung: '清晰度', auto: '自动（{now}）', audio: '仅声音', subtitles: '字幕', off: '关闭', playing: '正在播放 {height}',
@@ -28,7 +29,10 @@ export async function mountPlayer(container, { api, resourceId, start, big = fal
   const play = await api.get(`/resources/${resourceId}/play`, start ? { t: start } : undefined);
   const video = h('video', { controls: true, playsinline: true, preload: 'metadata', poster: play.poster_url || undefined,
                              'aria-label': t('player'), class: big ? 'video big' : 'video' });
-  if (autoplay) { video.muted = false; video.autoplay = true; }
+  // With hls.js the lesson starts once the short first segments are in (startup.js), by itself
+  // (autoplay) or when the viewer presses play;
+  // Safari's own HLS decides for itself.
+  if (autoplay) video.muted = false;
   const rung = h('select', { 'aria-label': t('rung'), class: 'rung' });
   const subtitles = h('select', { 'aria-label': t('subtitles'), class: 'subtitles', hidden: true });
   const now = h('span', { class: 'now', 'aria-live': 'polite' });
@@ -99,10 +103,12 @@ export async function mountPlayer(container, { api, resourceId, start, big = fal
     });
     rung.addEventListener('change', () => { hls.currentLevel = Number(rung.value); });
     subtitles.addEventListener('change', () => { hls.subtitleTrack = Number(subtitles.value); hls.subtitleDisplay = subtitles.value !== '-1'; });
+    startWhenBuffered(hls, video, Hls.Events, { autoplay });
     hls.loadSource(play.hls_url);
     hls.attachMedia(video);
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
     state.native = true;  // Safari, iPhone: the browser picks rungs itself
+    video.autoplay = autoplay;
     rung.closest('label').hidden = true;
     video.src = play.hls_url;
     if (start) video.currentTime = Number(start);

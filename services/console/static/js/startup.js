@@ -1,0 +1,62 @@
+// When the platform's players start a lesson: once they hold START_BUFFER_S seconds of it, not on
+// its first segment. The ladder's first segments are short (services/transcoder/ladder.py: two of
+// INIT_SEGMENT_S = 2 s, then 4 s ones) so a classroom on a shared village link fetches little before
+// the first frame; but hls.js, left to the <video>, plays on the first 2 s segment, and with 2 s in
+// hand any next fetch slower than 2 s stalls: a rung switch right after the start (its media
+// playlist first, then the segment), a busy link, the step to 4 s segments (traced:
+// bench/weaklink/start_trace.py; docs/design.md, "A start that fits a shared link"). Holding both
+// short segments (4 s) before playing costs one short segment at the start and leaves a 4 s
+// segment's fetch 4 s of room. Plain ES module, no imports: the console's player (player.js) and the
+// weak-link benchmark's player (bench/weaklink/player.html) both use it.
+export const START_BUFFER_S = 4; // = INIT_SEGMENT_S × INIT_SEGMENTS (tests/transcoder/test_startup_rule.py)
+// The first buffered range may open a few frames late (B-frame delay, audio ahead of video).
+const SLACK_S = 0.5;
+
+function bufferedAhead(video) {
+  const ranges = video.buffered;
+  for (let i = 0; i < ranges.length; i++) {
+    // The range holding the play position, or the first one past it (hls.js skips a start hole).
+    if (ranges.end(i) > video.currentTime) return ranges.end(i) - Math.max(video.currentTime, ranges.start(i));
+  }
+  return 0;
+}
+
+function wholeBuffered(video) {
+  const ranges = video.buffered;
+  return Number.isFinite(video.duration) && ranges.length > 0 && ranges.end(ranges.length - 1) >= video.duration - 0.1;
+}
+
+/**
+ * Starts `video` (fed by `hls`; `events` is Hls.Events) once START_BUFFER_S seconds lie buffered
+ * ahead of the play position, or the whole lesson: by itself with `autoplay`, else when the viewer
+ * asks for play. A play asked for sooner (a teacher pressing play as the page opens) is held: the
+ * video pauses and plays as soon as the buffer is there. Only the first start is held; later
+ * pauses, seeks and plays are the browser's. Returns a function that stops the rule.
+ */
+export function startWhenBuffered(hls, video, events, { autoplay = false, seconds = START_BUFFER_S,
+                                                       play = () => video.play() } = {}) {
+  let wanted = autoplay;
+  let started = false;
+  const ready = () => bufferedAhead(video) >= seconds - SLACK_S || wholeBuffered(video);
+  const stop = () => {
+    started = true;
+    hls.off(events.FRAG_BUFFERED, check);
+    hls.off(events.BUFFER_EOS, check);
+    video.removeEventListener('play', asked);
+  };
+  function check() {
+    if (started || !wanted || !ready()) return;
+    stop();
+    Promise.resolve(play()).catch(() => { /* refused autoplay: the viewer presses play */ });
+  }
+  function asked() {
+    if (started) return;
+    if (ready()) { stop(); return; }
+    wanted = true;
+    video.pause(); // held until the short segments are in (check)
+  }
+  hls.on(events.FRAG_BUFFERED, check);
+  hls.on(events.BUFFER_EOS, check);
+  video.addEventListener('play', asked);
+  return stop;
+}

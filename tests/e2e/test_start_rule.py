@@ -1,0 +1,146 @@
+"""Why hls.js stalled on the ladder's short first segments, and the platform players' start rule
+that stops it (issue 18.4; docs/benchmarks.md, "Weak link").
+
+The ladder (services/transcoder/ladder.py) starts with two 2 s segments, then 4 s ones. hls.js, left
+to the <video>'s autoplay, starts playing on the first segment: with 2 s in hand, a next fetch that
+takes longer than 2 s (a busy shared link, a rung switch that needs its media playlist first)
+stalls. The platform's players (services/console/static/js/startup.js) start once both short
+segments are in, and then a 4 s segment's fetch has 4 s of room.
+
+Here a real ladder from the transcoder's own command plays in hls.js in headless Chromium, from a
+server that answers every segment after SEGMENT_DELAY_S (a slow fetch, the same for every segment,
+so no rate adaptation is involved: one rung): the old start (play on the first segment) stalls,
+the start rule does not.
+"""
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from services.common.hls import master_playlist
+from services.common.media import probe
+from services.transcoder.hls import measure_variant
+from services.transcoder.ladder import INIT_SEGMENT_S, INIT_SEGMENTS, ladder_command, plan_for
+from services.transcoder.ffmpeg_run import run_ffmpeg
+from tests import media
+from tests.e2e.test_playback import CHROMIUM_FLAGS, HLS_JS
+
+STARTUP_JS = Path(__file__).resolve().parents[2] / "services" / "console" / "static" / "js" / "startup.js"
+# Longer than a short first segment holds (2 s), shorter than both hold (4 s).
+SEGMENT_DELAY_S = 3.0
+WATCH_S = 14
+
+# The starts, on one page: `?start=old` plays on the first segment (video.play() at
+# MANIFEST_PARSED, as the benchmark's player did); `?start=rule` autoplays by the platform's
+# startup.js; `?start=press` is a viewer pressing play as soon as the lesson is known (the same
+# video.play() as `old`), with startup.js holding that play.
+PAGE = """<!doctype html>
+<meta charset="utf-8">
+<video id="video" muted playsinline></video>
+<script src="hls.min.js"></script>
+<script type="module">
+  import { startWhenBuffered, START_BUFFER_S } from "./startup.js";
+  const q = new URLSearchParams(location.search);
+  const video = document.getElementById("video");
+  const p = window.player = {playingAt: null, stalls: [], errors: [], startBuffer: START_BUFFER_S,
+                             bufferedAtStart: null};
+  const hls = new Hls();
+  hls.on(Hls.Events.ERROR, (_e, data) => p.errors.push(data.details + (data.fatal ? " (fatal)" : "")));
+  if (q.get("start") !== "rule") hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+  if (q.get("start") !== "old") startWhenBuffered(hls, video, Hls.Events, {autoplay: q.get("start") === "rule"});
+  video.addEventListener("playing", () => {
+    if (p.playingAt === null) {
+      p.playingAt = video.currentTime;
+      const b = video.buffered;
+      p.bufferedAtStart = b.length ? b.end(b.length - 1) - video.currentTime : 0;
+    }
+  });
+  video.addEventListener("waiting", () => {
+    if (p.playingAt !== null && !video.seeking) p.stalls.push(video.currentTime);
+  });
+  hls.loadSource(q.get("src"));
+  hls.attachMedia(video);
+</script>
+"""
+
+
+class _SlowSegments(SimpleHTTPRequestHandler):
+    def log_message(self, *_args):
+        pass
+
+    def do_GET(self):
+        if self.path.split("?", 1)[0].endswith(".ts"):
+            time.sleep(SEGMENT_DELAY_S)
+        super().do_GET()
+
+
+@pytest.fixture(scope="module")
+def served_ladder(tmp_path_factory):
+    """The transcoder's ladder of a 20 s clip, and a master listing its 360p rung alone."""
+    if not HLS_JS.exists() or not shutil.which("chromium"):
+        pytest.skip("browser leg skipped: Chromium or hls.js missing (run infra/browser.sh install)")
+    root = tmp_path_factory.mktemp("start-rule")
+    source = media.lesson_mp4(root / "lesson.mp4", seconds=20, size="640x360")
+    facts = probe(str(source))
+    track = facts.video[0]
+    plan = plan_for(facts, track, keyframe_interval_s=None)  # encoded, never copied: short first segments
+    scratch = root / "scratch"  # ffmpeg runs sandboxed: it writes only under its scratch
+    ladder = scratch / "ladder"
+    ladder.mkdir(parents=True)
+    run_ffmpeg(ladder_command(plan, source=str(source), out_dir=ladder), scratch=scratch, network=False,
+               duration_s=facts.duration_s, time_limit_s=300)
+    rung = ladder / "360p" / "index.m3u8"
+    durations = [float(line.split(":", 1)[1].split(",")[0]) for line in rung.read_text().splitlines()
+                 if line.startswith("#EXTINF:")]
+    assert durations[:INIT_SEGMENTS + 1] == [INIT_SEGMENT_S] * INIT_SEGMENTS + [4.0], durations
+    (ladder / "master.m3u8").write_text(master_playlist([measure_variant(rung, name="360p", uri="360p/index.m3u8")]))
+    (ladder / "index.html").write_text(PAGE)
+    shutil.copy(HLS_JS, ladder / "hls.min.js")
+    shutil.copy(STARTUP_JS, ladder / "startup.js")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_SlowSegments, directory=str(ladder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _play(base: str, start: str) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/index.html?start={start}&src={quote(base + '/master.m3u8', safe='')}")
+            try:
+                page.wait_for_function(f"document.getElementById('video').currentTime >= {WATCH_S}",
+                                       timeout=(WATCH_S + 60) * 1000)
+            finally:
+                state = page.evaluate("window.player")
+        finally:
+            browser.close()
+    assert not [e for e in state["errors"] if "fatal" in e], state
+    return state
+
+
+@pytest.mark.slow  # three real-browser plays of 14 s each
+def test_playing_on_the_first_short_segment_stalls_and_the_start_rule_does_not(served_ladder):
+    old = _play(served_ladder, "old")
+    # The cause: playback began with one 2 s segment in hand, the next took longer to come.
+    assert old["bufferedAtStart"] < INIT_SEGMENT_S + 0.1, old
+    assert old["stalls"], old
+
+    rule = _play(served_ladder, "rule")
+    assert rule["startBuffer"] == INIT_SEGMENT_S * INIT_SEGMENTS
+    assert rule["bufferedAtStart"] >= rule["startBuffer"] - 0.5, rule
+    assert rule["stalls"] == [], rule
+
+    pressed = _play(served_ladder, "press")
+    assert pressed["bufferedAtStart"] >= pressed["startBuffer"] - 0.5, pressed
+    assert pressed["stalls"] == [], pressed
