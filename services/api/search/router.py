@@ -80,8 +80,7 @@ def subject_coverage(request: Request, session: SessionDep, caller: CurrentUser,
                      format: Annotated[Literal["json", "csv"] | None, Query(description="default: by Accept")] = None,
                      ) -> coverage.Coverage | Response:
     report = coverage.coverage(session, actor=caller, subject=subject, stage=stage, edition=edition)
-    wants_csv = format == "csv" if format is not None else "text/csv" in request.headers.get("accept", "")
-    if not wants_csv:
+    if not export.wants_csv(request, format):
         return report
     body = export.coverage_csv(report.points, subject=subject, stage=stage, edition=edition,
                                language=request_language(request))

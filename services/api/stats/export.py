@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from services.api.stats.schemas import DistrictParticipation, Filters, SchoolParticipation
@@ -112,6 +113,13 @@ def coverage_csv(points: Iterable[Any], *, subject: str, stage: str, edition: st
     for point in points:
         writer.writerow(fixed + [value(point) for _, value in _COVERAGE])
     return BOM + out.getvalue()
+
+
+def wants_csv(request: Request, format: str | None) -> bool:
+    """CSV when `format=csv`, or, without `format`, when the client's Accept asks for text/csv."""
+    if format is not None:
+        return format == "csv"
+    return "text/csv" in request.headers.get("accept", "")
 
 
 def csv_response(body: str, *, filename: str) -> Response:

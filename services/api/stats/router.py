@@ -24,12 +24,6 @@ CodeParam = Annotated[str | None, Query(max_length=64)]
 FormatParam = Annotated[Literal["json", "csv"] | None, Query(description="default: by Accept")]
 
 
-def _wants_csv(request: Request, format: str | None) -> bool:
-    if format is not None:
-        return format == "csv"
-    return "text/csv" in request.headers.get("accept", "")
-
-
 @router.get("", response_model=DistrictReport, responses=_CSV)
 def district_participation(request: Request, session: SessionDep, caller: CurrentUser,
                            semester: SemesterParam = None, stage: CodeParam = None, subject: CodeParam = None,
@@ -38,7 +32,7 @@ def district_participation(request: Request, session: SessionDep, caller: Curren
     service.require_district_viewer(caller)
     scope = service.scope(session, semester=semester, stage=stage, subject=subject, now=utcnow())
     district = service.district_participation(session, actor=caller, scope=scope)
-    if _wants_csv(request, format):
+    if export.wants_csv(request, format):
         return export.csv_response(export.district_csv(scope.read(), district, request_language(request)),
                                    filename=f"participation-{scope.semester.code}.csv")
     return DistrictReport(filters=scope.read(), district=district)
@@ -53,7 +47,7 @@ def schools_participation(request: Request, session: SessionDep, caller: Current
     the export for a spreadsheet, and `page`/`size` do not apply to it."""
     service.require_school_viewer(caller)
     scope = service.scope(session, semester=semester, stage=stage, subject=subject, now=utcnow())
-    if _wants_csv(request, format):
+    if export.wants_csv(request, format):
         schools = service.all_schools_participation(session, actor=caller, scope=scope)
         return export.csv_response(export.schools_csv(scope.read(), schools, request_language(request)),
                                    filename=f"participation-schools-{scope.semester.code}.csv")
@@ -68,7 +62,7 @@ def school_participation(request: Request, session: SessionDep, caller: CurrentU
     service.require_school_viewer(caller)
     scope = service.scope(session, semester=semester, stage=stage, subject=subject, now=utcnow())
     school = service.school_participation(session, actor=caller, school_id=school_id, scope=scope)
-    if _wants_csv(request, format):
+    if export.wants_csv(request, format):
         return export.csv_response(export.schools_csv(scope.read(), [school], request_language(request)),
                                    filename=f"participation-school-{scope.semester.code}.csv")
     return SchoolReport(filters=scope.read(), school=school)
