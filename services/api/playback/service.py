@@ -132,8 +132,8 @@ def start_budget(*, link_bps: int, plays: int) -> int:
 
 
 def _open_play(session: Session, *, resource_id: str, user_id: str, school_id: str) -> int:
-    """Counts the view, opens an active play for the school and returns how many of the school's
-    plays are active now, this one included.
+    """Opens an active play for the school and returns how many of the school's plays are active
+    now, this one included (the view itself is counted before, by `count_play`).
 
     One transaction that begins with its write (a GET's session reads concurrently; see
     `services.common.db.write_apart`), then the school's row lock, then the count: so plays
