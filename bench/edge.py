@@ -44,6 +44,7 @@ from bench.weaklink.netns import cleanup_stale, measure, shaped_link  # noqa: E4
 # The weak-link benchmark's helpers (a script beside the bench.weaklink package, loaded by path).
 _spec = importlib.util.spec_from_file_location("weaklink_bench", REPO_ROOT / "bench" / "weaklink.py")
 weaklink = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = weaklink  # registered, as a module's dataclasses need
 _spec.loader.exec_module(weaklink)
 
 GOALS = {"link_bytes_ratio_max": 1.2, "startup_p95_s": 2.0}
@@ -91,37 +92,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, root: Path, source: Path) -> int:
-    from services.api.migrate import upgrade
-    from services.api.orgs.models import School, SchoolKind
+    from services.api.orgs.models import School
     from services.api.playback.models import ActivePlay
     from services.api.resources.models import Resource, ResourceStatus
-    from services.api.taxonomy import service as taxonomy
-    from services.common.db import create_db_engine
-    from tests.factories import Factory
 
     os.chmod(root, 0o755)  # Chromium and nginx's workers in the namespace read under it
     page_dir = root / "page"
     page_dir.mkdir()
     shutil.copy(PLAYERS.parent / "player.html", page_dir / "player.html")
     shutil.copy(args.hls_js, page_dir / "hls.min.js")
-    data_dir, url = root / "data", f"sqlite:///{root / 'lb.db'}"
-    engine = create_db_engine(url)
-    upgrade(engine)
-    with Session(engine) as session:
-        taxonomy.import_document(session, taxonomy.seed_document(), actor_id=None, district_id=None)
-        factory = Factory(session=session, secret=weaklink.SECRET)
-        school = factory.school(kind=SchoolKind.rural, bandwidth_kbps=args.rate_kbit, name="石桥村小学")
-        uploader = factory.user(school=school)
-        teachers = [factory.user(school=school) for _ in range(args.classrooms)]
-        session.commit()
-        school_id = school.id
-        headers = factory.headers(uploader, ttl_s=4 * 3600)
-        tokens = [factory.headers(t, ttl_s=4 * 3600)["Authorization"].split(" ", 1)[1] for t in teachers]
+    district = weaklink.rural_district(root, rate_kbit=args.rate_kbit, classrooms=args.classrooms)
+    url, engine, data_dir, school_id = district.url, district.engine, district.data_dir, district.school_id
+    headers, tokens, env = district.headers, district.tokens, district.env
     (root / "tokens-10.json").write_text(json.dumps(tokens))
     (root / "tokens-1.json").write_text(json.dumps(tokens[:1]))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LB_")}, "LB_ENV": "test",
-           "LB_DATABASE_URL": url, "LB_DATA_DIR": str(data_dir), "LB_SECRET_KEY": weaklink.SECRET,
-           "LB_LOG_LEVEL": "WARNING", "LB_MEDIA_POLL_S": "0.5", "LB_SEARCH_RELAY_S": "0"}
     results: dict = {"benchmark": "edge", "goals": GOALS, "machine": machine_info(),
                      "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                      "source": {"file": source.name, "seconds": args.lesson_s}, "runs": {}}

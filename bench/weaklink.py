@@ -38,13 +38,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import delete, select, update  # noqa: E402
+from sqlalchemy import Engine, delete, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench._common import RESULTS_DIR, install_cleanup, machine_info  # noqa: E402
@@ -252,14 +253,50 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, Path(scratch), source)
 
 
-def run(args: argparse.Namespace, root: Path, source: Path) -> int:
+
+@dataclass(frozen=True)
+class RuralDistrict:
+    url: str                  # the database
+    engine: Engine
+    data_dir: Path
+    school_id: str
+    headers: dict[str, str]   # the uploading teacher's
+    tokens: list[str]         # one bearer token per classroom
+    env: dict[str, str]       # the API's environment on embedded defaults
+
+
+def rural_district(root: Path, *, rate_kbit: int, classrooms: int) -> RuralDistrict:
+    """A fresh embedded-defaults database under `root` with one rural school on a `rate_kbit`
+    link, an uploading teacher and one teacher per classroom (edge.py runs in the same)."""
     from services.api.migrate import upgrade
     from services.api.orgs.models import SchoolKind
-    from services.api.playback.models import ActivePlay
-    from services.api.resources.models import Resource, ResourceStatus
     from services.api.taxonomy import service as taxonomy
     from services.common.db import create_db_engine
     from tests.factories import Factory
+
+    data_dir, url = root / "data", f"sqlite:///{root / 'lb.db'}"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        taxonomy.import_document(session, taxonomy.seed_document(), actor_id=None, district_id=None)
+        factory = Factory(session=session, secret=SECRET)
+        school = factory.school(kind=SchoolKind.rural, bandwidth_kbps=rate_kbit, name="石桥村小学")
+        uploader = factory.user(school=school)
+        teachers = [factory.user(school=school) for _ in range(classrooms)]
+        session.commit()
+        school_id = school.id
+        headers = factory.headers(uploader, ttl_s=4 * 3600)
+        tokens = [factory.headers(t, ttl_s=4 * 3600)["Authorization"].split(" ", 1)[1] for t in teachers]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LB_")}, "LB_ENV": "test",
+           "LB_DATABASE_URL": url, "LB_DATA_DIR": str(data_dir), "LB_SECRET_KEY": SECRET, "LB_LOG_LEVEL": "WARNING",
+           "LB_MEDIA_POLL_S": "0.5", "LB_SEARCH_RELAY_S": "0"}
+    return RuralDistrict(url=url, engine=engine, data_dir=data_dir, school_id=school_id, headers=headers,
+                         tokens=tokens, env=env)
+
+
+def run(args: argparse.Namespace, root: Path, source: Path) -> int:
+    from services.api.playback.models import ActivePlay
+    from services.api.resources.models import Resource, ResourceStatus
 
     os.chmod(root, 0o755)  # Chromium in the namespace reads the page directory
     trees = {"baseline": export_tree(args.baseline_ref, root / "baseline-tree"), "new": REPO_ROOT}
@@ -268,23 +305,10 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
     shutil.copy(Path(__file__).parent / "weaklink" / "player.html", page_dir / "player.html")
     shutil.copy(args.hls_js, page_dir / "hls.min.js")
     shutil.copy(STARTUP_JS, page_dir / "startup.js")  # the platform player's start rule
-    data_dir, url = root / "data", f"sqlite:///{root / 'lb.db'}"
-    engine = create_db_engine(url)
-    upgrade(engine)
-    with Session(engine) as session:
-        taxonomy.import_document(session, taxonomy.seed_document(), actor_id=None, district_id=None)
-        factory = Factory(session=session, secret=SECRET)
-        school = factory.school(kind=SchoolKind.rural, bandwidth_kbps=args.rate_kbit, name="石桥村小学")
-        uploader = factory.user(school=school)
-        teachers = [factory.user(school=school) for _ in range(args.classrooms)]
-        session.commit()
-        school_id = school.id
-        headers = factory.headers(uploader, ttl_s=4 * 3600)
-        tokens = [factory.headers(t, ttl_s=4 * 3600)["Authorization"].split(" ", 1)[1] for t in teachers]
+    district = rural_district(root, rate_kbit=args.rate_kbit, classrooms=args.classrooms)
+    url, engine, data_dir, school_id = district.url, district.engine, district.data_dir, district.school_id
+    headers, tokens, env = district.headers, district.tokens, district.env
     (root / "tokens.json").write_text(json.dumps(tokens))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LB_")}, "LB_ENV": "test",
-           "LB_DATABASE_URL": url, "LB_DATA_DIR": str(data_dir), "LB_SECRET_KEY": SECRET, "LB_LOG_LEVEL": "WARNING",
-           "LB_MEDIA_POLL_S": "0.5", "LB_SEARCH_RELAY_S": "0"}
     results: dict = {"benchmark": "weaklink", "goals": GOALS, "machine": machine_info(),
                      "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                      "source": {"file": source.name, "seconds": args.lesson_s}, "runs": []}
