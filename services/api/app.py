@@ -43,6 +43,7 @@ from services.console.app import console_app
 from services.common.db import create_db_engine, create_sessionmaker, writer_session
 from services.common.db import utcnow
 from services.common.edge import install_edge
+from services.common.gc_tuning import freeze_startup_objects
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -159,5 +160,7 @@ def create_app(settings: Settings, *, search_http: httpx.Client | None = None) -
 
 
 def create_app_from_env() -> FastAPI:
-    """Entry point for `uvicorn --factory`."""
-    return create_app(Settings.from_env())
+    """Entry point for `uvicorn --factory`: one app for the life of the process."""
+    app = create_app(Settings.from_env())
+    freeze_startup_objects()
+    return app

@@ -18,6 +18,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from services.common.edge import install_edge
+from services.common.gc_tuning import freeze_startup_objects
 from services.common.http import install_request_context, operations_router
 from services.common.logging import configure_logging
 from services.common.problems import install_problem_handlers
@@ -148,5 +149,8 @@ def create_app(settings: Settings, *, backend: SearchBackend | None = None) -> F
 
 
 def create_app_from_env() -> FastAPI:
-    return create_app(Settings.from_env())
+    """Entry point for `uvicorn --factory`: one app for the life of the process."""
+    app = create_app(Settings.from_env())
+    freeze_startup_objects()
+    return app
 
