@@ -8,7 +8,8 @@ start-up of the ten.
 The link is the weak-link harness's (bench/weaklink/netns.py): 4 Mbit/s each way, 80 ms round
 trip, 1 % loss. The centre (this host) runs the API on embedded defaults (SQLite, local disk); the
 school (the namespace) runs a private nginx edge (infra/edge.sh) and the classrooms: hls.js in
-headless Chromium (bench/weaklink/players.py). Runs, each on a cold edge cache:
+headless Chromium (bench/weaklink/players.py; each classroom's player page is up before the
+start, as an open console is). Runs, each on a cold edge cache:
 * direct-1:  one classroom, the school without an edge: the reference bytes;
 * edge-1:    one classroom through the edge;
 * edge-10:   ten classrooms starting together through the edge;
@@ -97,10 +98,7 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
     from services.api.resources.models import Resource, ResourceStatus
 
     os.chmod(root, 0o755)  # Chromium and nginx's workers in the namespace read under it
-    page_dir = root / "page"
-    page_dir.mkdir()
-    shutil.copy(PLAYERS.parent / "player.html", page_dir / "player.html")
-    shutil.copy(args.hls_js, page_dir / "hls.min.js")
+    page_dir = weaklink.player_page(root / "page", args.hls_js)
     district = weaklink.rural_district(root, rate_kbit=args.rate_kbit, classrooms=args.classrooms)
     url, engine, data_dir, school_id = district.url, district.engine, district.data_dir, district.school_id
     headers, tokens, env = district.headers, district.tokens, district.env

@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-control", dest="control", action="store_false",
                         help="skip the control runs over an unshaped link (1 Gbit/s, no delay, no loss)")
     parser.add_argument("--hls-js", type=Path, default=HLS_JS, help="hls.min.js (infra/browser.sh installs it)")
+    parser.add_argument("--page", choices=["open", "load"], default="open",
+                        help="hls.js classrooms: the player page up before the start (open: a classroom's console "
+                             "already open) or loaded after /play (load: start-up includes making the page)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("needs root (network namespaces, tc, iptables)")
@@ -294,17 +297,23 @@ def rural_district(root: Path, *, rate_kbit: int, classrooms: int) -> RuralDistr
                          tokens=tokens, env=env)
 
 
+def player_page(page_dir: Path, hls_js: Path) -> Path:
+    """The classroom player's page (players.py serves it on the school's side): player.html, hls.js
+    and the platform player's start rule (startup.js), which player.html imports."""
+    page_dir.mkdir()
+    shutil.copy(Path(__file__).parent / "weaklink" / "player.html", page_dir / "player.html")
+    shutil.copy(hls_js, page_dir / "hls.min.js")
+    shutil.copy(STARTUP_JS, page_dir / "startup.js")
+    return page_dir
+
+
 def run(args: argparse.Namespace, root: Path, source: Path) -> int:
     from services.api.playback.models import ActivePlay
     from services.api.resources.models import Resource, ResourceStatus
 
     os.chmod(root, 0o755)  # Chromium in the namespace reads the page directory
     trees = {"baseline": export_tree(args.baseline_ref, root / "baseline-tree"), "new": REPO_ROOT}
-    page_dir = root / "page"
-    page_dir.mkdir()
-    shutil.copy(Path(__file__).parent / "weaklink" / "player.html", page_dir / "player.html")
-    shutil.copy(args.hls_js, page_dir / "hls.min.js")
-    shutil.copy(STARTUP_JS, page_dir / "startup.js")  # the platform player's start rule
+    page_dir = player_page(root / "page", args.hls_js)
     district = rural_district(root, rate_kbit=args.rate_kbit, classrooms=args.classrooms)
     url, engine, data_dir, school_id = district.url, district.engine, district.data_dir, district.school_id
     headers, tokens, env = district.headers, district.tokens, district.env
@@ -347,7 +356,8 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                 done = on.run([sys.executable, str(Path(__file__).parent / "weaklink" / script),
                                "--api", apis[name].url, "--resource", lessons[name],
                                "--tokens", str(root / "tokens.json"), "--page-dir", str(page_dir),
-                               "--watch-s", str(args.watch_s)],
+                               "--watch-s", str(args.watch_s),
+                               *(["--page", args.page] if player == "hlsjs" else [])],
                               capture_output=True, text=True, cwd=REPO_ROOT,
                               env={**env, "PYTHONPATH": str(REPO_ROOT)}, timeout=600)
                 after = on.counters()

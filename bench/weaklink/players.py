@@ -5,6 +5,12 @@ and cache, as separate machines would be) in one headless Chromium; each asks th
 `--watch-s` seconds. Start-up is from the /play request to the video's first `playing` event.
 Prints one JSON document on stdout.
 
+`--page open` (the default): each classroom's player page is up, hls.js loaded, before the start,
+as a classroom's console is open when the teacher starts a lesson; at the start it asks for the
+play and hands the master to the page. `--page load`: the page is loaded after the /play answer,
+so start-up includes making the page (on this machine: ten pages on two shared cores, 1.3–2.4 s
+by themselves, which a classroom's own computer would not share).
+
     python players.py --api http://10.213.0.1:PORT --resource ID --tokens tokens.json --watch-s 30
 """
 from __future__ import annotations
@@ -42,12 +48,18 @@ def serve_page(directory: Path) -> tuple[ThreadingHTTPServer, str]:
 
 
 async def classroom(browser, page_url: str, *, api: str, resource: str, token: str, watch_s: float,
-                    start: asyncio.Event) -> dict:
+                    start: asyncio.Event, ready: asyncio.Queue, page_mode: str) -> dict:
     context = await browser.new_context()
     page = await context.new_page()
     result: dict = {}
+    signalled = False
     try:
         async with httpx.AsyncClient(timeout=60) as http:
+            if page_mode == "open":
+                await page.goto(page_url)
+                await page.wait_for_function("typeof window.startLesson === 'function'", timeout=90_000)
+            signalled = True
+            await ready.put(True)
             await start.wait()
             began = time.time()
             played = await http.get(f"{api}/api/v1/resources/{resource}/play",
@@ -56,7 +68,10 @@ async def classroom(browser, page_url: str, *, api: str, resource: str, token: s
             body = played.json()
             result["play_ms"] = round((time.time() - began) * 1000)
             result["listed_first"] = body["renditions"][0]
-            await page.goto(f"{page_url}?src={quote(body['hls_url'], safe='')}")
+            if page_mode == "open":
+                await page.evaluate("source => window.startLesson(source)", body["hls_url"])
+            else:
+                await page.goto(f"{page_url}?src={quote(body['hls_url'], safe='')}")
             await page.wait_for_function("window.player.playingAt !== null || window.player.fatal !== null",
                                          timeout=90_000)
             await page.wait_for_function(
@@ -73,7 +88,7 @@ async def classroom(browser, page_url: str, *, api: str, resource: str, token: s
             "startup_s": since(state["playingAt"]),
             # Where the time went: the page up, the master parsed, the first fragment in the
             # media buffer (what the link decides), the first frame decoded, ready to play.
-            "page_s": since(state["pageAt"]), "manifest_s": since(state["manifestAt"]),
+            "page_mode": page_mode, "page_s": since(state["pageAt"]), "manifest_s": since(state["manifestAt"]),
             "first_buffered_s": since(state["bufferedAt"]), "loadeddata_s": since(state["loadeddataAt"]),
             "canplay_s": since(state["canplayAt"]),
             "stalls": len(stalls), "stalled_s": round(sum(stalls), 3),
@@ -85,6 +100,8 @@ async def classroom(browser, page_url: str, *, api: str, resource: str, token: s
             "played_s": round(state["currentTime"], 2), "errors": state["errors"][:10], "fatal": state["fatal"],
         })
     except Exception as error:  # noqa: BLE001 - a classroom that failed is a result, not a crash
+        if not signalled:
+            await ready.put(False)  # the others start without it
         result["error"] = repr(error)[:500]
         try:
             result["state"] = await page.evaluate("window.player")
@@ -104,11 +121,14 @@ async def main_async(args: argparse.Namespace) -> dict:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
             try:
-                start = asyncio.Event()
+                start, ready = asyncio.Event(), asyncio.Queue()
                 tasks = [asyncio.create_task(classroom(browser, page_url, api=args.api, resource=args.resource,
-                                                       token=token, watch_s=args.watch_s, start=start))
+                                                       token=token, watch_s=args.watch_s, start=start, ready=ready,
+                                                       page_mode=args.page))
                          for token in tokens]
-                await asyncio.sleep(1.0)  # every context and page made before anyone starts
+                for _ in tasks:  # every context and page made (and, with --page open, up) before anyone starts
+                    await ready.get()
+                await asyncio.sleep(1.0)  # let the machine settle from making them
                 start.set()
                 return {"classrooms": await asyncio.gather(*tasks)}
             finally:
@@ -124,6 +144,8 @@ def main() -> None:
     parser.add_argument("--tokens", required=True, help="a JSON list of bearer tokens, one per classroom")
     parser.add_argument("--page-dir", required=True, help="a directory with player.html and hls.min.js")
     parser.add_argument("--watch-s", type=float, default=30.0)
+    parser.add_argument("--page", choices=["open", "load"], default="open",
+                        help="the player page up before the start (open), or loaded after /play (load)")
     args = parser.parse_args()
     json.dump(asyncio.run(main_async(args)), sys.stdout)
 

@@ -4,7 +4,7 @@
 // offered when the master has any. Watched seconds go to POST /resources/{id}/play/progress.
 import { h } from './dom.js';
 import { translator } from './i18n.js';
-import { startWhenBuffered } from './startup.js';
+import { loadFromListedRung, startWhenBuffered } from './startup.js';
 
 const t = translator({
   zh: { rung: '清晰度', auto: '自动（{now}）', audio: '仅声音', subtitles: '字幕', off: '关闭', playing: '正在播放 {height}',
@@ -70,15 +70,13 @@ export async function mountPlayer(container, { api, resourceId, start, big = fal
   const { default: Hls } = await import('../vendor/hls.js/hls.min.mjs');
   if (Hls.isSupported()) {
     hls = new Hls({ autoStartLoad: false, startPosition: start ? Number(start) : -1, enableWorker: true });
+    loadFromListedRung(hls, Hls.Events, { startPosition: start ? Number(start) : -1 });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
-      // The first rung the master lists is the one the API chose for this school's link.
-      hls.startLevel = hls.firstLevel;
       state.levels = hls.levels.map((l) => [l.height || 0, l.bitrate]);
       state.firstLevel = hls.firstLevel;
       state.startLevel = hls.firstLevel;
       rung.replaceChildren(h('option', { value: '-1' }, t('auto', { now: rungName(hls.levels[hls.firstLevel]) })),
         ...hls.levels.map((level, i) => h('option', { value: String(i) }, `${rungName(level)} · ${Math.round(level.bitrate / 1000)} kbit/s`)));
-      hls.startLoad(start ? Number(start) : -1);
     });
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
       state.currentLevel = data.level;

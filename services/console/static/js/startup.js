@@ -60,3 +60,17 @@ export function startWhenBuffered(hls, video, events, { autoplay = false, second
   video.addEventListener('play', asked);
   return stop;
 }
+
+/**
+ * Loads `hls` (made with `autoStartLoad: false`) from the rung its master lists first: the one the
+ * API chose for the school's link and its plays active now (services/api/playback/service.py,
+ * start_budget). hls.js left to itself starts where its own guess points (500 kbit/s, raised to
+ * the first rung's bitrate only when that is higher), so it ignores a lower first rung: ten
+ * classrooms told to start at 360p started at 480p (docs/benchmarks.md, "Weak link").
+ */
+export function loadFromListedRung(hls, events, { startPosition = -1 } = {}) {
+  hls.on(events.MANIFEST_PARSED, () => {
+    hls.startLevel = hls.firstLevel;
+    hls.startLoad(startPosition);
+  });
+}
