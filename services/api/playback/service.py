@@ -39,6 +39,14 @@ PLAY_TTL_S = 4 * 3600  # a lesson with pauses; a player asks again once it expir
 # A variant fits a school's link when its peak needs at most this share of it: the link is
 # shared, and a player that starts too high stalls before it adapts down.
 LINK_SHARE = 0.8
+# The platform's players start once START_BUFFER_S seconds of a lesson are buffered (the console's
+# startup.js; the ladder's two short first segments: tests/transcoder/test_startup_rule.py). The
+# first variant listed must bring those seconds within START_FETCH_S at the play's share of the
+# link, so a classroom plays about 3 s after asking, round trips included. A variant that merely
+# streams in real time at that share (the rule before) could take 3.2 s for those 4 s alone
+# (docs/design.md, "A start that fits a shared link"). The players' ABR climbs from there.
+START_BUFFER_S = 4
+START_FETCH_S = 2
 # ...and that link is divided among the school's plays active now: one opened within the last
 # ACTIVE_PLAY_S (a player asks for its master and first segments at once), or whose player
 # reported progress within it (players report at least every 30 s). docs/design.md, "A start
@@ -72,10 +80,15 @@ def play(session: Session, *, actor: Principal, resource_id: str, max_height: in
                       school_id=school.id if school else "",
                       version=rendition_version(asset_id=asset.id, rendition=rendition),
                       start_ms=round(start_s * 1000) if start_s else 0)
-    # No version bump: a view is not a change search must be told of at once. Apart, as this is
-    # a GET; with a closed semester's stored figures (stats/snapshots.py). Commits.
+    # The play's writes, in one transaction that begins with its first write (a GET's session
+    # reads concurrently: services.common.db.write_apart): the view, counted with a closed
+    # semester's stored figures (stats/snapshots.py; no version bump: a view is not a change
+    # search must be told of at once), then the school's active plays. One transaction, not two:
+    # on SQLite ten classrooms starting together queue for the write lock once each.
+    session.commit()  # what was read
     participation_snapshots.count_play(session, resource_id=resource.id)
     plays = _open_play(session, resource_id=resource.id, user_id=actor.user_id, school_id=grant.school_id)
+    session.commit()
     budget = start_budget(link_bps=link_bps, plays=plays)
     variants = listed_variants(rendition.tracks[track], replace(grant, start_bps=budget))
     poster, download = rendition.poster, rendition.tracks[track].download
@@ -126,26 +139,26 @@ def rendition_version(*, asset_id: str, rendition: HlsOutput) -> str:
 
 
 def start_budget(*, link_bps: int, plays: int) -> int:
-    """What the first variant of one play must fit: the school's link budget shared equally by
-    its active plays (0: no limit)."""
-    return link_bps // max(1, plays)
+    """The peak bandwidth the first variant of one play may have (0: no limit): the school's link
+    budget shared equally by its active plays, scaled so START_BUFFER_S seconds of the variant
+    arrive within START_FETCH_S."""
+    return link_bps * START_FETCH_S // (START_BUFFER_S * max(1, plays))
 
 
 def _open_play(session: Session, *, resource_id: str, user_id: str, school_id: str) -> int:
     """Opens an active play for the school and returns how many of the school's plays are active
-    now, this one included (the view itself is counted before, by `count_play`).
+    now, this one included, in the caller's writing transaction (`play`: the view is counted in
+    it first, by `count_play`), which the caller commits.
 
-    One transaction that begins with its write (a GET's session reads concurrently; see
-    `services.common.db.write_apart`), then the school's row lock, then the count: so plays
-    starting at the same instant are counted one after the other and each sees every play opened
-    before it. (PostgreSQL: the count runs after the lock is granted, so it sees what the holder
-    committed; FOR NO KEY UPDATE, as the insert's foreign key holds FOR KEY SHARE on the school.
-    SQLite: the first write takes the database's write lock for the whole transaction.) A player
+    The new row, then the school's row lock, then the count: so plays starting at the same
+    instant are counted one after the other and each sees every play opened before it.
+    (PostgreSQL: the count runs after the lock is granted, so it sees what the holder committed;
+    FOR NO KEY UPDATE, as the insert's foreign key holds FOR KEY SHARE on the school. SQLite: the
+    transaction's first write took the database's write lock for all of it.) A player
     asking for its master moments later counts again (`active_plays`), and then also sees the
     plays opened after its own."""
     if not school_id:
         return 1
-    session.commit()  # what was read
     now = utcnow()
     session.execute(insert(ActivePlay).values(id=new_id(), school_id=school_id, user_id=user_id,
                                               resource_id=resource_id, seen_at=now))
@@ -153,9 +166,7 @@ def _open_play(session: Session, *, resource_id: str, user_id: str, school_id: s
     horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
     session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id, ActivePlay.seen_at < horizon)
                     .execution_options(synchronize_session=False))
-    plays = _count_active(session.connection(), school_id=school_id, now=now)
-    session.commit()
-    return plays
+    return _count_active(session.connection(), school_id=school_id, now=now)
 
 
 def active_plays(connection: Connection, *, school_id: str) -> int:

@@ -21,7 +21,7 @@ of the day the semester ended:
   district. The next ask recounts only those schools. A teacher moving to another school
   changes nothing stored: a resource counts for the school it was published at (its
   `school_id`), and `teachers` is read live by the school one belongs to now.
-- **Plays** are counted into the stored figures in the play's own transaction (`count_play`):
+- **Plays** are counted into the stored figures in the play's transaction (`count_play`):
   plays are counted to date, and the oldest lessons are played the most.
 
 Concurrency: a fill and every change to a semester's stored figures serialise on a lock per
@@ -206,11 +206,11 @@ def _district_keys(session: Session, district_id: str) -> set[str]:
 # --- keeping them true -----------------------------------------------------------------------
 
 def count_play(session: Session, *, resource_id: str) -> None:
-    """Counts a play of a resource: its `view_count`, and a closed semester's stored figures,
-    in one transaction of its own that begins with the write (a play is a GET: commits what the
-    session has read first, as `write_apart`). The row lock the first UPDATE takes makes the
-    view count read back this play's own: exactly one play sees 1, the first."""
-    session.commit()
+    """Counts a play of a resource: its `view_count`, and a closed semester's stored figures, in
+    the caller's transaction, which must begin with this write (a play is a GET: the caller
+    commits what its session has read first, as `write_apart`) and which the caller commits. The
+    row lock the first UPDATE takes makes the view count read back this play's own: exactly one
+    play sees 1, the first."""
     session.execute(update(Resource).where(Resource.id == resource_id)
                     .values(view_count=Resource.view_count + 1).execution_options(synchronize_session=False))
     row = session.execute(select(Resource.district_id, Resource.school_id, Resource.status, Resource.published_at,
@@ -228,7 +228,6 @@ def count_play(session: Session, *, resource_id: str) -> None:
                 .values(plays=Snapshot.plays + 1,
                         resources_played=Snapshot.resources_played + (1 if row.view_count == 1 else 0))
                 .execution_options(synchronize_session=False))
-    session.commit()
 
 
 def install() -> None:

@@ -189,6 +189,7 @@ def test_plays_are_counted_into_the_stored_figures(client, factory, closed):
     assert_stored_equals_live(client, factory, closed)
     for name in ("math_unplayed", "math_unplayed", "staff", "taken_down", "fall"):
         snapshots.count_play(factory.session, resource_id=closed[name].id)
+        factory.commit()  # count_play writes in the caller's transaction; /play commits each
     factory.session.expire_all()
     assert factory.session.get(Resource, closed["math_unplayed"].id).view_count == 2
     assert_stored_equals_live(client, factory, closed)
