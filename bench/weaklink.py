@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-ref", default=BASELINE_REF)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "weaklink.json")
     parser.add_argument("--players", type=lambda text: text.split(","), default=["hlsjs", "model"],
-                        help="hlsjs (Chromium, players.py), model (model_player.py), or both: hlsjs,model")
+                        help="hlsjs (Chromium, players.py), model (model_player.py), mixed (hls.js in "
+                             "--mixed-browsers classrooms, the model in the rest), or a list: hlsjs,model,mixed")
+    parser.add_argument("--mixed-browsers", type=int, default=2, help="hls.js classrooms in a mixed run (2)")
     parser.add_argument("--no-control", dest="control", action="store_false",
                         help="skip the control runs over an unshaped link (1 Gbit/s, no delay, no loss)")
     parser.add_argument("--hls-js", type=Path, default=HLS_JS, help="hls.min.js (infra/browser.sh installs it)")
@@ -347,28 +349,56 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                 session.execute(update(Resource).where(Resource.id.in_(list(lessons.values())))
                                 .values(status=ResourceStatus.published))
                 session.commit()
+            def launch(on, name: str, script: str, tokens_file: Path, *extra: str):
+                return on.popen([sys.executable, str(Path(__file__).parent / "weaklink" / script),
+                                 "--api", apis[name].url, "--resource", lessons[name], "--tokens", str(tokens_file),
+                                 "--page-dir", str(page_dir), "--watch-s", str(args.watch_s), *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                                env={**env, "PYTHONPATH": str(REPO_ROOT)})
+
+            def collect(process, what: str) -> dict:
+                try:
+                    out, err = process.communicate(timeout=600)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    raise
+                if process.returncode != 0:
+                    raise RuntimeError(f"{what} failed: {err[-3000:]}")
+                return json.loads(out)
+
             def players(on, name: str, round_index: int, link_name: str, player: str) -> None:
                 with Session(engine) as session:  # a quiet school before each run
                     session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id))
                     session.commit()
                 before = on.counters()
-                script = "players.py" if player == "hlsjs" else "model_player.py"
-                done = on.run([sys.executable, str(Path(__file__).parent / "weaklink" / script),
-                               "--api", apis[name].url, "--resource", lessons[name],
-                               "--tokens", str(root / "tokens.json"), "--page-dir", str(page_dir),
-                               "--watch-s", str(args.watch_s),
-                               *(["--page", args.page] if player == "hlsjs" else [])],
-                              capture_output=True, text=True, cwd=REPO_ROOT,
-                              env={**env, "PYTHONPATH": str(REPO_ROOT)}, timeout=600)
+                others, late_s = [], None
+                if player == "mixed":
+                    # hls.js in --mixed-browsers classrooms, the model player in the others, all
+                    # starting at one instant: ten classrooms' load on the link, and a real
+                    # browser's start without ten browsers' CPU on this machine's two cores.
+                    browsers = args.mixed_browsers
+                    (root / "tokens-hlsjs.json").write_text(json.dumps(tokens[:browsers]))
+                    (root / "tokens-model.json").write_text(json.dumps(tokens[browsers:]))
+                    start_at = f"{time.time() + 20:.3f}"  # the browser's pages are up well before
+                    browser = launch(on, name, "players.py", root / "tokens-hlsjs.json", "--page", "open",
+                                     "--start-at", start_at)
+                    model = launch(on, name, "model_player.py", root / "tokens-model.json", "--start-at", start_at)
+                    played = collect(browser, f"players ({name})")
+                    classrooms, late_s = played["classrooms"], played.get("late_s")
+                    others = collect(model, f"model players ({name})")["classrooms"]
+                else:
+                    script = "players.py" if player == "hlsjs" else "model_player.py"
+                    extra = ["--page", args.page] if player == "hlsjs" else []
+                    classrooms = collect(launch(on, name, script, root / "tokens.json", *extra),
+                                         f"{player} ({name})")["classrooms"]
                 after = on.counters()
-                if done.returncode != 0:
-                    raise RuntimeError(f"players ({name}) failed: {done.stderr[-3000:]}")
-                classrooms = json.loads(done.stdout)["classrooms"]
                 summary = summarise(classrooms, after["down_bytes"] - before["down_bytes"])
                 results["runs"].append({"round": round_index, "variant": name, "link": link_name, "player": player,
                                         "load_average": os.getloadavg(), "summary": summary,
                                         "up_bytes": after["up_bytes"] - before["up_bytes"],
-                                        "classrooms": classrooms})
+                                        "classrooms": classrooms,
+                                        **({"other_classrooms": others, "others_summary": summarise(others, 0),
+                                            "browser_late_s": late_s} if player == "mixed" else {})})
                 print(f"round {round_index} {name} {link_name} {player}: {json.dumps(summary)}", flush=True)
 
             for round_index in range(args.rounds):

@@ -79,7 +79,7 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
 
         level, estimate = first, None
         buffered_to = 0.0  # media seconds that have arrived
-        playing_since, position_at, stalled_since = None, 0.0, None
+        playing_since, position_at = None, 0.0
         stalls, stalled_s, total_bytes, startup, levels_played = 0, 0.0, 0, None, []
         first_in = None
         index = 0
@@ -131,7 +131,9 @@ async def main_async(args: argparse.Namespace) -> dict:
     start = asyncio.Event()
     tasks = [asyncio.create_task(classroom(api=args.api, resource=args.resource, token=token, watch_s=args.watch_s,
                                            start=start)) for token in tokens]
-    await asyncio.sleep(0.5)
+    # With --start-at (a mixed run: players.py starts its classrooms at the same instant), then;
+    # else once every classroom's task is made.
+    await asyncio.sleep(max(0.5, args.start_at - time.time()) if args.start_at else 0.5)
     start.set()
     done = await asyncio.gather(*tasks, return_exceptions=True)
     return {"classrooms": [d if isinstance(d, dict) else {"error": repr(d)[:500]} for d in done]}
@@ -144,6 +146,7 @@ def main() -> None:
     parser.add_argument("--tokens", required=True)
     parser.add_argument("--page-dir", default=None, help="ignored (players.py's)")
     parser.add_argument("--watch-s", type=float, default=20.0)
+    parser.add_argument("--start-at", type=float, default=None, help="start every classroom at this time.time()")
     args = parser.parse_args()
     json.dump(asyncio.run(main_async(args)), sys.stdout)
 

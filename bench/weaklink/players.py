@@ -128,9 +128,12 @@ async def main_async(args: argparse.Namespace) -> dict:
                          for token in tokens]
                 for _ in tasks:  # every context and page made (and, with --page open, up) before anyone starts
                     await ready.get()
-                await asyncio.sleep(1.0)  # let the machine settle from making them
+                # Let the machine settle from making them; with --start-at (a mixed run, the
+                # model classrooms of model_player.py starting at the same instant), until then.
+                late_s = time.time() - args.start_at if args.start_at else None
+                await asyncio.sleep(max(1.0, -late_s) if late_s is not None else 1.0)
                 start.set()
-                return {"classrooms": await asyncio.gather(*tasks)}
+                return {"classrooms": await asyncio.gather(*tasks), "late_s": late_s}
             finally:
                 await browser.close()
     finally:
@@ -144,6 +147,8 @@ def main() -> None:
     parser.add_argument("--tokens", required=True, help="a JSON list of bearer tokens, one per classroom")
     parser.add_argument("--page-dir", required=True, help="a directory with player.html and hls.min.js")
     parser.add_argument("--watch-s", type=float, default=30.0)
+    parser.add_argument("--start-at", type=float, default=None,
+                        help="start every classroom at this time.time() (if the pages are up by then)")
     parser.add_argument("--page", choices=["open", "load"], default="open",
                         help="the player page up before the start (open), or loaded after /play (load)")
     args = parser.parse_args()
