@@ -309,6 +309,50 @@ def player_page(page_dir: Path, hls_js: Path) -> Path:
     return page_dir
 
 
+def start_classrooms(link, player: str, *, api: str, resource: str, tokens: list[str], root: Path, page_dir: Path,
+                     watch_s: float, env: dict[str, str], page: str = "open", browsers: int = 2) -> dict:
+    """Starts every classroom of `tokens` on `resource` at once, inside the school's namespace
+    (`link`), and returns their results: `classrooms` (the measured ones), and for a mixed run
+    `other_classrooms`, `others_summary` and `browser_late_s` (edge.py runs the same).
+
+    * `hlsjs`: hls.js in headless Chromium (weaklink/players.py), `page` open or load;
+    * `model`: the light player (weaklink/model_player.py);
+    * `mixed`: hls.js in `browsers` classrooms (measured), the model player in the others, all
+      starting at one instant: ten classrooms' load on the link, and a real browser's start
+      without ten browsers' CPU on this machine's two cores."""
+    def launch(script: str, tokens_file: Path, *extra: str) -> subprocess.Popen:
+        return link.popen([sys.executable, str(Path(__file__).parent / "weaklink" / script),
+                           "--api", api, "--resource", resource, "--tokens", str(tokens_file),
+                           "--page-dir", str(page_dir), "--watch-s", str(watch_s), *extra],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                          env={**env, "PYTHONPATH": str(REPO_ROOT)})
+
+    def collect(process: subprocess.Popen, what: str) -> dict:
+        try:
+            out, err = process.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        if process.returncode != 0:
+            raise RuntimeError(f"{what} failed: {err[-3000:]}")
+        return json.loads(out)
+
+    if player != "mixed":
+        tokens_file = root / f"tokens-{len(tokens)}.json"
+        tokens_file.write_text(json.dumps(tokens))
+        script, extra = ("players.py", ["--page", page]) if player == "hlsjs" else ("model_player.py", [])
+        return {"classrooms": collect(launch(script, tokens_file, *extra), player)["classrooms"]}
+    (root / "tokens-hlsjs.json").write_text(json.dumps(tokens[:browsers]))
+    (root / "tokens-model.json").write_text(json.dumps(tokens[browsers:]))
+    start_at = f"{time.time() + 20:.3f}"  # the browsers' pages are up well before
+    browser = launch("players.py", root / "tokens-hlsjs.json", "--page", "open", "--start-at", start_at)
+    model = launch("model_player.py", root / "tokens-model.json", "--start-at", start_at)
+    played = collect(browser, "hls.js players")
+    others = collect(model, "model players")["classrooms"]
+    return {"classrooms": played["classrooms"], "other_classrooms": others, "others_summary": summarise(others, 0),
+            "browser_late_s": played.get("late_s")}
+
+
 def run(args: argparse.Namespace, root: Path, source: Path) -> int:
     from services.api.playback.models import ActivePlay
     from services.api.resources.models import Resource, ResourceStatus
@@ -319,7 +363,6 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
     district = rural_district(root, rate_kbit=args.rate_kbit, classrooms=args.classrooms)
     url, engine, data_dir, school_id = district.url, district.engine, district.data_dir, district.school_id
     headers, tokens, env = district.headers, district.tokens, district.env
-    (root / "tokens.json").write_text(json.dumps(tokens))
     results: dict = {"benchmark": "weaklink", "goals": GOALS, "machine": machine_info(),
                      "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                      "source": {"file": source.name, "seconds": args.lesson_s}, "runs": []}
@@ -349,56 +392,19 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                 session.execute(update(Resource).where(Resource.id.in_(list(lessons.values())))
                                 .values(status=ResourceStatus.published))
                 session.commit()
-            def launch(on, name: str, script: str, tokens_file: Path, *extra: str):
-                return on.popen([sys.executable, str(Path(__file__).parent / "weaklink" / script),
-                                 "--api", apis[name].url, "--resource", lessons[name], "--tokens", str(tokens_file),
-                                 "--page-dir", str(page_dir), "--watch-s", str(args.watch_s), *extra],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
-                                env={**env, "PYTHONPATH": str(REPO_ROOT)})
-
-            def collect(process, what: str) -> dict:
-                try:
-                    out, err = process.communicate(timeout=600)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    raise
-                if process.returncode != 0:
-                    raise RuntimeError(f"{what} failed: {err[-3000:]}")
-                return json.loads(out)
-
             def players(on, name: str, round_index: int, link_name: str, player: str) -> None:
                 with Session(engine) as session:  # a quiet school before each run
                     session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id))
                     session.commit()
                 before = on.counters()
-                others, late_s = [], None
-                if player == "mixed":
-                    # hls.js in --mixed-browsers classrooms, the model player in the others, all
-                    # starting at one instant: ten classrooms' load on the link, and a real
-                    # browser's start without ten browsers' CPU on this machine's two cores.
-                    browsers = args.mixed_browsers
-                    (root / "tokens-hlsjs.json").write_text(json.dumps(tokens[:browsers]))
-                    (root / "tokens-model.json").write_text(json.dumps(tokens[browsers:]))
-                    start_at = f"{time.time() + 20:.3f}"  # the browser's pages are up well before
-                    browser = launch(on, name, "players.py", root / "tokens-hlsjs.json", "--page", "open",
-                                     "--start-at", start_at)
-                    model = launch(on, name, "model_player.py", root / "tokens-model.json", "--start-at", start_at)
-                    played = collect(browser, f"players ({name})")
-                    classrooms, late_s = played["classrooms"], played.get("late_s")
-                    others = collect(model, f"model players ({name})")["classrooms"]
-                else:
-                    script = "players.py" if player == "hlsjs" else "model_player.py"
-                    extra = ["--page", args.page] if player == "hlsjs" else []
-                    classrooms = collect(launch(on, name, script, root / "tokens.json", *extra),
-                                         f"{player} ({name})")["classrooms"]
+                played = start_classrooms(on, player, api=apis[name].url, resource=lessons[name], tokens=tokens,
+                                          root=root, page_dir=page_dir, watch_s=args.watch_s, env=env,
+                                          page=args.page, browsers=args.mixed_browsers)
                 after = on.counters()
-                summary = summarise(classrooms, after["down_bytes"] - before["down_bytes"])
+                summary = summarise(played["classrooms"], after["down_bytes"] - before["down_bytes"])
                 results["runs"].append({"round": round_index, "variant": name, "link": link_name, "player": player,
                                         "load_average": os.getloadavg(), "summary": summary,
-                                        "up_bytes": after["up_bytes"] - before["up_bytes"],
-                                        "classrooms": classrooms,
-                                        **({"other_classrooms": others, "others_summary": summarise(others, 0),
-                                            "browser_late_s": late_s} if player == "mixed" else {})})
+                                        "up_bytes": after["up_bytes"] - before["up_bytes"], **played})
                 print(f"round {round_index} {name} {link_name} {player}: {json.dumps(summary)}", flush=True)
 
             for round_index in range(args.rounds):
