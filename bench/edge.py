@@ -30,6 +30,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,15 +60,33 @@ def edge_env(state: Path, *, upstream: str, port: int) -> dict[str, str]:
             "LB_EDGE_RESOLVER": "127.0.0.1"}
 
 
+def _up_bytes(line: str) -> int:
+    field = line.split(" up_bytes=", 1)[1].split(" rt=", 1)[0] if " up_bytes=" in line else ""
+    return sum(int(part) for part in field.replace(",", " ").replace(":", " ").split() if part.isdigit())
+
+
+def _log(state: Path, name: str) -> list[str]:
+    path = state / "edge" / "logs" / name
+    return path.read_text().splitlines() if path.exists() else []
+
+
 def edge_link_bytes(state: Path) -> int:
     """What the edge received from upstream, by its logs (fetches, token checks, pass-through)."""
-    total = 0
-    for name in ("upstream.log", "check.log", "passthrough.log"):
-        path = state / "edge" / "logs" / name
-        for line in path.read_text().splitlines() if path.exists() else []:
-            field = line.split(" up_bytes=", 1)[1].split(" rt=", 1)[0] if " up_bytes=" in line else ""
-            total += sum(int(part) for part in field.replace(",", " ").replace(":", " ").split() if part.isdigit())
-    return total
+    return sum(_up_bytes(line) for name in ("upstream.log", "check.log", "passthrough.log") for line in _log(state, name))
+
+
+def edge_fetches(state: Path) -> dict:
+    """What the edge fetched over the link, by rung (files, bytes), and what its start warming did:
+    to see where bytes beyond one classroom's went."""
+    by_rung: dict[str, dict[str, int]] = {}
+    for line in _log(state, "upstream.log"):
+        match = re.search(r"/(\d+p)/[^/ ]+\"", line)
+        rung = by_rung.setdefault(match.group(1) if match else "other", {"files": 0, "bytes": 0})
+        rung["files"] += 1
+        rung["bytes"] += _up_bytes(line)
+    warm = _log(state, "warm.log")
+    return {"by_rung": dict(sorted(by_rung.items())),
+            "warm": {status: sum(1 for line in warm if f"cache={status} " in line) for status in ("HIT", "MISS", "-")}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +186,7 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                     cache_log = (state / "edge" / "logs" / "access.log").read_text().splitlines()
                     summary["edge_cache"] = {status: sum(1 for line in cache_log if f"cache={status} " in line)
                                              for status in ("HIT", "MISS", "UPDATING", "-")}
+                    summary["edge_fetches"] = edge_fetches(state)
                 results["runs"][name] = {"summary": summary, "up_bytes": after["up_bytes"] - before["up_bytes"],
                                          **played}
                 print(f"{name}: {json.dumps(summary)}", flush=True)

@@ -57,6 +57,14 @@ worker_user() {
   if is_root; then echo "${LB_EDGE_USER:-www-data}"; fi
 }
 
+# host:port of an http(s) URL, the port from the scheme when it names none.
+upstream_server() {
+  local rest="${1#*://}" port=80
+  rest="${rest%%/*}"
+  case "$1" in https://*) port=443 ;; esac
+  case "$rest" in *:*) echo "$rest" ;; *) echo "$rest:$port" ;; esac
+}
+
 # Writes $CONF_FILE: a main context of our own around the shared http-level template.
 render() {
   local upstream="${LB_EDGE_UPSTREAM:-http://127.0.0.1:8000}" user
@@ -66,6 +74,7 @@ render() {
     chown -R "$user" "$STATE_DIR/temp" "$CACHE_DIR"
   fi
   sed -e "s|\${LB_EDGE_UPSTREAM}|${upstream%/}|g" \
+      -e "s|\${LB_EDGE_UPSTREAM_SERVER}|$(upstream_server "$upstream")|g" \
       -e "s|\${LB_EDGE_LISTEN}|$EDGE_HOST:$EDGE_PORT|g" \
       -e "s|\${LB_EDGE_CACHE_DIR}|$CACHE_DIR|g" \
       -e "s|\${LB_EDGE_CACHE_SIZE}|${LB_EDGE_CACHE_SIZE:-20g}|g" \

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,9 +73,18 @@ class SchoolEdge:
         path = self.state_dir / "edge" / "logs" / name
         return path.read_text().splitlines() if path.exists() else []
 
+    def wait_for_line(self, name: str, needle: str, *, timeout: float = 120) -> None:
+        """Until a line of log `name` contains `needle` (work the edge does beside an answer,
+        such as warming, is logged when it ends); a generous bound, for a loaded machine."""
+        deadline = time.monotonic() + timeout
+        while not any(needle in line for line in self.log_lines(name)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no line with {needle!r} in {name} within {timeout:g} s: {self.log_lines(name)}")
+            time.sleep(0.05)
+
     def upstream_fetches(self, file: str) -> list[str]:
         """The requests for `file` the edge sent over its link (its fetcher's log)."""
-        return [line for line in self.log_lines("upstream.log") if re.search(rf"/{re.escape(file)}\"", line)]
+        return [line for line in self.log_lines("upstream.log") if re.search(rf"/{re.escape(file)}(\?[^\"]*)?\"", line)]
 
     def upstream_bytes(self) -> int:
         """Every byte the edge received over its link: fetches and token checks (nginx's

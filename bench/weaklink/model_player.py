@@ -11,7 +11,9 @@ HTTP connection, as hls.js:
   maxBufferLength);
 * after each segment, hls.js-like rate adaptation: the next segment from the highest variant whose
   BANDWIDTH is within 0.7 of the throughput measured so far (EWMA, hls.js's up-switch factor), or
-  the lowest. Rungs share segment boundaries, so segment n covers the same time in every rung.
+  the lowest; until playback starts, none above the first listed (startup.js loadFromListedRung
+  holds hls.js there). Rungs share segment boundaries, so segment n covers the same time in every
+  rung.
 
     python model_player.py --api URL --resource ID --tokens tokens.json --watch-s 20
 """
@@ -116,7 +118,8 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
             rate = size * 8 / max(arrived - fetch_began, 1e-3)
             weight = 0.5 ** ((arrived - fetch_began) / EWMA_HALF_LIFE_S)
             estimate = rate if estimate is None else weight * estimate + (1 - weight) * rate
-            fitting = [v for v in ladder if v[0] <= UP_FACTOR * estimate]
+            ceiling = first[0] if playing_since is None else float("inf")
+            fitting = [v for v in ladder if v[0] <= min(UP_FACTOR * estimate, ceiling)]
             level = fitting[-1] if fitting else ladder[0]
             index += 1
         return {"startup_s": round(startup, 3) if startup is not None else None,

@@ -1,5 +1,5 @@
-"""HLS master playlists, written the same way by the transcoder (stored with each ladder) and
-the API (made per caller at playback)."""
+"""HLS playlists: masters written the same way by the transcoder (stored with each ladder) and
+the API (made per caller at playback); media playlists read the same way by both."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,3 +24,15 @@ def master_playlist(variants: Sequence[Variant]) -> str:
                 attributes.append(f"FRAME-RATE={variant.frame_rate:.3f}")
         lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), variant.uri]
     return "\n".join(lines) + "\n"
+
+
+def media_segments(text: str) -> list[tuple[float, str]]:
+    """(duration, uri) of each segment of a media playlist, in order."""
+    segments, duration = [], None
+    for line in text.splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:"):].split(",", 1)[0])
+        elif line and not line.startswith("#") and duration is not None:
+            segments.append((duration, line))
+            duration = None
+    return segments

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from services.common import sandbox
+from services.common import hls, sandbox
 from services.common.media import FFPROBE_LIMITS, input_args
 from services.common.renditions import Variant
 
@@ -19,14 +19,7 @@ AAC_LC = "mp4a.40.2"
 
 def media_playlist_segments(playlist: Path) -> list[tuple[float, str]]:
     """(duration, uri) of each segment of a media playlist."""
-    segments, duration = [], None
-    for line in playlist.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#EXTINF:"):
-            duration = float(line[len("#EXTINF:"):].split(",", 1)[0])
-        elif line and not line.startswith("#") and duration is not None:
-            segments.append((duration, line))
-            duration = None
-    return segments
+    return hls.media_segments(playlist.read_text(encoding="utf-8"))
 
 
 def measure_variant(playlist: Path, *, name: str, uri: str) -> Variant:

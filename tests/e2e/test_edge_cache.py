@@ -126,10 +126,11 @@ def test_two_classrooms_play_through_the_edge_and_each_segment_crosses_the_link_
     assert first["hls_url"].startswith(f"{edge.url}/api/v1/play/")
     assert first["poster_url"].startswith(f"{edge.url}/api/v1/play/")
     a, b = walk(first["hls_url"]), walk(second["hls_url"])
-    for fetched, status in ((a, "MISS"), (b, "HIT")):
+    # seg0 holds the start, which the first classroom's playlist request warmed; seg1 it fetched.
+    for fetched, statuses in ((a, ("HIT", "MISS")), (b, ("HIT", "HIT"))):
         assert fetched["seg0.ts"].status_code == 200 and fetched["seg0.ts"].content == SEGMENT
         assert fetched["seg1.ts"].content == SEGMENT[::-1]
-        assert fetched["seg0.ts"].headers["x-cache-status"] == status
+        assert (fetched["seg0.ts"].headers["x-cache-status"], fetched["seg1.ts"].headers["x-cache-status"]) == statuses
         assert "immutable" in fetched["seg0.ts"].headers["cache-control"]
         assert "max-age=31536000" in fetched["seg0.ts"].headers["cache-control"]
     # The two classrooms hold different tokens, and the second was served from the cache: the
@@ -146,8 +147,48 @@ def test_two_classrooms_play_through_the_edge_and_each_segment_crosses_the_link_
     assert poster.headers["x-cache-status"] == "HIT"
     # Tokens never reach the edge's logs.
     token = urlsplit(first["hls_url"]).path.split("/")[4]
-    for name in ("access.log", "upstream.log", "check.log", "passthrough.log"):
+    for name in ("access.log", "upstream.log", "check.log", "passthrough.log", "warm.log"):
         assert not any(token in line for line in edge.log_lines(name)), name
+
+
+def test_the_start_is_warmed_with_plain_names_beside_the_playlist_only(stack, lesson):
+    """The master names the start's segments on its first variant; the edge fetches those into
+    its cache when a classroom asks for that playlist, and nothing that is not a plain file name
+    beside the playlist, whatever a client writes into the query."""
+    edge = stack["edge"]
+    master_url = play(stack, lesson, 0)["hls_url"]
+    master = httpx.get(master_url, timeout=30)
+    assert master.status_code == 200, master.text
+    variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+    # seg0 lasts 4 s, the players' whole start buffer: the only segment named.
+    assert variant.endswith("/t0/240p/index.m3u8?warm0=seg0.ts"), variant
+    playlist_url = httpx.URL(master_url).join(variant.split("?")[0])
+    hostile = {"warm0": "../../../240p/seg0.ts", "warm1": "/etc/passwd", "warm2": "seg1.ts"}
+    media = httpx.get(playlist_url, params=hostile, timeout=30)
+    assert media.status_code == 200 and b"seg1.ts" in media.content
+    # Warming runs beside the playlist's answer: wait for its log line, not for a time.
+    version = re.search(r"/v/([^/]+)/", str(playlist_url)).group(1)
+    edge.wait_for_line("warm.log", f"/v/{version}/t0/240p/seg1.ts")
+    slots = sorted(re.search(r'"WARM /v/[^/]+/(\S*)" (\d+) cache=(\S+)', line).groups()
+                   for line in edge.log_lines("warm.log") if f"/v/{version}/" in line)
+    # The two other names were refused before any fetch (204, no file).
+    assert slots == [("t0/240p/", "204", "-")] * 2 + [("t0/240p/seg1.ts", "200", "MISS")], slots
+    assert not edge.upstream_fetches("passwd") and not any("/.." in line for line in edge.log_lines("upstream.log"))
+    segment = httpx.get(playlist_url.join("seg1.ts"), timeout=30)
+    assert segment.status_code == 200 and segment.content == SEGMENT[::-1]
+    assert segment.headers["x-cache-status"] == "HIT"
+    # seg0 was never named by a plain name here, so it is still fetched when asked for.
+    first = httpx.get(playlist_url.join("seg0.ts"), timeout=30)
+    assert first.status_code == 200 and first.headers["x-cache-status"] == "MISS"
+
+
+def test_a_school_without_an_edge_gets_no_warm_names(stack, lesson):
+    with Session(stack["engine"]) as session:
+        session.execute(update(School).where(School.id == lesson["school_id"]).values(edge_url=None))
+        session.commit()
+    master = httpx.get(play(stack, lesson, 0)["hls_url"], timeout=30)
+    assert master.status_code == 200, master.text
+    assert "warm" not in master.text
 
 
 def test_the_edge_refuses_a_bad_forged_or_foreign_token(stack, lesson):

@@ -4,6 +4,8 @@ same functions its routes use: the fold into an asset, the play answer and maste
 previews, and the page text search indexes."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 
 from services.api.playback import service as playback
@@ -49,6 +51,34 @@ def test_a_ladder_written_by_the_transcoder_is_played_by_the_api(transcoder, tmp
         assert transcoder.store.exists(ladder.key(variant.uri))
     preview = preview_for(transcoder.store, [ladder])
     assert preview is not None and preview["kind"] == "hls" and "storyboard_vtt_url" in preview
+
+
+def test_behind_an_edge_the_master_names_the_ladders_first_segments_to_warm(transcoder, tmp_path):  # noqa: F811
+    """The warm names come from the media playlist the transcoder wrote (services/common/hls.py
+    reads it for both), cover the players' start buffer from where the play starts, and are
+    files the play route serves under the version."""
+    outcome, row, _ = run(transcoder, media.lesson_mp4(tmp_path / "lesson.mp4", seconds=6))
+    assert outcome == "done", row.error
+    asset = folded(jobs.JobKind.ladder, row.result, category="video")
+    (ladder,) = renditions_of(asset)
+    grant = PlayGrant(prefix=ladder.prefix, track=ladder.default_track, start_bps=0, max_height=0, expires=0,
+                      resource_id="r", epoch=0, version="01SEAMASSET000000000000000.abc123")
+    segments = hls.media_segments(b"".join(transcoder.store.open(ladder.key("t0/240p/index.m3u8"))).decode())
+    assert [round(d) for d, _ in segments[:2]] == [2, 2]  # the ladder's short first segments
+
+    def first_variant(**changes) -> str:
+        master = playback.master_playlist(transcoder.store, replace(grant, **changes), behind_edge=True)
+        return next(line for line in master.splitlines() if line and not line.startswith("#"))
+
+    # START_BUFFER_S = 4: the two 2 s segments from the start; from 3 s on, the two holding 3-7 s.
+    assert playback.START_BUFFER_S == 4
+    assert first_variant() == f"v/{grant.version}/t0/240p/index.m3u8?warm0={segments[0][1]}&warm1={segments[1][1]}"
+    assert first_variant(start_ms=3000).endswith(f"?warm0={segments[1][1]}&warm1={segments[2][1]}")
+    for _, uri in segments[:3]:
+        assert transcoder.store.exists(ladder.key(f"t0/240p/{uri}"))
+    # Not behind an edge, or without a version to cache under: nothing named.
+    assert "warm" not in playback.master_playlist(transcoder.store, grant)
+    assert "warm" not in playback.master_playlist(transcoder.store, replace(grant, version=""), behind_edge=True)
 
 
 def test_a_document_written_by_the_transcoder_is_previewed_and_searched_by_the_api(transcoder, tmp_path):  # noqa: F811

@@ -46,12 +46,13 @@ def play_progress(session: SessionDep, caller: CurrentUser, resource_id: str, bo
     return PlayRecorded(play_id=play.id, seconds=play.seconds)
 
 
-def _master_facts(connection: Connection, grant: PlayGrant) -> tuple[int, list[subtitles.PlayableTrack]]:
+def _master_facts(connection: Connection, grant: PlayGrant) -> tuple[int, list[subtitles.PlayableTrack], bool]:
     """What a master is made from besides the manifest, once the link is checked: the school's
-    active plays now and the lesson's subtitle tracks."""
+    active plays now, the lesson's subtitle tracks and whether the school plays through an edge."""
     links.check(connection, resource_id=grant.resource_id, epoch=grant.epoch)
     return (service.active_plays(connection, school_id=grant.school_id),
-            subtitles.tracks_of(connection, resource_id=grant.resource_id))
+            subtitles.tracks_of(connection, resource_id=grant.resource_id),
+            service.behind_edge(connection, school_id=grant.school_id))
 
 
 @router.get("/play/{token}/v/{version}/check", include_in_schema=False, status_code=204)
@@ -80,9 +81,9 @@ async def serve(request: Request, token: str, path: str,
     if path == "master.m3u8" and checked == path:
         # The start rung is chosen now, from the plays of the school active at this moment: the
         # classrooms that asked for /play just after this one count too.
-        plays, tracks = await read_on_connection(request, lambda connection: _master_facts(connection, grant))
+        plays, tracks, edge = await read_on_connection(request, lambda connection: _master_facts(connection, grant))
         return Response(await run_in_threadpool(service.master_playlist, store, grant, subtitles.renditions(tracks),
-                                                plays=plays),
+                                                plays=plays, behind_edge=edge),
                         media_type=service.PLAYLIST_TYPE, headers={"Cache-Control": _PLAYLIST_CACHE, **ANY_ORIGIN})
     await read_on_connection(request, lambda connection: links.check(connection, resource_id=grant.resource_id,
                                                                      epoch=grant.epoch))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -65,6 +66,13 @@ MAX_PLAY_SECONDS = 8 * 3600
 EDGE_CHECK_TTL_S = 60
 # Where a rendition's immutable files are asked for: `v/{version}/{file}` under the play route.
 VERSIONED = "v"
+# A master made for a school behind an edge names, on the variant its players start on, the
+# segments holding their start (START_BUFFER_S from where the play starts), as `?warm0=..` up to
+# `warm{EDGE_WARM_SEGMENTS - 1}`: the edge fetches them into its cache as soon as a classroom asks
+# for that playlist, so ten classrooms starting together find them there rather than each waiting
+# on nginx's cache lock, re-checked every 500 ms (infra/edge/, docs/design.md "The school edge").
+EDGE_WARM_SEGMENTS = 3
+_WARMABLE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file beside its playlist (the edge's rule too)
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
@@ -178,10 +186,15 @@ def _count_active(connection: Connection, *, school_id: str, now: Any) -> int:
     """The school's plays sharing its link now. Behind an edge cache (schools.edge_url) plays of
     one lesson fetch its segments over the link once, so they count as one."""
     horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
-    has_edge = connection.scalar(select(School.edge_url).where(School.id == school_id)) is not None
-    counted = func.count(ActivePlay.resource_id.distinct()) if has_edge else func.count()
+    counted = func.count(ActivePlay.resource_id.distinct()) if behind_edge(connection, school_id=school_id) \
+        else func.count()
     return connection.scalar(select(counted).select_from(ActivePlay)
                              .where(ActivePlay.school_id == school_id, ActivePlay.seen_at >= horizon)) or 0
+
+
+def behind_edge(connection: Connection, *, school_id: str) -> bool:
+    """Whether the school plays through an edge cache of its own (schools.edge_url)."""
+    return bool(school_id) and connection.scalar(select(School.edge_url).where(School.id == school_id)) is not None
 
 
 def _playable(assets: list[Asset]) -> tuple[Asset, HlsOutput]:
@@ -250,10 +263,12 @@ def _keep_active(session: Session, *, play: PlayRecord, opened: bool) -> None:
 # --------------------------------------------------------------------------- the play route
 
 def master_playlist(store: BlobStore, grant: PlayGrant,
-                    subtitle_renditions: list[subtitles.SubtitleRendition] | None = None, *, plays: int = 1) -> str:
+                    subtitle_renditions: list[subtitles.SubtitleRendition] | None = None, *, plays: int = 1,
+                    behind_edge: bool = False) -> str:
     """The master for a grant whose school has `plays` active plays now (`active_plays`): its
     first variant fits the school's link budget shared among them; with the lesson's subtitle
-    renditions and the grant's start time."""
+    renditions and the grant's start time. Behind an edge, the first variant names the segments
+    of the start for the edge to warm (EDGE_WARM_SEGMENTS)."""
     manifest = _manifest(store, grant.prefix)
     try:
         track = manifest.tracks[grant.track]
@@ -261,14 +276,39 @@ def master_playlist(store: BlobStore, grant: PlayGrant,
         raise InvalidPlaybackToken() from None
     budget = start_budget(link_bps=grant.start_bps, plays=plays)
     variants = listed_variants(track, replace(grant, start_bps=budget))
+    warm = _start_segments(store, grant, variants[0]) if behind_edge and grant.version else []
     if grant.version:
         # Under the version, so the media playlists' relative segment URIs carry it too.
         variants = [v.model_copy(update={"uri": f"{VERSIONED}/{grant.version}/{v.uri}"}) for v in variants]
+    if warm:
+        query = "&".join(f"warm{n}={uri}" for n, uri in enumerate(warm))
+        variants[0] = variants[0].model_copy(update={"uri": f"{variants[0].uri}?{query}"})
     master = hls.master_playlist(variants)
     if subtitle_renditions or grant.start_ms:
         master = subtitles.with_subtitles(master, subtitle_renditions or [],
                                           start_s=grant.start_ms / 1000 if grant.start_ms else None)
     return master
+
+
+def _start_segments(store: BlobStore, grant: PlayGrant, variant: Variant) -> list[str]:
+    """The segments of `variant` a player buffers before it plays (START_BUFFER_S from the
+    grant's start), at most EDGE_WARM_SEGMENTS; none when one is not a plain file name beside
+    its playlist, which the edge would not fetch."""
+    try:
+        playlist = _read_text(store, f"{grant.prefix}/{variant.uri}")
+    except BlobMissing:
+        return []  # the player will find out for itself; warming is help, never a reason to fail
+    start_s, clock, picked = grant.start_ms / 1000, 0.0, []
+    for duration, uri in hls.media_segments(playlist):
+        clock += duration
+        if clock <= start_s:
+            continue
+        if not _WARMABLE.fullmatch(uri):
+            return []
+        picked.append(uri)
+        if clock >= start_s + START_BUFFER_S or len(picked) == EDGE_WARM_SEGMENTS:
+            break
+    return picked
 
 
 def unversioned_path(grant: PlayGrant, path: str) -> str:
