@@ -10,10 +10,15 @@ HTTP connection, as hls.js:
   the play position reaches the end of what has arrived; at most 30 s buffered ahead (hls.js's
   maxBufferLength);
 * after each segment, hls.js-like rate adaptation: the next segment from the highest variant whose
-  BANDWIDTH is within 0.7 of the throughput measured so far (EWMA, hls.js's up-switch factor), or
-  the lowest; until playback starts, none above the first listed (startup.js loadFromListedRung
-  holds hls.js there). Rungs share segment boundaries, so segment n covers the same time in every
-  rung.
+  BANDWIDTH is within 0.7 (a higher variant) or 0.95 (this one or lower) of the estimate, or the
+  lowest; until playback starts, none above the first listed (startup.js loadFromListedRung holds
+  hls.js there). The estimate is hls.js's (1.x, EwmaBandWidthEstimator for VoD): the lower of a
+  3 s and a 9 s EWMA of throughput, each segment weighted by its seconds, its time to first byte
+  left out (as hls.js leaves out the smaller of it and its TTFB estimate). Until session 13 the
+  model timed whole requests in one 3 s EWMA: behind a school edge, the classroom whose requests
+  were the cache's misses then measured the village link's round trips, stayed a rung below the
+  others and fetched that rung's every segment over the link. Rungs share segment boundaries, so
+  segment n covers the same time in every rung.
 
     python model_player.py --api URL --resource ID --tokens tokens.json --watch-s 20
 """
@@ -31,8 +36,40 @@ import httpx
 
 MAX_BUFFER_S = 30.0
 START_BUFFER_S = 4.0  # services/console/static/js/startup.js START_BUFFER_S (and its slack)
-UP_FACTOR = 0.7
-EWMA_HALF_LIFE_S = 3.0
+UP_FACTOR = 0.7     # hls.js abrBandWidthUpFactor
+SAME_FACTOR = 0.95  # hls.js abrBandWidthFactor
+
+
+class Ewma:
+    """hls.js's EWMA (src/utils/ewma.ts): samples weighted by seconds, unbiased while young."""
+
+    def __init__(self, half_life_s: float) -> None:
+        self.alpha, self.estimate, self.weight = 0.5 ** (1 / half_life_s), 0.0, 0.0
+
+    def sample(self, weight: float, value: float) -> None:
+        kept = self.alpha ** weight
+        self.estimate, self.weight = value * (1 - kept) + kept * self.estimate, self.weight + weight
+
+    def value(self) -> float:
+        young = 1 - self.alpha ** self.weight
+        return self.estimate / young if young else self.estimate
+
+
+class Bandwidth:
+    """hls.js's EwmaBandWidthEstimator for VoD (abrEwmaFastVoD 3, abrEwmaSlowVoD 9, 50 ms least)."""
+
+    def __init__(self) -> None:
+        self.fast, self.slow, self.ttfb = Ewma(3), Ewma(9), Ewma(9)
+
+    def sample(self, *, total_s: float, ttfb_s: float, size: int) -> None:
+        # hls.js: processing time less the smaller of this fetch's TTFB and the TTFB estimate.
+        seconds = max(total_s - min(ttfb_s, self.ttfb.value() if self.ttfb.weight else ttfb_s), 0.05)
+        self.ttfb.sample(1.0, ttfb_s)
+        self.fast.sample(seconds, size * 8 / seconds)
+        self.slow.sample(seconds, size * 8 / seconds)
+
+    def estimate(self) -> float:
+        return min(self.fast.value(), self.slow.value())
 
 
 def parse_master(text: str) -> list[tuple[int, str, int]]:
@@ -79,7 +116,7 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
                 playlists[uri] = parse_media(got.text)
             return playlists[uri]
 
-        level, estimate = first, None
+        level, bandwidth = first, Bandwidth()
         buffered_to = 0.0  # media seconds that have arrived
         playing_since, position_at = None, 0.0
         stalls, stalled_s, total_bytes, startup, levels_played = 0, 0.0, 0, None, []
@@ -98,10 +135,13 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
                 break
             duration, uri = segments[index]
             fetch_began = time.monotonic()
-            got = await http.get(urljoin(urljoin(master_url, level[1]), uri))
-            got.raise_for_status()
+            first_byte, size = None, 0
+            async with http.stream("GET", urljoin(urljoin(master_url, level[1]), uri)) as got:
+                got.raise_for_status()
+                async for chunk in got.aiter_bytes():
+                    first_byte = first_byte or time.monotonic()
+                    size += len(chunk)
             arrived = time.monotonic()
-            size = len(got.content)
             total_bytes += size
             levels_played.append(level[2])
             # A stall: the play position passed what had arrived before this segment came.
@@ -115,11 +155,11 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
             first_in = first_in if first_in is not None else arrived - began
             if playing_since is None and (buffered_to >= START_BUFFER_S - 0.5 or index + 1 >= len(segments)):
                 startup, playing_since, position_at = arrived - began, arrived, 0.0
-            rate = size * 8 / max(arrived - fetch_began, 1e-3)
-            weight = 0.5 ** ((arrived - fetch_began) / EWMA_HALF_LIFE_S)
-            estimate = rate if estimate is None else weight * estimate + (1 - weight) * rate
+            bandwidth.sample(total_s=arrived - fetch_began, ttfb_s=(first_byte or arrived) - fetch_began, size=size)
+            estimate = bandwidth.estimate()
             ceiling = first[0] if playing_since is None else float("inf")
-            fitting = [v for v in ladder if v[0] <= min(UP_FACTOR * estimate, ceiling)]
+            fitting = [v for v in ladder
+                       if v[0] <= min((UP_FACTOR if v[0] > level[0] else SAME_FACTOR) * estimate, ceiling)]
             level = fitting[-1] if fitting else ladder[0]
             index += 1
         return {"startup_s": round(startup, 3) if startup is not None else None,
