@@ -183,7 +183,7 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
                 summary["edge_upstream_bytes"] = edge_link_bytes(state) if through_edge else None
                 summary["levels_played"] = sorted({lvl for c in rooms for lvl in c.get("levels_played", [])})
                 if through_edge:
-                    cache_log = (state / "edge" / "logs" / "access.log").read_text().splitlines()
+                    cache_log = _log(state, "access.log")
                     summary["edge_cache"] = {status: sum(1 for line in cache_log if f"cache={status} " in line)
                                              for status in ("HIT", "MISS", "UPDATING", "-")}
                     summary["edge_fetches"] = edge_fetches(state)

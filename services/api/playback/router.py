@@ -50,9 +50,9 @@ def _master_facts(connection: Connection, grant: PlayGrant) -> tuple[int, list[s
     """What a master is made from besides the manifest, once the link is checked: the school's
     active plays now, the lesson's subtitle tracks and whether the school plays through an edge."""
     links.check(connection, resource_id=grant.resource_id, epoch=grant.epoch)
-    return (service.active_plays(connection, school_id=grant.school_id),
-            subtitles.tracks_of(connection, resource_id=grant.resource_id),
-            service.behind_edge(connection, school_id=grant.school_id))
+    edge = service.behind_edge(connection, school_id=grant.school_id)
+    return (service.active_plays(connection, school_id=grant.school_id, edge=edge),
+            subtitles.tracks_of(connection, resource_id=grant.resource_id), edge)
 
 
 @router.get("/play/{token}/v/{version}/check", include_in_schema=False, status_code=204)

@@ -174,20 +174,21 @@ def _open_play(session: Session, *, resource_id: str, user_id: str, school_id: s
     horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
     session.execute(delete(ActivePlay).where(ActivePlay.school_id == school_id, ActivePlay.seen_at < horizon)
                     .execution_options(synchronize_session=False))
-    return _count_active(session.connection(), school_id=school_id, now=now)
+    connection = session.connection()
+    return _count_active(connection, school_id=school_id, now=now, edge=behind_edge(connection, school_id=school_id))
 
 
-def active_plays(connection: Connection, *, school_id: str) -> int:
-    """How many of the school's plays share its link now (at least one: the caller's)."""
-    return max(1, _count_active(connection, school_id=school_id, now=utcnow())) if school_id else 1
+def active_plays(connection: Connection, *, school_id: str, edge: bool) -> int:
+    """How many of the school's plays share its link now (at least one: the caller's); `edge`:
+    whether the school plays through one (`behind_edge`, which the caller also needs)."""
+    return max(1, _count_active(connection, school_id=school_id, now=utcnow(), edge=edge)) if school_id else 1
 
 
-def _count_active(connection: Connection, *, school_id: str, now: Any) -> int:
+def _count_active(connection: Connection, *, school_id: str, now: Any, edge: bool) -> int:
     """The school's plays sharing its link now. Behind an edge cache (schools.edge_url) plays of
     one lesson fetch its segments over the link once, so they count as one."""
     horizon = now - timedelta(seconds=ACTIVE_PLAY_S)
-    counted = func.count(ActivePlay.resource_id.distinct()) if behind_edge(connection, school_id=school_id) \
-        else func.count()
+    counted = func.count(ActivePlay.resource_id.distinct()) if edge else func.count()
     return connection.scalar(select(counted).select_from(ActivePlay)
                              .where(ActivePlay.school_id == school_id, ActivePlay.seen_at >= horizon)) or 0
 
