@@ -11,8 +11,8 @@ HTTP connection, as hls.js:
   maxBufferLength);
 * after each segment, hls.js-like rate adaptation: the next segment from the highest variant whose
   BANDWIDTH is within 0.7 (a higher variant) or 0.95 (this one or lower) of the estimate, or the
-  lowest; until playback starts, none above the first listed (startup.js loadFromListedRung holds
-  hls.js there). The estimate is hls.js's (1.x, EwmaBandWidthEstimator for VoD): the lower of a
+  lowest; until playback starts, the first listed (startup.js loadFromListedRung holds hls.js
+  there; until session 14 it only capped it). The estimate is hls.js's (1.x, EwmaBandWidthEstimator for VoD): the lower of a
   3 s and a 9 s EWMA of throughput, each segment weighted by its seconds, its time to first byte
   left out (as hls.js leaves out the smaller of it and its TTFB estimate). Until session 13 the
   model timed whole requests in one 3 s EWMA: behind a school edge, the classroom whose requests
@@ -157,10 +157,11 @@ async def classroom(*, api: str, resource: str, token: str, watch_s: float, star
                 startup, playing_since, position_at = arrived - began, arrived, 0.0
             bandwidth.sample(total_s=arrived - fetch_began, ttfb_s=(first_byte or arrived) - fetch_began, size=size)
             estimate = bandwidth.estimate()
-            ceiling = first[0] if playing_since is None else float("inf")
-            fitting = [v for v in ladder
-                       if v[0] <= min((UP_FACTOR if v[0] > level[0] else SAME_FACTOR) * estimate, ceiling)]
-            level = fitting[-1] if fitting else ladder[0]
+            if playing_since is None:
+                level = first  # startup.js loadFromListedRung: the start from the listed rung
+            else:
+                fitting = [v for v in ladder if v[0] <= (UP_FACTOR if v[0] > level[0] else SAME_FACTOR) * estimate]
+                level = fitting[-1] if fitting else ladder[0]
             index += 1
         return {"startup_s": round(startup, 3) if startup is not None else None,
                 "first_buffered_s": round(first_in, 3) if first_in is not None else None,

@@ -43,6 +43,18 @@ VARIANT = {"name": "240p", "uri": "t0/240p/index.m3u8", "bandwidth": 1_100_000, 
            "codecs": "avc1.42c01e", "width": 426, "height": 240}
 MANIFEST = {"kind": "hls", "prefix": PREFIX, "default_track": 0, "poster": "poster.jpg", "files": list(FILES),
             "tracks": [{"variants": [VARIANT], "audio": None, "download": None}]}
+# A lesson of two rungs cut at the same times: the start fits the school's link on 240p
+# (1.1 Mbit/s), the rest on 480p (2.5 of 3.2).
+HELD_PREFIX = "media/edgelesson-two/ladder"
+TWO_RUNGS = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:2.0,\nseg0.ts\n#EXTINF:2.0,\nseg1.ts\n#EXTINF:4.0,\nseg2.ts\n#EXT-X-ENDLIST\n"
+HELD_FILES = {f"t0/{rung}/{name}": data
+              for rung, salt in (("240p", b"low"), ("480p", b"high"))
+              for name, data in (("index.m3u8", TWO_RUNGS.encode()), ("seg0.ts", salt + SEGMENT[:70_000]),
+                                 ("seg1.ts", salt + SEGMENT[:80_000]), ("seg2.ts", salt + SEGMENT[:90_000]))}
+HELD_MANIFEST = {"kind": "hls", "prefix": HELD_PREFIX, "default_track": 0, "poster": None, "files": list(HELD_FILES),
+                 "tracks": [{"variants": [VARIANT, {**VARIANT, "name": "480p", "uri": "t0/480p/index.m3u8",
+                                                    "bandwidth": 2_500_000, "width": 854, "height": 480}],
+                             "audio": None, "download": None}]}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +69,9 @@ def stack(database_url, storage_env, tmp_path_factory):
             s3_endpoint=storage_env["LB_S3_ENDPOINT"], s3_access_key=storage_env["LB_S3_ACCESS_KEY"],
             s3_secret_key=storage_env["LB_S3_SECRET_KEY"], s3_bucket=storage_env["LB_S3_BUCKET"])})
     store = create_blob_store(settings)
-    for name, data in {**FILES, "manifest.json": json.dumps(MANIFEST).encode()}.items():
-        store.put(f"{PREFIX}/{name}", io.BytesIO(data), length=len(data), content_type="application/octet-stream")
+    for prefix, files, manifest in ((PREFIX, FILES, MANIFEST), (HELD_PREFIX, HELD_FILES, HELD_MANIFEST)):
+        for name, data in {**files, "manifest.json": json.dumps(manifest).encode()}.items():
+            store.put(f"{prefix}/{name}", io.BytesIO(data), length=len(data), content_type="application/octet-stream")
     edge = SchoolEdge(upstream=api.url).start()
     engine = create_db_engine(live_db)
     try:
@@ -73,6 +86,16 @@ def stack(database_url, storage_env, tmp_path_factory):
 def lesson(stack):
     """A published lesson of the district, and two classrooms' teachers at a rural school whose
     edge_url is the edge."""
+    return make_lesson(stack, MANIFEST)
+
+
+@pytest.fixture
+def two_rung_lesson(stack):
+    """The same, of a lesson with two rungs (HELD_MANIFEST)."""
+    return make_lesson(stack, HELD_MANIFEST)
+
+
+def make_lesson(stack, manifest: dict) -> dict:
     with Session(stack["engine"]) as session:
         factory = Factory(session=session, secret=SECRET)
         rural = factory.school(kind=SchoolKind.rural, bandwidth_kbps=4000)
@@ -88,7 +111,7 @@ def lesson(stack):
         session.flush()
         session.add(Asset(resource_id=resource.id, blob_id=blob.id, role="main", filename="第一课.mp4",
                           media_type="video/mp4", category="video", size=9, sha256=blob.sha256,
-                          renditions=[{"job": "ladder", **MANIFEST}]))
+                          renditions=[{"job": "ladder", **manifest}]))
         session.commit()
         asset = session.query(Asset).filter_by(resource_id=resource.id).one()
         return {"id": resource.id, "viewers": [factory.headers(v) for v in viewers], "school_id": rural.id,
@@ -192,7 +215,6 @@ def test_a_school_without_an_edge_gets_no_warm_names(stack, lesson):
 
 
 def test_the_edge_refuses_a_bad_forged_or_foreign_token(stack, lesson):
-    edge = stack["edge"]
     good = play(stack, lesson, 0)["hls_url"]
     warmed = walk(good)
     segment_url = str(warmed["seg0.ts"].url)
@@ -261,6 +283,26 @@ def test_a_pack_imported_with_warm_plays_through_the_edge_without_the_link(stack
     """`lb pack import --warm` into the edge's pack directory: the lesson's packed rung plays from
     the edge, every request still authorised by the API, no segment byte over the link."""
     edge = stack["edge"]
+    import_pack(edge, lesson, tmp_path)
+    link_bytes = edge.upstream_bytes()
+    fetched = walk(play(stack, lesson, 0)["hls_url"])
+    assert "seg-00000.ts" in fetched["media"].text  # the pack's playlist, not the ladder's
+    segments = [name for name in fetched if name.startswith("seg-")]
+    assert segments
+    warm = edge.pack_dir / "hls" / lesson["asset_id"] / "240p"
+    for name in segments:
+        assert fetched[name].status_code == 200 and fetched[name].content == (warm / name).read_bytes()
+    # Over the link: the master playlist and the token checks only (a few kB), no segment.
+    assert edge.upstream_bytes() - link_bytes < 8_000
+    assert not any(name in line for name in segments for line in edge.log_lines("passthrough.log"))
+    # Still authorised: a forged token gets nothing of the pack.
+    url = str(fetched[segments[0]].url)
+    token = urlsplit(url).path.split("/")[4]
+    assert httpx.get(url.replace(f"/{token}/", f"/{token[:-2]}xx/"), timeout=30).status_code == 403
+
+
+def import_pack(edge: SchoolEdge, lesson: dict, tmp_path) -> None:
+    """A pack of the lesson at 240p, imported with --warm into the edge's pack directory."""
     lesson_mp4 = media.lesson_mp4(tmp_path / "lesson.mp4", seconds=9, size="426x240").read_bytes()
     entry = PackResource(id=lesson["id"], title="认识钟表", kind="micro_lesson", version=1, subject=None, stage=None,
                          grade=None, edition=None, knowledge_points=[], members=[])
@@ -277,18 +319,40 @@ def test_a_pack_imported_with_warm_plays_through_the_edge_without_the_link(stack
     assert imported.exit_code == 0, imported.output
     assert "1 lessons laid out as HLS" in imported.output
 
+
+def test_classrooms_behind_the_edge_are_held_to_one_rung_and_each_file_crosses_the_link_once(stack, two_rung_lesson):
+    """The master's first variant is a held playlist: the start from 240p (warmed), the rest from
+    480p, the top rung the school's link carries; both classrooms fetch the same files."""
+    edge = stack["edge"]
+    walks = [walk(play(stack, two_rung_lesson, viewer)["hls_url"]) for viewer in (0, 1)]
+    for fetched in walks:
+        variant = next(line for line in fetched["master"].text.splitlines() if line and not line.startswith("#"))
+        assert re.search(r"/t0/240p/held-480p-0-2\.m3u8\?warm0=seg0\.ts&warm1=seg1\.ts$", variant), variant
+        assert "t0/480p/index.m3u8" not in fetched["master"].text  # the held playlist stands for it
+        assert [line for line in fetched["media"].text.splitlines() if line and not line.startswith("#")] == [
+            "seg0.ts", "seg1.ts", "../480p/seg2.ts"]
+        for name, rung in (("seg0.ts", "240p"), ("seg1.ts", "240p"), ("../480p/seg2.ts", "480p")):
+            assert fetched[name].status_code == 200
+            assert fetched[name].content == HELD_FILES[f"t0/{rung}/{name.rsplit('/', 1)[-1]}"]
+    version = re.search(r"/v/([^/]+)/", str(walks[0]["media"].url)).group(1)
+    assert [walks[1][name].headers["x-cache-status"] for name in ("seg0.ts", "seg1.ts", "../480p/seg2.ts")] == ["HIT"] * 3
+    for path in ("t0/240p/held-480p-0-2.m3u8", "t0/240p/seg0.ts", "t0/240p/seg1.ts", "t0/480p/seg2.ts"):
+        assert len([line for line in edge.log_lines("upstream.log") if f"/v/{version}/{path}" in line]) == 1, path
+    assert not [line for line in edge.log_lines("upstream.log") if f"/v/{version}/t0/480p/seg0" in line]
+
+
+def test_a_held_start_on_a_packed_rung_plays_the_whole_lesson_from_the_pack(stack, two_rung_lesson, tmp_path):
+    """A pack brought the start rung (240p): the edge answers the held playlist with the pack's
+    own playlist of that rung, so nothing of the lesson crosses the link."""
+    edge = stack["edge"]
+    import_pack(edge, two_rung_lesson, tmp_path)
     link_bytes = edge.upstream_bytes()
-    fetched = walk(play(stack, lesson, 0)["hls_url"])
-    assert "seg-00000.ts" in fetched["media"].text  # the pack's playlist, not the ladder's
+    fetched = walk(play(stack, two_rung_lesson, 0)["hls_url"])
+    assert "/t0/240p/held-480p-0-2.m3u8?" in str(fetched["master"].text)
     segments = [name for name in fetched if name.startswith("seg-")]
-    assert segments
-    warm = edge.pack_dir / "hls" / lesson["asset_id"] / "240p"
+    assert segments and "../480p/" not in fetched["media"].text
+    warm = edge.pack_dir / "hls" / two_rung_lesson["asset_id"] / "240p"
+    assert fetched["media"].text == (warm / "index.m3u8").read_text()
     for name in segments:
         assert fetched[name].status_code == 200 and fetched[name].content == (warm / name).read_bytes()
-    # Over the link: the master playlist and the token checks only (a few kB), no segment.
     assert edge.upstream_bytes() - link_bytes < 8_000
-    assert not any(name in line for name in segments for line in edge.log_lines("passthrough.log"))
-    # Still authorised: a forged token gets nothing of the pack.
-    url = str(fetched[segments[0]].url)
-    token = urlsplit(url).path.split("/")[4]
-    assert httpx.get(url.replace(f"/{token}/", f"/{token[:-2]}xx/"), timeout=30).status_code == 403

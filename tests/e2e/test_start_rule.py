@@ -107,6 +107,22 @@ class _SlowSegments(_Quiet):
         super().do_GET()
 
 
+class _ThrottledSegments(_Quiet):
+    """Segment bodies at THROTTLE_BPS, as a slow link (or a page starved of CPU) delivers them:
+    hls.js measures a rate below the listed rung's."""
+
+    def copyfile(self, source, outputfile):
+        if not self.path.split("?", 1)[0].endswith(".ts"):
+            return super().copyfile(source, outputfile)
+        while chunk := source.read(THROTTLE_CHUNK):
+            outputfile.write(chunk)
+            outputfile.flush()
+            time.sleep(THROTTLE_CHUNK * 8 / THROTTLE_BPS)
+
+
+THROTTLE_BPS, THROTTLE_CHUNK = 120_000, 3_000
+
+
 @pytest.fixture(scope="module")
 def served_ladder(tmp_path_factory):
     """The transcoder's ladder of a 20 s clip, and a master listing its 360p rung alone."""
@@ -132,14 +148,16 @@ def served_ladder(tmp_path_factory):
     low = ladder / "240p" / "index.m3u8"
     (ladder / "low-first.m3u8").write_text(master_playlist([measure_variant(low, name="240p", uri="240p/index.m3u8"),
                                                             measure_variant(rung, name="360p", uri="360p/index.m3u8")]))
+    (ladder / "high-first.m3u8").write_text(master_playlist([measure_variant(rung, name="360p", uri="360p/index.m3u8"),
+                                                             measure_variant(low, name="240p", uri="240p/index.m3u8")]))
     (ladder / "index.html").write_text(PAGE)
     shutil.copy(HLS_JS, ladder / "hls.min.js")
     shutil.copy(STARTUP_JS, ladder / "startup.js")
     servers = [ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(ladder)))
-               for handler in (_SlowSegments, _Quiet)]
+               for handler in (_SlowSegments, _Quiet, _ThrottledSegments)]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    # The slow server, and the same files at local speed.
+    # The slow server, the same files at local speed, and throttled.
     yield tuple(f"http://127.0.0.1:{server.server_address[1]}" for server in servers)
     for server in servers:
         server.shutdown()
@@ -166,7 +184,7 @@ def _play(base: str, start: str, *, page_name: str = "index.html", master: str =
 
 @pytest.mark.slow  # three real-browser plays of 14 s each
 def test_playing_on_the_first_short_segment_stalls_and_the_start_rule_does_not(served_ladder):
-    served_ladder, _ = served_ladder
+    served_ladder, *_ = served_ladder
     old = _play(served_ladder, "start=old")
     # The cause: playback began with one 2 s segment in hand, the next took longer to come.
     assert old["bufferedAtStart"] < INIT_SEGMENT_S + 0.1, old
@@ -188,7 +206,7 @@ def test_the_players_hold_the_listed_rung_until_the_start_buffer_is_in(served_la
     fast link on the first one and asks for the higher rung next, which behind an edge is the one
     not cached yet. The platform's players take the start buffer from the rung listed first, then
     adapt."""
-    _, fast = served_ladder
+    _, fast, _ = served_ladder
     # Enough fragments to have climbed: the two short ones and two more.
     until = "window.player.playing && window.player.frags.length >= 4"
     free = _play(fast, "rung=free", page_name="rungs.html", master="low-first.m3u8", until=until)
@@ -198,3 +216,18 @@ def test_the_players_hold_the_listed_rung_until_the_start_buffer_is_in(served_la
     start = [height for sn, height in listed["frags"] if sn < INIT_SEGMENTS]
     assert len(start) >= INIT_SEGMENTS and set(start) == {240}, listed
     assert any(height == 360 for _, height in listed["frags"]), listed  # and climbs once started
+
+
+@pytest.mark.slow  # two real-browser starts over a throttled server
+def test_the_players_do_not_step_below_the_listed_rung_before_the_start_buffer_is_in(served_ladder):
+    """The listed rung was chosen by the API from the school's link; two short segments measured
+    through a slow path (behind an edge, a page starved of CPU) are not a reason to fetch the
+    start from a rung nobody else fetched. Left alone, hls.js steps down on the second segment."""
+    *_, throttled = served_ladder
+    until = "window.player.frags.length >= 3"
+    free = _play(throttled, "rung=free", page_name="rungs.html", master="high-first.m3u8", until=until)
+    assert free["first"] == 360 and free["frags"][0] == [0, 360], free
+    assert any(height == 240 for sn, height in free["frags"] if sn < INIT_SEGMENTS), free  # the step down
+    listed = _play(throttled, "rung=listed", page_name="rungs.html", master="high-first.m3u8", until=until)
+    start = [height for sn, height in listed["frags"] if sn < INIT_SEGMENTS]
+    assert len(start) >= INIT_SEGMENTS and set(start) == {360}, listed

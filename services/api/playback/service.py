@@ -73,6 +73,10 @@ VERSIONED = "v"
 # on nginx's cache lock, re-checked every 500 ms (infra/edge/, docs/design.md "The school edge").
 EDGE_WARM_SEGMENTS = 3
 _WARMABLE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file beside its playlist (the edge's rule too)
+# A held playlist's name, in its start rung's directory: `held-{steady rung}-{first}-{end}.m3u8`.
+HELD_PREFIX = "held-"
+_RUNG_DIR = re.compile(r"[0-9A-Za-z_]{1,16}")
+_HELD = re.compile(rf"{HELD_PREFIX}(?P<steady>{_RUNG_DIR.pattern})-(?P<first>[0-9]{{1,6}})-(?P<end>[0-9]{{1,6}})\.m3u8")
 
 
 def play(session: Session, *, actor: Principal, resource_id: str, max_height: int | None, store: BlobStore,
@@ -277,7 +281,9 @@ def master_playlist(store: BlobStore, grant: PlayGrant,
         raise InvalidPlaybackToken() from None
     budget = start_budget(link_bps=grant.start_bps, plays=plays)
     variants = listed_variants(track, replace(grant, start_bps=budget))
-    warm = _start_segments(store, grant, variants[0]) if behind_edge and grant.version else []
+    warm: list[str] = []
+    if behind_edge and grant.version:
+        variants, warm = _edge_variants(store, grant, track, variants, plays=plays)
     if grant.version:
         # Under the version, so the media playlists' relative segment URIs carry it too.
         variants = [v.model_copy(update={"uri": f"{VERSIONED}/{grant.version}/{v.uri}"}) for v in variants]
@@ -291,25 +297,65 @@ def master_playlist(store: BlobStore, grant: PlayGrant,
     return master
 
 
-def _start_segments(store: BlobStore, grant: PlayGrant, variant: Variant) -> list[str]:
-    """The segments of `variant` a player buffers before it plays (START_BUFFER_S from the
-    grant's start), at most EDGE_WARM_SEGMENTS; none when one is not a plain file name beside
-    its playlist, which the edge would not fetch."""
+def _edge_variants(store: BlobStore, grant: PlayGrant, track: Track, variants: list[Variant], *,
+                   plays: int) -> tuple[list[Variant], list[str]]:
+    """What a master made for a school behind an edge lists, and the start's segments it names for
+    the edge to warm (plain file names beside the first variant's playlist, else none).
+
+    Held to one rung: the first variant is a held playlist (`hls.held_playlist`), the start rung's
+    segments for the start window and, everywhere else, the highest rung the school's link carries
+    for the lessons playing through its edge now (`steady_variant`). The only other rungs listed
+    are the lowest, a floor for a player that cannot keep up (a failing link, a slow PC) that adds
+    the least to the link, and audio. A player's rate estimate behind an edge measures the LAN or
+    its own CPU, not the link: a classroom served from the cache climbs, the one whose requests are
+    the cache's misses sees the link shared with those and stays low, a starved browser measures
+    small segments slowly and drops a rung, and every rung played crosses the link (docs/design.md,
+    "The school edge"). A master whose playlists cannot be read or do not line up lists the ladder
+    as for any school: this is help, never a reason to fail."""
+    start = variants[0]
     try:
-        playlist = _read_text(store, f"{grant.prefix}/{variant.uri}")
+        start_text = _read_text(store, f"{grant.prefix}/{start.uri}")
     except BlobMissing:
-        return []  # the player will find out for itself; warming is help, never a reason to fail
-    start_s, clock, picked = grant.start_ms / 1000, 0.0, []
-    for duration, uri in hls.media_segments(playlist):
+        return variants, []
+    segments = hls.media_segments(start_text)
+    first, end = start_window(segments, start_s=grant.start_ms / 1000)
+    names = [uri for _, uri in segments[first:end]]
+    warm = names if all(_WARMABLE.fullmatch(name) for name in names) else []
+    steady = steady_variant(variants, link_bps=grant.start_bps // max(1, plays))
+    if steady is None or steady.bandwidth <= start.bandwidth or not warm:
+        return variants, warm
+    start_dir, steady_dir = PurePosixPath(start.uri).parent, PurePosixPath(steady.uri).parent
+    if start_dir.parent != steady_dir.parent or not _RUNG_DIR.fullmatch(steady_dir.name):
+        return variants, warm
+    try:
+        steady_text = _read_text(store, f"{grant.prefix}/{steady.uri}")
+    except BlobMissing:
+        return variants, warm
+    if hls.held_playlist(start_text, steady_text, steady_dir=steady_dir.name, first=first, end=end) is None:
+        return variants, warm
+    held = steady.model_copy(update={"uri": f"{start_dir}/{HELD_PREFIX}{steady_dir.name}-{first}-{end}.m3u8"})
+    floor = min((v for v in variants if v.height), key=lambda v: v.bandwidth)
+    return [held, floor, *(v for v in variants if not v.height)], warm
+
+
+def steady_variant(variants: list[Variant], *, link_bps: int) -> Variant | None:
+    """The highest video variant whose peak fits `link_bps` (0: no limit), of those listed."""
+    fitting = [v for v in variants if v.height and (not link_bps or v.bandwidth <= link_bps)]
+    return max(fitting, key=lambda v: v.bandwidth, default=None)
+
+
+def start_window(segments: list[tuple[float, str]], *, start_s: float) -> tuple[int, int]:
+    """[first, end) of the segments a player buffers before it plays: START_BUFFER_S from
+    `start_s`, at most EDGE_WARM_SEGMENTS; empty when `start_s` is at the end."""
+    clock, first = 0.0, None
+    for index, (duration, _) in enumerate(segments):
         clock += duration
         if clock <= start_s:
             continue
-        if not _WARMABLE.fullmatch(uri):
-            return []
-        picked.append(uri)
-        if clock >= start_s + START_BUFFER_S or len(picked) == EDGE_WARM_SEGMENTS:
-            break
-    return picked
+        first = index if first is None else first
+        if clock >= start_s + START_BUFFER_S or index + 1 - first == EDGE_WARM_SEGMENTS:
+            return first, index + 1
+    return (first, len(segments)) if first is not None else (0, 0)
 
 
 def unversioned_path(grant: PlayGrant, path: str) -> str:
@@ -335,7 +381,28 @@ def media_playlist(store: BlobStore, grant: PlayGrant, path: str) -> str:
     asks the play route for each, which checks the grant's link epoch and redirects to a storage
     URL living minutes. Presigning them here, valid as long as the grant, saved that hop but made
     a revoked link play on for hours."""
+    held = _HELD.fullmatch(PurePosixPath(path).name)
+    if held is not None:
+        return _held_text(store, grant, path, held)
     return _read_text(store, f"{grant.prefix}/{path}")
+
+
+def _held_text(store: BlobStore, grant: PlayGrant, path: str, held: re.Match[str]) -> str:
+    """A held playlist the master named (`_edge_variants`), made again from the two rungs' stored
+    playlists: the same name always gives the same text, so an edge caches it under the version
+    like any stored file. A name that does not make one is a missing file."""
+    start_dir = PurePosixPath(path).parent
+    steady_dir = start_dir.parent / held["steady"]
+    playlists = {PurePosixPath(v.uri).parent: v.uri for track in _manifest(store, grant.prefix).tracks
+                 for v in track.variants}
+    if start_dir not in playlists or steady_dir not in playlists:
+        raise BlobMissing()
+    text = hls.held_playlist(_read_text(store, f"{grant.prefix}/{playlists[start_dir]}"),
+                             _read_text(store, f"{grant.prefix}/{playlists[steady_dir]}"),
+                             steady_dir=held["steady"], first=int(held["first"]), end=int(held["end"]))
+    if text is None:
+        raise BlobMissing()
+    return text
 
 
 def subtitle_file(store: BlobStore, grant: PlayGrant, found: subtitle_service.SubtitleFile) -> tuple[str, str]:

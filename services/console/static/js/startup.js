@@ -68,23 +68,28 @@ export function startWhenBuffered(hls, video, events, { autoplay = false, second
  * the first rung's bitrate only when that is higher), so it ignores a lower first rung: ten
  * classrooms told to start at 360p started at 480p (docs/benchmarks.md, "Weak link").
  *
- * And it holds to that rung until the start buffer (`seconds`) is in: rate adaptation may step
- * down, never above it. The rung was chosen so those seconds arrive within START_FETCH_S, and one
- * short segment is a poor measure of a link: behind a school edge the first one comes from the
- * cache at LAN speed, hls.js asked for the top rung next, over the village link, and a classroom
- * alone started in 3.0 s instead of 1.9 (docs/benchmarks.md, "The school edge … Session 13").
+ * And it holds to that rung until the start buffer (`seconds`) is in, neither above nor below it
+ * (a level set by hand, `loadLevel`; then automatic again). The rung was chosen so those seconds
+ * arrive within START_FETCH_S, and one or two short segments are a poor measure of a link: behind
+ * a school edge the first one comes from the cache at LAN speed, hls.js asked for the top rung
+ * next, over the village link, and a classroom alone started in 3.0 s instead of 1.9; a page
+ * starved of CPU times the same small segments slowly and stepped down to a rung whose start
+ * nobody had fetched (docs/benchmarks.md, "The school edge", sessions 13 and 14). A level the
+ * viewer picks meanwhile is kept.
  */
 export function loadFromListedRung(hls, events, { startPosition = -1, seconds = START_BUFFER_S } = {}) {
+  let pinned = -1;
   function release() {
     const video = hls.media;
     if (!video || !(bufferedAhead(video) >= seconds - SLACK_S || wholeBuffered(video))) return;
-    hls.autoLevelCapping = -1;
+    if (hls.manualLevel === pinned) hls.loadLevel = -1;
     hls.off(events.FRAG_BUFFERED, release);
     hls.off(events.BUFFER_EOS, release);
   }
   hls.on(events.MANIFEST_PARSED, () => {
-    hls.startLevel = hls.firstLevel;
-    hls.autoLevelCapping = hls.firstLevel;
+    pinned = hls.firstLevel;
+    hls.startLevel = pinned;
+    hls.loadLevel = pinned;
     hls.on(events.FRAG_BUFFERED, release);
     hls.on(events.BUFFER_EOS, release);
     hls.startLoad(startPosition);
