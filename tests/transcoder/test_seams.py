@@ -4,6 +4,7 @@ same functions its routes use: the fold into an asset, the play answer and maste
 previews, and the page text search indexes."""
 from __future__ import annotations
 
+import posixpath
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -79,6 +80,32 @@ def test_behind_an_edge_the_master_names_the_ladders_first_segments_to_warm(tran
     # Not behind an edge, or without a version to cache under: nothing named.
     assert "warm" not in playback.master_playlist(transcoder.store, grant)
     assert "warm" not in playback.master_playlist(transcoder.store, replace(grant, version=""), behind_edge=True)
+
+
+def test_the_ladders_rungs_line_up_so_a_school_behind_an_edge_is_held_to_one(transcoder, tmp_path):  # noqa: F811
+    """The transcoder cuts every rung at the same times, so the API joins two of them into a held
+    playlist (services/common/hls.py): the start rung's first segments, the higher rung's rest."""
+    outcome, row, _ = run(transcoder, media.lesson_mp4(tmp_path / "lesson.mp4", seconds=9, size="640x360"))
+    assert outcome == "done", row.error
+    asset = folded(jobs.JobKind.ladder, row.result, category="video")
+    (ladder,) = renditions_of(asset)
+    track = ladder.tracks[ladder.default_track]
+    low, high = sorted((v for v in track.variants if v.height), key=lambda v: v.bandwidth)[:2]
+    grant = PlayGrant(prefix=ladder.prefix, track=ladder.default_track, start_bps=high.bandwidth, max_height=0,
+                      expires=0, resource_id="r", epoch=0, version="01SEAMASSET000000000000000.abc123")
+    # A link that carries the higher rung; the start (4 s in 2 s) only the lower one.
+    assert playback.start_budget(link_bps=grant.start_bps, plays=1) < high.bandwidth
+    master = playback.master_playlist(transcoder.store, grant, behind_edge=True)
+    uris = [line for line in master.splitlines() if line and not line.startswith("#")]
+    held = uris[0].split("?")[0].removeprefix(f"v/{grant.version}/")
+    assert held == f"t0/{low.name}/held-{high.name}-0-2.m3u8", master
+    text = playback.media_playlist(transcoder.store, grant, held)
+    segments = hls.media_segments(text)
+    stored = hls.media_segments(b"".join(transcoder.store.open(ladder.key(high.uri))).decode())
+    assert [round(d, 3) for d, _ in segments] == [round(d, 3) for d, _ in stored]
+    for _, uri in segments:  # each names a file the play route serves, as the player resolves it
+        assert transcoder.store.exists(ladder.key(posixpath.normpath(f"t0/{low.name}/{uri}"))), uri
+    assert [uri for _, uri in segments[:3]] == [stored[0][1], stored[1][1], f"../{high.name}/{stored[2][1]}"]
 
 
 def test_a_document_written_by_the_transcoder_is_previewed_and_searched_by_the_api(transcoder, tmp_path):  # noqa: F811

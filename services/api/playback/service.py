@@ -310,8 +310,9 @@ def _edge_variants(store: BlobStore, grant: PlayGrant, track: Track, variants: l
     its own CPU, not the link: a classroom served from the cache climbs, the one whose requests are
     the cache's misses sees the link shared with those and stays low, a starved browser measures
     small segments slowly and drops a rung, and every rung played crosses the link (docs/design.md,
-    "The school edge"). A master whose playlists cannot be read or do not line up lists the ladder
-    as for any school: this is help, never a reason to fail."""
+    "The school edge"). When no rung above the start rung fits the link, the master holds to the
+    start rung the same way (it and the floor). A master whose playlists cannot be read or do not
+    line up lists the ladder as for any school: this is help, never a reason to fail."""
     start = variants[0]
     try:
         start_text = _read_text(store, f"{grant.prefix}/{start.uri}")
@@ -322,7 +323,12 @@ def _edge_variants(store: BlobStore, grant: PlayGrant, track: Track, variants: l
     names = [uri for _, uri in segments[first:end]]
     warm = names if all(_WARMABLE.fullmatch(name) for name in names) else []
     steady = steady_variant(variants, link_bps=grant.start_bps // max(1, plays))
-    if steady is None or steady.bandwidth <= start.bandwidth or not warm:
+    floor = min((v for v in variants if v.height), key=lambda v: v.bandwidth)
+    audio = [v for v in variants if not v.height]
+    if steady is None or steady.bandwidth <= start.bandwidth:
+        # Nothing above the start rung fits the link: held to it, with the floor below.
+        return [start, *([floor] if floor is not start else []), *audio], warm
+    if not warm:
         return variants, warm
     start_dir, steady_dir = PurePosixPath(start.uri).parent, PurePosixPath(steady.uri).parent
     if start_dir.parent != steady_dir.parent or not _RUNG_DIR.fullmatch(steady_dir.name):
@@ -334,8 +340,7 @@ def _edge_variants(store: BlobStore, grant: PlayGrant, track: Track, variants: l
     if hls.held_playlist(start_text, steady_text, steady_dir=steady_dir.name, first=first, end=end) is None:
         return variants, warm
     held = steady.model_copy(update={"uri": f"{start_dir}/{HELD_PREFIX}{steady_dir.name}-{first}-{end}.m3u8"})
-    floor = min((v for v in variants if v.height), key=lambda v: v.bandwidth)
-    return [held, floor, *(v for v in variants if not v.height)], warm
+    return [held, floor, *audio], warm
 
 
 def steady_variant(variants: list[Variant], *, link_bps: int) -> Variant | None:

@@ -139,3 +139,13 @@ def test_without_an_edge_the_master_is_the_ladder(client, lesson, session):
     _, variants = master_of(client, start(client, lesson, lesson["teachers"][0]))
     assert [bps for bps, _ in variants] == [980_000, 3_400_000, 1_900_000, 600_000, 180_000]
     assert all("held-" not in uri and "warm" not in uri for _, uri in variants)
+
+
+def test_when_nothing_above_the_start_rung_fits_the_link_the_master_holds_to_the_start_rung(client, lesson, session):
+    session.execute(update(School).where(School.id == lesson["school_id"]).values(bandwidth_kbps=600))
+    session.commit()
+    _, variants = master_of(client, start(client, lesson, lesson["teachers"][0]))
+    # 480 kbit/s: the start (240 kbit/s for 4 s in 2 s) fits no rung, so the lowest; the rest fits
+    # no rung above it either. No rung the link cannot carry is listed.
+    assert [bps for bps, _ in variants] == [180_000]
+    assert variants[0][1].endswith("/240p/index.m3u8?warm0=seg_00000.ts&warm1=seg_00001.ts")
