@@ -70,6 +70,10 @@ def _log(state: Path, name: str) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+def _ratio(moved: int, reference: int | None) -> float | None:
+    return round(moved / reference, 3) if reference else None
+
+
 def edge_link_bytes(state: Path) -> int:
     """What the edge received from upstream, by its logs (fetches, token checks, pass-through)."""
     return sum(_up_bytes(line) for name in ("upstream.log", "check.log", "passthrough.log") for line in _log(state, name))
@@ -209,9 +213,8 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
         "reference_one_classroom_link_bytes": reference,
         "one_through_edge_link_bytes": one_through_edge,
         "ten_through_edge_link_bytes": ten["link_down_bytes"],
-        "link_bytes_ratio": round(ten["link_down_bytes"] / reference, 3) if reference else None,
-        "link_bytes_ratio_to_one_through_edge": (round(ten["link_down_bytes"] / one_through_edge, 3)
-                                                 if one_through_edge else None),
+        "link_bytes_ratio": _ratio(ten["link_down_bytes"], reference),
+        "link_bytes_ratio_to_one_through_edge": _ratio(ten["link_down_bytes"], one_through_edge),
         "startup_p95_s": ten["startup_p95_s"], "startup_p50_s": ten["startup_p50_s"], "stalls": ten["stalls"],
         "failed": ten["failed"],
     }
@@ -222,11 +225,9 @@ def run(args: argparse.Namespace, root: Path, source: Path) -> int:
         results["summary"]["mixed"] = {
             "rounds": len(mixed), "hlsjs_starts": starts["started"], "startup_p50_s": starts["startup_p50_s"],
             "startup_p95_s": starts["startup_p95_s"], "stalls": starts["stalls"], "failed": starts["failed"],
-            "link_bytes_ratio_per_round": [round(run["summary"]["link_down_bytes"] / reference, 3) if reference else None
-                                           for run in mixed],
+            "link_bytes_ratio_per_round": [_ratio(run["summary"]["link_down_bytes"], reference) for run in mixed],
             "link_bytes_ratio_to_one_through_edge_per_round": [
-                round(run["summary"]["link_down_bytes"] / one_through_edge, 3) if one_through_edge else None
-                for run in mixed]}
+                _ratio(run["summary"]["link_down_bytes"], one_through_edge) for run in mixed]}
     summary = results["summary"]
     results["goal_met"] = bool(summary["link_bytes_ratio"] is not None
                                and summary["link_bytes_ratio"] <= GOALS["link_bytes_ratio_max"]

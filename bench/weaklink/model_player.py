@@ -12,8 +12,9 @@ HTTP connection, as hls.js:
 * after each segment, hls.js-like rate adaptation: the next segment from the highest variant whose
   BANDWIDTH is within 0.7 (a higher variant) or 0.95 (this one or lower) of the estimate, or the
   lowest; until playback starts, the first listed (startup.js loadFromListedRung holds hls.js
-  there; until session 14 it only capped it). The estimate is hls.js's (1.x, EwmaBandWidthEstimator for VoD): the lower of a
-  3 s and a 9 s EWMA of throughput, each segment weighted by its seconds, its time to first byte
+  there; until session 14 it only capped it). The estimate is hls.js's (1.x,
+  EwmaBandWidthEstimator for VoD): the lower of a 3 s and a 9 s EWMA of throughput, each segment
+  weighted by its seconds, its time to first byte
   left out (as hls.js leaves out the smaller of it and its TTFB estimate). Until session 13 the
   model timed whole requests in one 3 s EWMA: behind a school edge, the classroom whose requests
   were the cache's misses then measured the village link's round trips, stayed a rung below the
